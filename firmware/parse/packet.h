@@ -1,0 +1,29 @@
+#pragma once
+// One captured packet, whatever its link type, to at most one sighting: an 802.11 management frame
+// or a BLE advert, with what the radio header said. The single entry point of the probe's parsing.
+#include <cstdint>
+#include <span>
+
+#include "firmware/parse/ble.h"
+#include "firmware/parse/dot11.h"
+#include "firmware/parse/drop_reason.h"
+#include "firmware/parse/radio_header.h"
+
+namespace footfall::parse {
+
+struct ParsedPacket {
+  enum class What : std::uint8_t { dot11, ble, dropped } what = What::dropped;
+  DropReason reason = DropReason::not_management;  // when dropped
+  RadioInfo radio;
+  MgmtFrame dot11;  // when what == dot11
+  BleAdvert ble;    // when what == ble
+};
+
+// Is this link type one we can decode?
+bool supported_link_type(int link_type);
+
+// `packet` is the captured bytes (caplen), `wire_length` the original length (len).
+ParsedPacket parse_packet(int link_type, std::span<const std::uint8_t> packet, std::uint32_t wire_length,
+                          bool want_ble);
+
+}  // namespace footfall::parse

@@ -1,0 +1,51 @@
+#pragma once
+// Radio capture headers in front of 802.11 (and BLE) frames: radiotap (DLT 127), PPI (192),
+// prism (119), AVS (163). Parsers do no I/O: bytes in, a verdict and the inner frame out.
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "firmware/parse/drop_reason.h"
+
+namespace footfall::parse {
+
+// Link types we decode (pcap LINKTYPE_* values).
+enum class LinkType : int {
+  ieee802_11 = 105,
+  prism = 119,
+  radiotap = 127,
+  ppi = 192,
+  avs = 163,
+  ble_ll = 251,       // Bluetooth LE link layer without pseudo-header
+  ble_ll_phdr = 256,  // Bluetooth LE link layer with pseudo-header (Ubertooth, nRF sniffers)
+  user0_ble = 147,    // DLT_USER0 as crackle/Ubertooth writes BLE inside PPI
+};
+
+// What the radio header tells about one received frame.
+struct RadioInfo {
+  std::optional<int> rssi_dbm;          // first antenna-signal value in dBm
+  std::optional<int> noise_dbm;
+  std::optional<unsigned> freq_mhz;     // channel centre frequency
+  std::optional<std::uint64_t> tsft_us; // radio's microsecond timer
+  std::optional<unsigned> antenna;
+  bool fcs_at_end = false;              // the frame carries its 4-byte FCS at the end
+  bool bad_fcs = false;                 // the radio says the FCS check failed
+};
+
+struct RadioHeaderResult {
+  bool ok = false;
+  DropReason reason = DropReason::radiotap_truncated;  // meaningful when !ok
+  RadioInfo radio;
+  std::span<const std::uint8_t> payload;  // the frame after the header (FCS still attached)
+  int inner_link_type = 105;              // link type of the payload (PPI may carry 147 for BLE)
+};
+
+RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet);
+RadioHeaderResult parse_ppi(std::span<const std::uint8_t> packet);
+RadioHeaderResult parse_prism(std::span<const std::uint8_t> packet);
+RadioHeaderResult parse_avs(std::span<const std::uint8_t> packet);
+
+// Channel number to centre frequency (2.4 GHz, 5 GHz); nullopt when unknown.
+std::optional<unsigned> channel_to_freq_mhz(unsigned channel, bool five_ghz_hint = false);
+
+}  // namespace footfall::parse
