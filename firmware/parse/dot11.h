@@ -46,9 +46,15 @@ struct MgmtFrame {
   // Stable fingerprint of a probe request's information elements: tag order plus the content of tags
   // that do not change between probes of one device (rates, HT/VHT/HE capabilities, extended
   // capabilities, vendor OUIs and types). SSID, DS channel and sequence-dependent content are left out.
-  // Zero for beacons and probe responses.
+  // Word-wise multiply/xor-shift hash (see dot11.cpp), the same on every CPU. Zero for beacons and
+  // probe responses.
   std::uint64_t ie_fingerprint = 0;
   bool ie_truncated = false;  // the element list ended inside an element; elements before it are kept
+  // Body cut short before the elements (inside the HT Control or the fixed fields): the header is still
+  // good, so the frame is kept, as tshark keeps it.
+  bool body_truncated = false;
+  // Protected flag set: the body is ciphertext (tshark does not read it either), so no elements are read.
+  bool body_protected = false;
 };
 
 struct Dot11Result {
@@ -59,5 +65,9 @@ struct Dot11Result {
 
 // `bytes` starts at the 802.11 frame control field; `fcs_at_end` strips the trailing 4-byte FCS.
 Dot11Result parse_dot11(std::span<const std::uint8_t> bytes, bool fcs_at_end);
+
+// True when the last 4 bytes are the CRC-32 of the bytes before them. For link types that do not say
+// whether frames carry an FCS (plain 802.11, prism): a match by chance has odds of 1 in 2^32.
+bool dot11_fcs_valid(std::span<const std::uint8_t> frame_with_fcs);
 
 }  // namespace footfall::parse

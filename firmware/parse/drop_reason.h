@@ -23,6 +23,7 @@ namespace footfall::parse {
   X(ppi_bad_header, true)                                                            \
   X(ppi_unsupported_dlt, true)   /* PPI carrying a link type we do not decode */     \
   X(prism_truncated, true)                                                           \
+  X(prism_bad_header, true)      /* message length below the fixed header */         \
   X(avs_truncated, true)                                                             \
   X(avs_bad_header, true)                                                            \
   X(bad_fcs, true)               /* radio header says the FCS check failed */        \
