@@ -15,6 +15,7 @@ namespace footfall::parse {
   X(extension_frame, false)      /* 802.11 type 3 (e.g. DMG beacon) */               \
   X(ble_not_advertising, false)  /* BLE data-channel PDU */                          \
   X(ble_not_wanted, false)       /* BLE packet while --ble is off */                 \
+  X(ble_no_address, false)       /* extended advert without AdvA: nobody to count */ \
   /* malformed: wanted but unreadable */                                             \
   X(radiotap_truncated, true)    /* header shorter than it says, or than its fields */ \
   X(radiotap_bad_version, true)                                                      \
