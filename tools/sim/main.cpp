@@ -2,6 +2,7 @@
 // who was where when, for tests, demos and benchmarks.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -118,8 +119,10 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(result.heard[p].total()), probe.id, probe.name.c_str(),
                   probe.channel);
     }
-    std::printf("%s: %zu visits, %zu devices, %s to %s%s\n", (config.out_dir / kTruthFileName).c_str(),
-                result.schedule.visits.size(), result.schedule.devices.size(), format_utc(config.start_ns).c_str(),
+    const auto devices = std::count_if(result.schedule.devices.begin(), result.schedule.devices.end(),
+                                       [](const Device& d) { return !d.visits.empty(); });
+    std::printf("%s: %zu visits, %td devices, %s to %s%s\n", (config.out_dir / kTruthFileName).c_str(),
+                result.schedule.visits.size(), devices, format_utc(config.start_ns).c_str(),
                 format_utc(result.end_ns).c_str(), result.stopped_at_frame_limit ? " (frame limit)" : "");
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "footfall-sim: %s\n", e.what());

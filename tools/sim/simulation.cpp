@@ -1,7 +1,6 @@
 #include "tools/sim/simulation.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <queue>
 #include <stdexcept>
 
@@ -79,6 +78,7 @@ class SiteRun {
 
  private:
   void push(std::int64_t t_ns, EventKind kind, std::uint32_t subject, MacAddress target = {});
+  void arrive(const Visit& visit);
   void on_day_start(const Event& e);
   void on_device_frame(const Event& e);
   void on_beacon(const Event& e);
@@ -115,6 +115,7 @@ class SiteRun {
   std::optional<FrameLog> frame_log_;
   std::priority_queue<Event, std::vector<Event>, Later> queue_;
   std::uint64_t next_order_ = 0;
+  std::size_t next_arrival_ = 0;  // the first planned visit not yet on site
   std::int64_t now_ns_ = 0;
   std::int64_t day_end_ns_ = 0;
   bool stop_ = false;
@@ -172,9 +173,24 @@ void SiteRun::push(std::int64_t t_ns, EventKind kind, std::uint32_t subject, Mac
   queue_.push(Event{.t_ns = t_ns, .order = next_order_++, .subject = subject, .kind = kind, .target = target});
 }
 
+void SiteRun::arrive(const Visit& visit) {
+  Device& device = schedule_.devices[visit.device];
+  device.burst_size = device.burst_next = 0;
+  const double gap_s = behaviour_rng_.uniform(0.0, visit.outdoor ? 15.0 : 60.0);
+  const std::int64_t first_burst = visit.arrival_ns + scaled_ns(gap_s);
+  if (first_burst < visit.departure_ns) push(first_burst, EventKind::device_frame, visit.id);
+}
+
 void SiteRun::run() {
   for (const DayWindow& day : result_.days) push(day.start_ns, EventKind::day_start, day.day);
-  while (!queue_.empty() && !stop_) {
+  while (!stop_) {
+    // Visits join the queue when their arrival comes (their first frame is never before it), so the
+    // queue holds the devices on site rather than the whole day.
+    while (next_arrival_ < schedule_.visits.size() &&
+           (queue_.empty() || schedule_.visits[next_arrival_].arrival_ns <= queue_.top().t_ns)) {
+      arrive(schedule_.visits[next_arrival_++]);
+    }
+    if (queue_.empty()) break;
     const Event e = queue_.top();
     queue_.pop();
     now_ns_ = e.t_ns;
@@ -194,15 +210,7 @@ void SiteRun::run() {
 void SiteRun::on_day_start(const Event& e) {
   const DayWindow& window = result_.days[e.subject];
   day_end_ns_ = window.end_ns;
-  const std::size_t first = planner_.plan_day(window, schedule_);
-  for (std::size_t i = first; i < schedule_.visits.size(); ++i) {
-    const Visit& visit = schedule_.visits[i];
-    Device& device = schedule_.devices[visit.device];
-    device.burst_size = device.burst_next = 0;
-    const double gap_s = behaviour_rng_.uniform(0.0, visit.outdoor ? 15.0 : 60.0);
-    const std::int64_t first_burst = visit.arrival_ns + scaled_ns(gap_s);
-    if (first_burst < visit.departure_ns) push(first_burst, EventKind::device_frame, visit.id);
-  }
+  next_arrival_ = planner_.plan_day(window, schedule_);
   for (std::uint32_t a = 0; a < scenario_.access_points.size(); ++a) {
     push(next_tbtt(a, window.start_ns - 1), EventKind::beacon, a);
   }
@@ -274,8 +282,9 @@ void SiteRun::on_device_frame(const Event& e) {
   answer_probe(e.t_ns, planned.channel, planned.ssid, sender.position, sender.outdoor, sender.sa);
 
   if (device.burst_next < device.burst_size) {
-    push(device.burst_start_ns + device.burst[device.burst_next].offset_ns, EventKind::device_frame, visit.id);
-    return;
+    const std::int64_t next = device.burst_start_ns + device.burst[device.burst_next].offset_ns;
+    if (next < visit.departure_ns) push(next, EventKind::device_frame, visit.id);
+    return;  // a burst cut short by leaving (or closing time) ends the visit's transmissions
   }
   const Behaviour& b = scenario_.behaviour;
   const double* range = device.screen_on ? b.screen_on_burst_s : b.screen_off_burst_s;

@@ -1,9 +1,12 @@
 #include "tools/sim/truth_writer.h"
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <ostream>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -40,7 +43,7 @@ json counts_json(const FrameCounts& c) {
   return {{"frames", c.total()}, {"probe_req", c.probe_req}, {"probe_resp", c.probe_resp}, {"beacon", c.beacon}};
 }
 
-json site_json(const Scenario& s) {
+std::vector<std::pair<std::string, json>> site_json(const Scenario& s) {
   json zones = json::array();
   for (const Zone& z : s.zones) {
     zones.push_back({{"name", z.name}, {"centre", json_point(z.centre)}, {"radius_m", z.radius_m},
@@ -118,35 +121,54 @@ json device_json(const Device& d, const Scenario& s) {
           {"visits", d.visits}};
 }
 
+
+// Writes one JSON object a key at a line, and the long arrays (devices, visits) an element at a line:
+// the file stays one document for any JSON reader while a person can grep it, and the writer never
+// holds the whole tree.
+class TruthStream {
+ public:
+  explicit TruthStream(std::ostream& out) : out_(out) { out_ << "{"; }
+  void field(std::string_view key, const json& value) {
+    begin(key);
+    out_ << value.dump();
+  }
+  template <typename Items, typename ToJson>
+  void array(std::string_view key, const Items& items, ToJson&& to_json) {
+    begin(key);
+    out_ << "[";
+    bool first = true;
+    for (const auto& item : items) {
+      std::optional<json> value = to_json(item);
+      if (!value) continue;
+      out_ << (first ? "\n  " : ",\n  ") << value->dump();
+      first = false;
+    }
+    out_ << (first ? "]" : "\n ]");
+  }
+  void finish() { out_ << "\n}\n"; }
+
+ private:
+  void begin(std::string_view key) {
+    out_ << (first_ ? "\n " : ",\n ") << json(key).dump() << ": ";
+    first_ = false;
+  }
+  std::ostream& out_;
+  bool first_ = true;
+};
+
 }  // namespace
 
-json truth_json(const SimConfig& config, const SimResult& result) {
+void write_truth(const std::filesystem::path& path, const SimConfig& config, const SimResult& result) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw std::runtime_error("cannot create " + path.string());
   const Scenario& s = result.scenario;
   const Schedule& schedule = result.schedule;
+
   json days = json::array();
   for (const DayWindow& d : result.days) {
     if (d.start_ns > result.end_ns) break;
     days.push_back({{"day", d.day}, {"start_ns", d.start_ns}, {"end_ns", std::min(d.end_ns, result.end_ns)}});
   }
-  json devices = json::array();
-  for (const Device& d : schedule.devices) {
-    if (!d.visits.empty()) devices.push_back(device_json(d, s));
-  }
-  json groups = json::array();
-  for (const Group& g : schedule.groups) {
-    if (g.visits.empty()) continue;
-    std::int64_t arrival = schedule.visits[g.visits.front()].arrival_ns;
-    std::int64_t departure = 0;
-    for (auto id : g.visits) {
-      arrival = std::min(arrival, schedule.visits[id].arrival_ns);
-      departure = std::max(departure, schedule.visits[id].departure_ns);
-    }
-    groups.push_back({{"id", g.id}, {"day", g.day}, {"devices", g.devices}, {"visits", g.visits},
-                      {"arrival_ns", arrival}, {"departure_ns", departure}});
-  }
-  json visits = json::array();
-  for (const Visit& v : schedule.visits) visits.push_back(visit_json(v, s));
-
   json per_probe = json::array();
   FrameCounts captured;
   for (std::size_t p = 0; p < result.heard.size(); ++p) {
@@ -158,31 +180,37 @@ json truth_json(const SimConfig& config, const SimResult& result) {
     captured.beacon += result.heard[p].beacon;
   }
 
-  json truth = {
-      {"format", kTruthFormat},
-      {"scenario", s.name},
-      {"description", s.description},
-      {"seed", config.seed},
-      {"time_scale", config.time_scale},
-      {"start", format_utc(config.start_ns)},
-      {"start_ns", config.start_ns},
-      {"end_ns", result.end_ns},
-      {"stopped_at_frame_limit", result.stopped_at_frame_limit},
-      {"days", days},
-  };
-  truth.update(site_json(s));
-  truth["devices"] = devices;
-  truth["groups"] = groups;
-  truth["visits"] = visits;
-  truth["totals"] = {{"per_probe", per_probe}, {"captured", counts_json(captured)},
-                     {"transmitted", counts_json(result.transmitted)}};
-  return truth;
-}
-
-void write_truth(const std::filesystem::path& path, const SimConfig& config, const SimResult& result) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw std::runtime_error("cannot create " + path.string());
-  out << truth_json(config, result).dump(1) << '\n';
+  TruthStream truth(out);
+  truth.field("format", kTruthFormat);
+  truth.field("scenario", s.name);
+  truth.field("description", s.description);
+  truth.field("seed", config.seed);
+  truth.field("time_scale", config.time_scale);
+  truth.field("start", format_utc(config.start_ns));
+  truth.field("start_ns", config.start_ns);
+  truth.field("end_ns", result.end_ns);
+  truth.field("stopped_at_frame_limit", result.stopped_at_frame_limit);
+  truth.field("days", days);
+  for (const auto& [key, value] : site_json(s)) truth.field(key, value);
+  truth.field("totals", {{"per_probe", per_probe}, {"captured", counts_json(captured)},
+                         {"transmitted", counts_json(result.transmitted)}});
+  truth.array("groups", schedule.groups, [&](const Group& g) -> std::optional<json> {
+    if (g.visits.empty()) return std::nullopt;
+    std::int64_t arrival = schedule.visits[g.visits.front()].arrival_ns;
+    std::int64_t departure = 0;
+    for (auto id : g.visits) {
+      arrival = std::min(arrival, schedule.visits[id].arrival_ns);
+      departure = std::max(departure, schedule.visits[id].departure_ns);
+    }
+    return json{{"id", g.id}, {"day", g.day}, {"devices", g.devices}, {"visits", g.visits},
+                {"arrival_ns", arrival}, {"departure_ns", departure}};
+  });
+  truth.array("devices", schedule.devices, [&](const Device& d) -> std::optional<json> {
+    if (d.visits.empty()) return std::nullopt;  // planned for after the frame limit stopped the run
+    return device_json(d, s);
+  });
+  truth.array("visits", schedule.visits, [&](const Visit& v) -> std::optional<json> { return visit_json(v, s); });
+  truth.finish();
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
@@ -194,22 +222,31 @@ FrameLog::FrameLog(const std::filesystem::path& path) : path_(path), file_(std::
 
 void FrameLog::add(int probe_id, std::int64_t ts_ns, std::string_view kind, const MacAddress& sa, unsigned seq,
                    int rssi) {
-  char line[128];
-  char* p = line;
-  char* const end = line + sizeof line;
-  p = std::to_chars(p, end, probe_id).ptr;
-  *p++ = '\t';
-  p = std::to_chars(p, end, ts_ns).ptr;
-  *p++ = '\t';
-  p = std::copy(kind.begin(), kind.end(), p);
-  *p++ = '\t';
-  p = sa.write(p);
-  *p++ = '\t';
-  p = std::to_chars(p, end, seq).ptr;
-  *p++ = '\t';
-  p = std::to_chars(p, end, rssi).ptr;
-  *p++ = '\n';
-  std::fwrite(line, 1, static_cast<std::size_t>(p - line), file_.get());
+  // Formatted by hand: the log may hold millions of lines.
+  std::array<char, 128> line{};
+  std::size_t n = 0;
+  const auto put = [&](char c) {
+    if (n < line.size()) line[n++] = c;
+  };
+  const auto number = [&](auto value) {
+    const auto r = std::to_chars(line.data() + n, line.data() + line.size(), value);
+    if (r.ec == std::errc{}) n = static_cast<std::size_t>(r.ptr - line.data());
+  };
+  number(probe_id);
+  put('\t');
+  number(ts_ns);
+  put('\t');
+  for (char c : kind) put(c);
+  put('\t');
+  std::array<char, 17> mac{};
+  sa.write(mac.data());
+  for (char c : mac) put(c);
+  put('\t');
+  number(seq);
+  put('\t');
+  number(rssi);
+  put('\n');
+  std::fwrite(line.data(), 1, n, file_.get());
 }
 
 void FrameLog::close() {

@@ -7,8 +7,6 @@
 #include <memory>
 #include <string_view>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "common/mac_address.h"
 #include "tools/sim/simulation.h"
 
@@ -17,7 +15,6 @@ namespace footfall::sim {
 // Version of the truth layout; bumped when a field changes meaning.
 inline constexpr const char* kTruthFormat = "footfall-sim-truth/1";
 
-nlohmann::json truth_json(const SimConfig& config, const SimResult& result);
 void write_truth(const std::filesystem::path& path, const SimConfig& config, const SimResult& result);
 
 // truth-frames.tsv: probe, ts_ns, kind, sa, seq, rssi; in the order the frames were captured.
