@@ -1,0 +1,83 @@
+#pragma once
+// The uncompressed batch body: tables of distinct MACs, fingerprints and frequencies, then presence
+// events row by row, then sightings column by column. Columns put like values side by side (indices,
+// small time deltas, RSSI jitter), which is what lets zstd bring a sighting under 4 bytes.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "common/wire/bad_reason.h"
+#include "common/wire/messages.h"
+
+namespace footfall::wire {
+
+// Worst-case uncompressed bytes one record can add to a body (new table entries included);
+// the batch builder sums these so a sealed batch never exceeds the receiver's decompression cap.
+inline constexpr std::size_t kMaxSightingBodyBytes = 6 + 10 + 1 + 3 + 1 + 3 + 3 + 2 + 3 + 8 + 3 + 3;
+inline constexpr std::size_t kMaxEventBodyBytes = 1 + 3 + 6 + 10 + 3 + 8 + 10 + 10 + 5 + 3 + 3 + 5;
+
+// How the sighting columns are ordered. by_device (each device's sightings together, time coded against
+// that device's own rhythm) is used whenever the sightings are in (ts, mac) order, which the batch
+// builder guarantees; in_order keeps any other order exactly.
+enum class SightingLayout : std::uint8_t { in_order = 0, by_device = 1 };
+
+// Sorts sightings into the order the by_device layout reproduces: by time, then by address, stable.
+void sort_for_wire(std::vector<Sighting>& sightings);
+
+class BatchBodyWriter {
+ public:
+  // Replaces `raw` with the encoding of `body`. Scratch tables are kept between calls.
+  void write(const BatchBody& body, std::vector<std::uint8_t>& raw);
+  [[nodiscard]] SightingLayout last_layout() const { return layout_; }
+  // End offsets of the body's sections (tables and events, then each column): the compressor starts a
+  // new zstd block at each, so every column gets an entropy table of its own.
+  [[nodiscard]] std::span<const std::size_t> sections() const { return sections_; }
+
+ private:
+  std::unordered_map<std::uint64_t, std::uint32_t> mac_index_;
+  std::vector<MacAddress> macs_;
+  std::unordered_map<std::uint64_t, std::uint32_t> fp_index_;
+  std::vector<std::uint64_t> fps_;
+  std::unordered_map<std::uint16_t, std::uint32_t> freq_index_;
+  std::vector<std::uint16_t> freqs_;
+  std::vector<std::uint32_t> sighting_mac_;  // slot of each sighting, input order
+  std::vector<std::uint32_t> order_;         // input index of each sighting, encoded order
+  std::vector<std::uint32_t> per_device_;
+  std::vector<std::uint32_t> next_slot_;
+  std::vector<std::int64_t> last_ts_;
+  std::vector<std::int8_t> last_rssi_;
+  std::vector<std::uint16_t> last_seq_;
+  std::vector<std::uint64_t> last_fp_;
+  std::vector<std::uint16_t> last_freq_;
+  std::vector<std::uint8_t> first_;  // encoded position is its device's first sighting
+  std::vector<std::uint8_t> seen_;
+  std::vector<std::uint64_t> codes_;
+  std::vector<std::size_t> sections_;
+  SightingLayout layout_ = SightingLayout::in_order;
+};
+
+class BatchBodyReader {
+ public:
+  // Decodes untrusted bytes into `out` (cleared first). Every count is checked against the bytes left
+  // before anything is sized from it.
+  std::optional<BadReason> read(std::span<const std::uint8_t> raw, BatchBody& out);
+
+ private:
+  std::vector<MacAddress> macs_;
+  std::vector<std::uint64_t> fps_;
+  std::vector<std::uint16_t> freqs_;
+  std::vector<std::uint32_t> sighting_mac_;  // slot of each sighting, encoded order
+  std::vector<std::uint32_t> per_device_;
+  std::vector<std::int64_t> last_ts_;
+  std::vector<std::int8_t> last_rssi_;
+  std::vector<std::uint16_t> last_seq_;
+  std::vector<std::uint64_t> last_fp_;
+  std::vector<std::uint16_t> last_freq_;
+  std::vector<std::uint8_t> first_;
+  std::vector<std::uint8_t> seen_;
+  std::vector<std::uint64_t> codes_;
+};
+
+}  // namespace footfall::wire

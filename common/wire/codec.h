@@ -1,0 +1,68 @@
+#pragma once
+// The one encoder and the one decoder of the probe <-> gateway protocol; both ends link the same code.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "common/wire/bad_reason.h"
+#include "common/wire/batch_body.h"
+#include "common/wire/frame.h"
+#include "common/wire/messages.h"
+#include "common/wire/zstd_codec.h"
+
+namespace footfall::wire {
+
+inline constexpr std::uint8_t kBatchCodecZstd = 1;
+
+struct EncoderOptions {
+  int zstd_level = kDefaultCompressionLevel;
+  std::uint32_t max_frame_body = kDefaultMaxFrameBody;  // never emit what the peer's decoder would refuse
+};
+
+class Encoder {
+ public:
+  explicit Encoder(EncoderOptions options = {});
+
+  // Appends one complete frame to `out`; on failure `out` is left as it was and the reason returned.
+  std::optional<BadReason> encode(const Message& message, std::vector<std::uint8_t>& out);
+
+ private:
+  std::optional<BadReason> encode_batch(const Batch& batch, std::vector<std::uint8_t>& out);
+
+  EncoderOptions options_;
+  ZstdCompressor zstd_;
+  BatchBodyWriter body_writer_;
+  std::vector<std::uint8_t> raw_;  // uncompressed batch body, reused
+};
+
+struct DecoderLimits {
+  std::uint32_t max_frame_body = kDefaultMaxFrameBody;         // checked from the header, before buffering
+  std::size_t max_decompressed = kDefaultMaxDecompressed;      // checked from the zstd header, before allocating
+};
+
+class Decoder {
+ public:
+  explicit Decoder(DecoderLimits limits = {});
+
+  // Request-parser style: feed whatever arrived. `consumed` says how much was taken; call again with the
+  // rest after `good`. On `good`, `out` holds the message (its vectors are reused when the type repeats).
+  // After `bad` the stream is unusable: every later call answers bad until reset().
+  ParseResult parse(std::span<const std::uint8_t> in, Message& out);
+  void reset();
+
+  // The last good frame exactly as received (header to CRC), valid until the next parse().
+  [[nodiscard]] std::span<const std::uint8_t> last_frame() const { return frames_.frame(); }
+
+ private:
+  std::optional<BadReason> decode_body(MessageType type, std::span<const std::uint8_t> body, Message& out);
+
+  FrameParser frames_;
+  ZstdDecompressor zstd_;
+  BatchBodyReader body_reader_;
+  std::vector<std::uint8_t> raw_;
+  std::optional<BadReason> failed_;
+};
+
+}  // namespace footfall::wire

@@ -1,0 +1,171 @@
+#pragma once
+// Bounded on-disk spool of sealed batches, between the batch builder and the uplink. A batch leaves
+// only when the gateway acks it; when the spool is full the oldest segment is dropped and counted.
+// Append-only segment files survive kill -9 and power loss: a torn or corrupt tail is cut off on open.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "firmware/spool/unique_fd.h"
+
+namespace footfall::spool {
+
+enum class FsyncMode : std::uint8_t {
+  always,  // fdatasync after every record: nothing is lost, flash wears fastest
+  group,   // group commit: after every_records records or every_ns, whichever first
+  never,   // leave it to the kernel: survives kill -9, not power loss
+};
+
+struct FsyncPolicy {
+  FsyncMode mode = FsyncMode::group;
+  std::uint32_t every_records = 16;
+  std::int64_t every_ns = 5'000'000'000;  // oldest unsynced record waits at most this (caller's clock)
+};
+
+enum class FullPolicy : std::uint8_t {
+  drop_oldest,    // keep the newest data: the oldest unacked segment goes, counted
+  reject_newest,  // keep what is there: append answers spool_full, counted
+};
+std::string_view to_string(FullPolicy p);
+
+struct SpoolLimits {
+  std::uint64_t max_total_bytes = 64ull << 20;  // every segment file, headers included
+  std::uint64_t segment_bytes = 1ull << 20;     // roll to a new file past this; drop granularity
+  std::uint32_t max_record_bytes = 2u << 20;    // a record larger than this is refused
+  FullPolicy full_policy = FullPolicy::drop_oldest;
+};
+
+enum class SpoolErrc : std::uint8_t {
+  ok = 0,
+  invalid_limits,
+  cannot_create_dir,
+  io_error,
+  disk_full,
+  record_too_large,
+  seq_not_increasing,
+  spool_full,
+};
+std::string_view to_string(SpoolErrc e);
+
+struct SpoolError {
+  SpoolErrc code = SpoolErrc::ok;
+  int sys_errno = 0;
+  std::string path;
+
+  explicit operator bool() const { return code != SpoolErrc::ok; }
+  [[nodiscard]] std::string message() const;
+};
+
+struct SpoolDepth {
+  std::uint64_t unacked_records = 0;
+  std::uint64_t unacked_bytes = 0;  // payload bytes waiting for an ack
+  std::uint64_t disk_bytes = 0;     // every segment file
+  std::uint64_t segments = 0;
+  std::uint64_t full_drop_records = 0;  // unacked records lost to drop_oldest
+  std::uint64_t full_drop_bytes = 0;
+  std::uint64_t full_rejects = 0;       // appends refused under reject_newest
+  std::uint64_t torn_records = 0;       // incomplete or CRC-bad tails cut off on open
+  std::uint64_t torn_bytes = 0;
+  std::uint64_t corrupt_records = 0;    // bad spans skipped inside a segment (on open or on read)
+  std::uint64_t corrupt_bytes = 0;
+  std::uint64_t syncs = 0;
+};
+
+class Spool;
+struct OpenResult {
+  std::unique_ptr<Spool> spool;  // null on error
+  SpoolError error;
+};
+
+struct ReadResult {
+  SpoolError error;
+  std::optional<std::uint64_t> seq;  // nullopt: nothing unacked after the given seq
+};
+
+class Spool {
+ public:
+  static OpenResult open(const std::filesystem::path& dir, SpoolLimits limits, FsyncPolicy fsync,
+                         std::int64_t now_ns = 0);
+  ~Spool();
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Adds one record. seq must be above every seq the spool has seen (last_seq()).
+  SpoolError append(std::uint64_t seq, std::span<const std::uint8_t> payload, std::int64_t now_ns);
+  // Group commit on a timer, for when no append comes along to trigger it.
+  SpoolError sync_if_due(std::int64_t now_ns);
+  SpoolError sync();
+
+  // Marks one record acked; false when it is not (or no longer) in the spool unacked.
+  bool ack(std::uint64_t seq);
+  // Marks every record with seq <= through acked (a cumulative ack).
+  void ack_through(std::uint64_t through);
+
+  // The oldest unacked record with seq > after_seq, payload read from disk and CRC-checked again.
+  ReadResult read_next_unacked(std::uint64_t after_seq, std::vector<std::uint8_t>& payload);
+
+  [[nodiscard]] SpoolDepth depth() const { return depth_; }
+  // Highest seq ever appended or acked here; the batch builder resumes above it after a restart.
+  [[nodiscard]] std::uint64_t last_seq() const { return last_seq_; }
+  // Every seq <= this is acked or gone; persisted so a restart does not resend them.
+  [[nodiscard]] std::uint64_t acked_watermark() const { return watermark_; }
+
+ private:
+  struct Record {
+    std::uint64_t seq;
+    std::uint64_t offset;  // of the record header in its segment
+    std::uint32_t length;  // payload bytes
+    bool acked;
+  };
+  struct Segment {
+    std::uint64_t first_seq = 0;
+    std::filesystem::path path;
+    UniqueFd fd;
+    std::uint64_t size = 0;
+    std::vector<Record> records;
+    std::size_t unacked = 0;
+    bool dirty = false;  // written since its last fdatasync
+  };
+
+  Spool(std::filesystem::path dir, SpoolLimits limits, FsyncPolicy fsync, std::int64_t now_ns);
+  SpoolError load();
+  SpoolError scan_segment(Segment& seg);
+  void load_watermark();
+  void store_watermark();
+  void update_watermark();
+  SpoolError start_segment(std::uint64_t first_seq);
+  void drop_segment(std::size_t index, bool count_as_full_drop);
+  void mark_acked(Segment& seg, Record& rec);
+  void forget_if_done(std::size_t index);
+  SpoolError after_append(std::int64_t now_ns);
+
+  std::filesystem::path dir_;
+  SpoolLimits limits_;
+  FsyncPolicy fsync_;
+  UniqueFd dir_fd_;
+  UniqueFd watermark_fd_;
+  std::deque<Segment> segments_;  // oldest first; the last one takes appends while it has room
+  bool active_open_ = false;      // the last segment still takes appends
+  SpoolDepth depth_;
+  std::uint64_t last_seq_ = 0;
+  std::uint64_t watermark_ = 0;
+  std::uint64_t watermark_writes_ = 0;
+  std::uint32_t unsynced_records_ = 0;
+  bool dir_dirty_ = false;
+  std::int64_t oldest_unsynced_ns_ = 0;
+  std::vector<std::uint8_t> scratch_;
+};
+
+// On-disk layout constants, shared with the tests that corrupt files on purpose.
+inline constexpr std::size_t kSegmentHeaderBytes = 8;  // "FFSPOOL" + format version
+inline constexpr std::size_t kRecordHeaderBytes = 20;  // magic, length, seq, crc
+inline constexpr std::uint32_t kRecordMagic = 0x31525346;  // "FSR1" little-endian
+
+}  // namespace footfall::spool
