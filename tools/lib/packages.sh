@@ -26,5 +26,5 @@ ensure_packages() {
 FOOTFALL_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libpcap-dev libboost-dev nlohmann-json3-dev libzstd-dev doctest-dev libcli11-dev libspdlog-dev libssl-dev
-  iproute2
+  iproute2 openssl
 )

@@ -1,0 +1,268 @@
+#include "gateway/journal/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/wire/frame.h"
+
+namespace footfall::gateway {
+
+namespace {
+
+constexpr std::string_view kLockFile = "lock";
+constexpr std::string_view kSnapshotFile = "held.json";  // dedup index of consumed records
+constexpr std::string_view kSegmentsDir = "records";
+
+spool::SpoolError io_error(const std::filesystem::path& path, int err = errno) {
+  return {spool::SpoolErrc::io_error, err, path.string()};
+}
+
+// Writes `text` to dir/name via a temporary file, fdatasync and rename, so a reader sees the old or the
+// new file, never half of one.
+spool::SpoolError write_atomically(const std::filesystem::path& dir, std::string_view name, std::string_view text) {
+  const auto tmp = dir / (std::string(name) + ".tmp");
+  const auto final_path = dir / std::string(name);
+  spool::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return io_error(tmp);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t w = ::write(fd.get(), text.data() + done, text.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return io_error(tmp);
+    done += static_cast<std::size_t>(w);
+  }
+  if (::fdatasync(fd.get()) != 0) return io_error(tmp);
+  fd.close_now();
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return io_error(final_path);
+  spool::UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.valid()) (void)::fsync(dir_fd.get());
+  return {};
+}
+
+}  // namespace
+
+std::string_view to_string(StoreOutcome o) {
+  switch (o) {
+    case StoreOutcome::stored: return "stored";
+    case StoreOutcome::duplicate: return "duplicate";
+    case StoreOutcome::full: return "full";
+    case StoreOutcome::failed: return "failed";
+  }
+  return "unknown";
+}
+
+Journal::Journal(JournalOptions options) : options_(std::move(options)) { stats_.max_bytes = options_.max_bytes; }
+
+Journal::~Journal() {
+  if (spool_ && needs_commit()) (void)commit();
+}
+
+Journal::Opened Journal::open(const JournalOptions& options) {
+  std::unique_ptr<Journal> j(new Journal(options));  // private constructor
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return {nullptr, "cannot create journal dir " + options.dir.string() + ": " + ec.message()};
+  const auto lock_path = options.dir / kLockFile;
+  j->lock_fd_ = spool::UniqueFd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!j->lock_fd_.valid()) return {nullptr, "cannot open " + lock_path.string() + ": " + std::strerror(errno)};
+  if (::flock(j->lock_fd_.get(), LOCK_EX | LOCK_NB) != 0)
+    return {nullptr, "journal " + options.dir.string() + " is in use by another process (a running gateway?)"};
+
+  // Segments sized so that consuming frees space in steps of about 1/16 of the bound.
+  spool::SpoolLimits limits;
+  limits.max_total_bytes = options.max_bytes;
+  limits.max_record_bytes = options.max_frame_bytes + static_cast<std::uint32_t>(wire::kFrameHeaderBytes +
+                                                                                 wire::kFrameTrailerBytes + 256);
+  limits.segment_bytes = std::clamp<std::uint64_t>(options.max_bytes / 16, 64u << 10, 64u << 20);
+  limits.full_policy = spool::FullPolicy::reject_newest;
+  // Syncs are driven by commit(): group commit across every connection, then the acks.
+  spool::FsyncPolicy fsync{spool::FsyncMode::never, 0, 0};
+  auto opened = spool::Spool::open(options.dir / kSegmentsDir, limits, fsync, 0);
+  if (!opened.spool) return {nullptr, "cannot open journal: " + opened.error.message()};
+  j->spool_ = std::move(opened.spool);
+  if (std::string e = j->rebuild_index(); !e.empty()) return {nullptr, e};
+  return {std::move(j), {}};
+}
+
+bool Journal::load_snapshot(std::string& error) {
+  const auto path = options_.dir / kSnapshotFile;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return true;  // none yet: nothing has been consumed
+  try {
+    const auto doc = nlohmann::json::parse(in);
+    next_seq_ = std::max(next_seq_, doc.at("next_journal_seq").get<std::uint64_t>());
+    for (const auto& [id, p] : doc.at("probes").items()) {
+      std::map<std::uint64_t, std::uint64_t> ranges;
+      for (const auto& r : p.at("ranges")) ranges.emplace(r.at(0).get<std::uint64_t>(), r.at(1).get<std::uint64_t>());
+      if (!probes_[id].held.restore(p.at("cumulative").get<std::uint64_t>(), std::move(ranges))) {
+        error = "journal dedup snapshot " + path.string() + ": bad ranges for probe " + id;
+        return false;
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    error = "journal dedup snapshot " + path.string() + " is unreadable: " + e.what();
+    return false;
+  }
+  return true;
+}
+
+std::string Journal::rebuild_index() {
+  std::string error;
+  if (!load_snapshot(error)) return error;
+  JournalEntry entry;
+  std::uint64_t after = 0;
+  for (;;) {
+    const auto r = spool_->read_next_unacked(after, entry.payload);
+    if (r.error) return "cannot read journal: " + r.error.message();
+    if (!r.seq) break;
+    after = *r.seq;
+    const auto view = decode_journal_record(entry.payload);
+    if (!view) {
+      ++stats_.unreadable_records;
+      continue;
+    }
+    probes_[view->meta.probe_id].held.insert(view->meta.probe_seq);
+  }
+  for (auto& [id, seqs] : probes_) seqs.durable_through = seqs.held.cumulative();
+  next_seq_ = std::max(next_seq_, spool_->last_seq() + 1);
+  stats_.torn_records = spool_->depth().torn_records;
+  return {};
+}
+
+bool Journal::holds(std::string_view probe_id, std::uint64_t probe_seq) const {
+  const auto it = probes_.find(probe_id);
+  return it != probes_.end() && it->second.held.contains(probe_seq);
+}
+
+StoreOutcome Journal::store(const JournalRecordMeta& meta, std::span<const std::uint8_t> frame, std::string* error) {
+  if (holds(meta.probe_id, meta.probe_seq)) {
+    ++stats_.duplicate_batches;
+    return StoreOutcome::duplicate;
+  }
+  encode_journal_record(meta, frame, record_);
+  const spool::SpoolError e = spool_->append(next_seq_, record_, 0);
+  if (e.code == spool::SpoolErrc::spool_full || e.code == spool::SpoolErrc::disk_full) {
+    ++stats_.full_refusals;
+    if (error) *error = e.message();
+    return StoreOutcome::full;
+  }
+  if (e) {
+    if (error) *error = e.message();
+    return StoreOutcome::failed;
+  }
+  ++next_seq_;
+  ++stats_.stored_batches;
+  stats_.stored_bytes += record_.size();
+  auto it = probes_.find(meta.probe_id);
+  if (it == probes_.end()) it = probes_.emplace(meta.probe_id, ProbeSeqs{}).first;
+  it->second.held.insert(meta.probe_seq);
+  uncommitted_probes_.insert(meta.probe_id);
+  snapshot_stale_ = true;
+  return StoreOutcome::stored;
+}
+
+spool::SpoolError Journal::commit() {
+  if (options_.fsync) {
+    if (spool::SpoolError e = spool_->sync()) return e;
+  }
+  ++stats_.commits;
+  for (const std::string& id : uncommitted_probes_) {
+    auto it = probes_.find(id);
+    if (it != probes_.end()) it->second.durable_through = it->second.held.cumulative();
+  }
+  uncommitted_probes_.clear();
+  return {};
+}
+
+std::uint64_t Journal::durable_through(std::string_view probe_id) const {
+  const auto it = probes_.find(probe_id);
+  return it == probes_.end() ? 0 : it->second.durable_through;
+}
+
+wire::Ack Journal::ack_for(std::string_view probe_id) const {
+  const auto it = probes_.find(probe_id);
+  return it == probes_.end() ? wire::Ack{} : it->second.held.to_ack();
+}
+
+std::optional<std::uint64_t> Journal::read_next(std::uint64_t after, JournalEntry& out, std::string* error) {
+  for (;;) {
+    const auto r = spool_->read_next_unacked(after, out.payload);
+    if (r.error) {
+      if (error) *error = r.error.message();
+      return std::nullopt;
+    }
+    if (!r.seq) return std::nullopt;
+    after = *r.seq;
+    const auto view = decode_journal_record(out.payload);
+    if (!view) {
+      ++stats_.unreadable_records;
+      continue;
+    }
+    out.journal_seq = *r.seq;
+    out.meta = view->meta;
+    out.frame = view->frame;
+    return r.seq;
+  }
+}
+
+spool::SpoolError Journal::save_snapshot() {
+  nlohmann::json probes = nlohmann::json::object();
+  for (const auto& [id, seqs] : probes_) {
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const auto& [first, last] : seqs.held.ranges()) ranges.push_back({first, last});
+    probes[id] = {{"cumulative", seqs.held.cumulative()}, {"ranges", std::move(ranges)}};
+  }
+  const nlohmann::json doc = {{"next_journal_seq", next_seq_}, {"probes", std::move(probes)}};
+  return write_atomically(options_.dir, kSnapshotFile, doc.dump());
+}
+
+// A consumed record may be deleted: first make the dedup index that remembers it durable, and only
+// with seqs that are durable themselves (a snapshot must never claim a batch a crash could lose).
+spool::SpoolError Journal::before_trim() {
+  if (needs_commit()) {
+    if (spool::SpoolError e = commit()) return e;
+  }
+  if (!snapshot_stale_) return {};
+  if (spool::SpoolError e = save_snapshot()) return e;
+  snapshot_stale_ = false;
+  return {};
+}
+
+spool::SpoolError Journal::consume_through(std::uint64_t journal_seq) {
+  if (spool::SpoolError e = before_trim()) return e;
+  const auto before = spool_->depth().unacked_records;
+  spool_->ack_through(journal_seq);
+  stats_.consumed_records += before - spool_->depth().unacked_records;
+  return spool_->sync();  // the watermark and the deleted segments reach the disk
+}
+
+spool::SpoolError Journal::consume(std::uint64_t journal_seq) {
+  if (spool::SpoolError e = before_trim()) return e;
+  if (spool_->ack(journal_seq)) ++stats_.consumed_records;
+  return {};
+}
+
+JournalStats Journal::stats() const {
+  JournalStats s = stats_;
+  const auto depth = spool_->depth();
+  s.held_records = depth.unacked_records;
+  s.disk_bytes = depth.disk_bytes;
+  s.last_journal_seq = next_seq_ - 1;
+  return s;
+}
+
+std::vector<std::string> Journal::probes_held() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, seqs] : probes_) ids.push_back(id);
+  return ids;
+}
+
+}  // namespace footfall::gateway

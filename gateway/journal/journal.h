@@ -1,0 +1,124 @@
+#pragma once
+// The gateway's durable store of accepted batches, and the hand-off to the next stage (site merge and
+// publishing), which reads it in order and marks what it has published as consumed.
+//
+// Built on the probe's Spool (append-only segments, CRC per record, torn-tail recovery on open), keyed
+// by a gateway-global journal seq. Full is back-pressure, never loss: store() answers `full` and the
+// batch stays in its probe's spool until space is freed by consume_through().
+// A dedup index per probe (which batch seqs are held) is rebuilt on open from the records plus a
+// snapshot of what was already consumed, so a resend after a lost ack or a restart counts once.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/wire/messages.h"
+#include "firmware/spool/spool.h"
+#include "firmware/spool/unique_fd.h"
+#include "gateway/journal/held_seqs.h"
+#include "gateway/journal/journal_record.h"
+
+namespace footfall::gateway {
+
+struct JournalOptions {
+  std::filesystem::path dir;
+  std::uint64_t max_bytes = 1024ull << 20;
+  std::uint32_t max_frame_bytes = 1u << 20;  // frame body limit of the receive side
+  bool fsync = true;                         // false: commit() writes no fdatasync
+};
+
+enum class StoreOutcome : std::uint8_t {
+  stored,     // appended; durable after the next commit()
+  duplicate,  // this probe's seq is already held: not stored again
+  full,       // journal at its bound (or disk full): not stored, must not be acked
+  failed,     // I/O error: not stored
+};
+std::string_view to_string(StoreOutcome o);
+
+struct JournalStats {
+  std::uint64_t stored_batches = 0;
+  std::uint64_t stored_bytes = 0;
+  std::uint64_t duplicate_batches = 0;
+  std::uint64_t full_refusals = 0;
+  std::uint64_t commits = 0;         // fdatasync rounds (group commits)
+  std::uint64_t consumed_records = 0;
+  std::uint64_t unreadable_records = 0;  // held records that no longer decode (skipped by the reader)
+  std::uint64_t held_records = 0;    // not yet consumed
+  std::uint64_t disk_bytes = 0;
+  std::uint64_t max_bytes = 0;
+  std::uint64_t torn_records = 0;    // cut off on open (a crash mid-append; never acked)
+  std::uint64_t last_journal_seq = 0;
+};
+
+// One record as the reader hands it out.
+struct JournalEntry {
+  std::uint64_t journal_seq = 0;
+  JournalRecordMeta meta;
+  std::span<const std::uint8_t> frame;  // the Batch frame; points into `payload`
+  std::vector<std::uint8_t> payload;
+};
+
+class Journal {
+ public:
+  struct Opened {
+    std::unique_ptr<Journal> journal;  // null on error
+    std::string error;
+  };
+  // Takes an exclusive lock on the directory: one process at a time (a second gateway, or a dump while
+  // the gateway runs, is refused rather than racing the torn-tail recovery).
+  static Opened open(const JournalOptions& options);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  [[nodiscard]] bool holds(std::string_view probe_id, std::uint64_t probe_seq) const;
+  StoreOutcome store(const JournalRecordMeta& meta, std::span<const std::uint8_t> frame, std::string* error = nullptr);
+  // Makes every stored record durable (fdatasync). Only after it returns ok may they be acked.
+  spool::SpoolError commit();
+  [[nodiscard]] bool needs_commit() const { return !uncommitted_probes_.empty(); }
+
+  // Highest S such that every batch of the probe with seq <= S is durable here (0 if none).
+  [[nodiscard]] std::uint64_t durable_through(std::string_view probe_id) const;
+  // What this probe's batches look like as an Ack; call right after commit().
+  [[nodiscard]] wire::Ack ack_for(std::string_view probe_id) const;
+
+  // Reader for the next stage: the oldest unconsumed record with journal seq > after (nullopt at the end).
+  std::optional<std::uint64_t> read_next(std::uint64_t after, JournalEntry& out, std::string* error = nullptr);
+  // Marks records consumed; whole segments are then deleted, which frees space for stores refused as full.
+  spool::SpoolError consume_through(std::uint64_t journal_seq);
+  spool::SpoolError consume(std::uint64_t journal_seq);
+
+  [[nodiscard]] JournalStats stats() const;
+  [[nodiscard]] const std::filesystem::path& dir() const { return options_.dir; }
+  [[nodiscard]] std::vector<std::string> probes_held() const;
+
+ private:
+  struct ProbeSeqs {
+    HeldSeqs held;
+    std::uint64_t durable_through = 0;
+  };
+
+  explicit Journal(JournalOptions options);
+  std::string rebuild_index();
+  bool load_snapshot(std::string& error);
+  spool::SpoolError save_snapshot();
+  spool::SpoolError before_trim();
+
+  JournalOptions options_;
+  spool::UniqueFd lock_fd_;
+  std::unique_ptr<spool::Spool> spool_;
+  std::map<std::string, ProbeSeqs, std::less<>> probes_;
+  std::set<std::string, std::less<>> uncommitted_probes_;
+  bool snapshot_stale_ = false;
+  std::uint64_t next_seq_ = 1;
+  JournalStats stats_;
+  std::vector<std::uint8_t> record_;  // reused encode buffer
+};
+
+}  // namespace footfall::gateway

@@ -1,0 +1,285 @@
+#include "gateway/receive/probe_session.h"
+
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/receive/server.h"
+
+namespace footfall::gateway {
+
+namespace {
+
+constexpr std::size_t kReadBufferBytes = 64u << 10;
+constexpr std::size_t kMaxOutboxBytes = 1u << 20;  // acks a probe does not read pile up to here, then it is cut
+constexpr auto kRefusalLinger = std::chrono::seconds(2);  // time for a refused probe to read its HelloReply
+
+wire::DecoderLimits limits_of(const GatewayConfig& c) {
+  wire::DecoderLimits limits;
+  limits.max_frame_body = c.max_frame_bytes;
+  limits.max_decompressed = static_cast<std::size_t>(c.max_decompressed_bytes);
+  return limits;
+}
+
+bool is_peer_close(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+ProbeSession::ProbeSession(ReceiveServer& server, const asio::any_io_executor& executor, std::string peer)
+    : server_(server),
+      in_(kReadBufferBytes),
+      peer_(std::move(peer)),
+      decoder_(limits_of(server.config())),
+      deadline_(executor) {}
+
+void ProbeSession::arm_hello_deadline() {
+  // Covers the TLS handshake too: a peer that connects and says nothing is cut after hello_timeout_s.
+  set_deadline(Clock::now() + std::chrono::seconds(server_.config().hello_timeout_s), CloseReason::hello_timeout);
+}
+
+void ProbeSession::set_deadline(Clock::time_point at, CloseReason reason) {
+  const bool earlier = at < deadline_at_;
+  deadline_at_ = at;
+  deadline_reason_ = reason;
+  // A later deadline needs no new wait: the armed one fires and waits again until deadline_at_.
+  if (earlier || deadline_generation_ == 0) wait_deadline(++deadline_generation_);
+}
+
+void ProbeSession::wait_deadline(std::uint64_t generation) {
+  deadline_.expires_at(deadline_at_);
+  deadline_.async_wait([self = shared_from_this(), this, generation](const boost::system::error_code& ec) {
+    if (ec || state_ == State::closed || generation != deadline_generation_) return;
+    if (Clock::now() >= deadline_at_) {
+      close(deadline_reason_);
+      return;
+    }
+    wait_deadline(generation);
+  });
+}
+
+void ProbeSession::on_transport_ready() {
+  if (state_ == State::closed) return;
+  state_ = State::awaiting_hello;
+  do_read();
+}
+
+void ProbeSession::on_read(const boost::system::error_code& ec, std::size_t n) {
+  if (state_ == State::closed) return;
+  if (ec) {
+    close(is_peer_close(ec) ? (state_ == State::refusing ? CloseReason::hello_refused : CloseReason::peer_closed)
+                            : CloseReason::read_error,
+          ec.message());
+    return;
+  }
+  if (state_ == State::refusing) {  // nothing from a refused probe is looked at
+    in_end_ = 0;
+    do_read();
+    return;
+  }
+  in_end_ += n;
+  process_input();
+}
+
+void ProbeSession::process_input() {
+  while (in_begin_ < in_end_ && state_ != State::closed && state_ != State::refusing && !waiting_) {
+    const auto result =
+        decoder_.parse(std::span<const std::uint8_t>(in_.data() + in_begin_, in_end_ - in_begin_), message_);
+    in_begin_ += result.consumed;
+    if (result.status == wire::ParseStatus::need_more) break;
+    if (result.status == wire::ParseStatus::bad) {
+      ReceiveCounters::bump(server_.counters().bad_frames[static_cast<std::size_t>(result.reason)]);
+      close(CloseReason::bad_frame, wire::to_string(result.reason));
+      return;
+    }
+    handle(message_);
+  }
+  if (state_ == State::closed || state_ == State::refusing || waiting_) return;
+  in_begin_ = 0;
+  in_end_ = 0;
+  do_read();
+}
+
+void ProbeSession::handle(const wire::Message& message) {
+  const auto type = wire::type_of(message);
+  if (state_ == State::awaiting_hello) {
+    if (type != wire::MessageType::hello) {
+      close(CloseReason::frame_before_hello, wire::to_string(type));
+      return;
+    }
+    const auto& hello = std::get<wire::Hello>(message);
+    if (!server_.on_hello(*this, hello)) {
+      state_ = State::refusing;
+      set_deadline(Clock::now() + kRefusalLinger, CloseReason::hello_refused);
+      return;
+    }
+    probe_id_ = hello.probe_id;
+    replay_ = hello.probe_clock_ns == 0;
+    state_ = State::established;
+    set_deadline(Clock::now() + std::chrono::seconds(server_.config().idle_timeout_s), CloseReason::idle_timeout);
+    return;
+  }
+  // Established: any frame proves the probe alive.
+  deadline_at_ = Clock::now() + std::chrono::seconds(server_.config().idle_timeout_s);
+  server_.on_frame(*this);
+  switch (type) {
+    case wire::MessageType::batch: handle_batch(std::get<wire::Batch>(message)); return;
+    case wire::MessageType::heartbeat: server_.on_heartbeat(*this, std::get<wire::Heartbeat>(message)); return;
+    case wire::MessageType::hello: close(CloseReason::unexpected_message, "second hello"); return;
+    case wire::MessageType::hello_reply:
+    case wire::MessageType::ack: close(CloseReason::unexpected_message, wire::to_string(type)); return;
+  }
+  close(CloseReason::unexpected_message, wire::to_string(type));
+}
+
+void ProbeSession::handle_batch(const wire::Batch& batch) {
+  if (batch.seq == 0) {
+    close(CloseReason::bad_batch_seq, "seq 0");
+    return;
+  }
+  const auto frame = decoder_.last_frame();
+  const auto outcome = server_.store_batch(*this, batch.seq, frame, batch.body.events.size(), batch.body.sightings.size());
+  if (outcome == StoreOutcome::full) {
+    // Back-pressure: keep this batch, stop reading; the probe's window fills and its spool holds the rest.
+    waiting_ = true;
+    waiting_seq_ = batch.seq;
+    waiting_events_ = batch.body.events.size();
+    waiting_sightings_ = batch.body.sightings.size();
+    waiting_frame_.assign(frame.begin(), frame.end());
+    deadline_at_ = Clock::time_point::max();  // we are the ones not reading: no idle timeout meanwhile
+    server_.wait_for_space(shared_from_this());
+  } else if (outcome == StoreOutcome::failed) {
+    close(CloseReason::journal_failed, "batch could not be stored");
+  }
+}
+
+bool ProbeSession::retry_waiting_batch() {
+  if (!waiting_ || state_ == State::closed) return true;
+  const auto outcome = server_.store_batch(*this, waiting_seq_, waiting_frame_, waiting_events_, waiting_sightings_, true);
+  if (outcome == StoreOutcome::full) return false;
+  waiting_ = false;
+  waiting_frame_.clear();
+  waiting_frame_.shrink_to_fit();
+  if (outcome == StoreOutcome::failed) {
+    close(CloseReason::journal_failed, "batch could not be stored");
+    return true;
+  }
+  set_deadline(Clock::now() + std::chrono::seconds(server_.config().idle_timeout_s), CloseReason::idle_timeout);
+  process_input();  // the rest of what was read, then reading resumes
+  return true;
+}
+
+void ProbeSession::send(const wire::Message& message) {
+  if (state_ == State::closed) return;
+  server_.encode(message, outbox_);
+  if (outbox_.size() > kMaxOutboxBytes) {
+    close(CloseReason::slow_reader, "unread acks above 1 MiB");
+    return;
+  }
+  if (writing_) return;
+  writing_ = true;
+  sending_.swap(outbox_);
+  outbox_.clear();
+  do_write();
+}
+
+void ProbeSession::on_write(const boost::system::error_code& ec) {
+  writing_ = false;
+  sending_.clear();
+  if (state_ == State::closed) return;
+  if (ec) {
+    close(is_peer_close(ec) ? CloseReason::peer_closed : CloseReason::write_error, ec.message());
+    return;
+  }
+  if (!outbox_.empty()) {
+    writing_ = true;
+    sending_.swap(outbox_);
+    outbox_.clear();
+    do_write();
+    return;
+  }
+  if (state_ == State::refusing) {
+    // The refusal is out: half-close and discard whatever the probe still sends until it hangs up.
+    shutdown_send();
+    in_end_ = 0;
+    do_read();
+  }
+}
+
+void ProbeSession::close(CloseReason reason, std::string_view detail) {
+  if (state_ == State::closed) return;
+  const bool was_refusing = state_ == State::refusing;
+  state_ = State::closed;
+  ++deadline_generation_;
+  deadline_.cancel();
+  close_transport();
+  const std::string who = probe_id_.empty() ? std::string("-") : probe_id_;
+  switch (reason) {
+    case CloseReason::peer_closed:
+    case CloseReason::shutdown:
+    case CloseReason::replaced:
+      spdlog::info("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
+                   detail.empty() ? "" : ": ", detail);
+      break;
+    case CloseReason::hello_refused:
+      if (was_refusing) break;  // the refusal itself was logged
+      [[fallthrough]];
+    default:
+      spdlog::warn("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
+                   detail.empty() ? "" : ": ", detail);
+  }
+  server_.on_closed(*this, reason);
+}
+
+template <typename Stream>
+StreamSession<Stream>::StreamSession(ReceiveServer& server, Stream stream, std::string peer)
+    : ProbeSession(server, stream.get_executor(), std::move(peer)), stream_(std::move(stream)) {}
+
+template <typename Stream>
+void StreamSession<Stream>::start() {
+  arm_hello_deadline();
+  if constexpr (std::is_same_v<Stream, asio::ssl::stream<asio::ip::tcp::socket>>) {
+    stream_.async_handshake(asio::ssl::stream_base::server,
+                            [self = shared_from_this(), this](const boost::system::error_code& ec) {
+                              if (ec) {
+                                close(CloseReason::tls_handshake_failed, ec.message());
+                                return;
+                              }
+                              on_transport_ready();
+                            });
+  } else {
+    on_transport_ready();
+  }
+}
+
+template <typename Stream>
+void StreamSession<Stream>::do_read() {
+  stream_.async_read_some(asio::buffer(in_.data() + in_end_, in_.size() - in_end_),
+                          [self = shared_from_this(), this](const boost::system::error_code& ec, std::size_t n) {
+                            on_read(ec, n);
+                          });
+}
+
+template <typename Stream>
+void StreamSession<Stream>::do_write() {
+  asio::async_write(stream_, asio::buffer(sending_),
+                    [self = shared_from_this(), this](const boost::system::error_code& ec, std::size_t) { on_write(ec); });
+}
+
+template <typename Stream>
+void StreamSession<Stream>::shutdown_send() {
+  boost::system::error_code ignored;
+  stream_.lowest_layer().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+template <typename Stream>
+void StreamSession<Stream>::close_transport() {
+  boost::system::error_code ignored;
+  stream_.lowest_layer().close(ignored);
+}
+
+template class StreamSession<asio::ip::tcp::socket>;
+template class StreamSession<asio::ssl::stream<asio::ip::tcp::socket>>;
+
+}  // namespace footfall::gateway

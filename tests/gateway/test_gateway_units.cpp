@@ -1,0 +1,227 @@
+// The gateway's pieces without sockets: config table, dedup index, clock offset, hello check,
+// journal records and the journal itself (reopen, torn tail, full, consume).
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "gateway/config/gateway_config.h"
+#include "gateway/journal/held_seqs.h"
+#include "gateway/journal/journal.h"
+#include "gateway/journal/journal_record.h"
+#include "gateway/probe_clock/clock_offset.h"
+#include "gateway/receive/hello_check.h"
+#include "tests/gateway/gateway_harness.h"
+
+using namespace footfall;
+using namespace footfall::gateway;
+using footfall::gateway::testing::TempDir;
+
+namespace {
+
+std::string config_error(std::string_view text) {
+  auto r = parse_config(text, "gateway.json");
+  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("config: the brief's example parses, with defaults for what is left out") {
+  const auto r = parse_config(R"({ "tenant": "acme", "site": "mall-1",
+    "listen": {"address": "127.0.0.1", "port": 7700, "tls": {"cert_file": "", "key_file": "", "client_ca_file": ""}},
+    "probes": [{"id": "entrance", "token": "s3cret", "zone": "entrance"}],
+    "journal": {"dir": "/var/lib/footfall/journal", "max_mb": 1024, "fsync": "always"},
+    "limits": {"max_connections": 1024, "max_frame_bytes": 1048576, "max_decompressed_bytes": 16777216,
+               "hello_timeout_s": 10, "idle_timeout_s": 60},
+    "log_level": "info" })",
+                              "gateway.json");
+  REQUIRE(std::holds_alternative<GatewayConfig>(r));
+  const auto& c = std::get<GatewayConfig>(r);
+  CHECK(c.site == "mall-1");
+  CHECK(c.listen_port == 7700);
+  REQUIRE(c.probes.size() == 1);
+  CHECK(c.find_probe("entrance")->token == "s3cret");
+  CHECK(c.find_probe("nobody") == nullptr);
+  CHECK(c.clock_tolerance_ms == 2000);
+  CHECK_FALSE(c.tls.enabled());
+}
+
+TEST_CASE("config: errors name the key path") {
+  CHECK(config_error(R"({"journal": {"max_mb": 0}})") == "gateway.json: journal.max_mb: expected a positive integer (at most 16777216)");
+  CHECK(config_error(R"({"journal": {"max_mb": "big"}})").starts_with("gateway.json: journal.max_mb: "));
+  CHECK(config_error(R"({"listen": {"port": 70000}})") == "gateway.json: listen.port: expected an integer in [0, 65535]");
+  CHECK(config_error(R"({"listen": {"tls": {"certfile": "x"}}})") == "gateway.json: listen.tls.certfile: unknown key");
+  CHECK(config_error(R"({"limits": 5})") == "gateway.json: limits: expected an object");
+  CHECK(config_error(R"({"journal": {"fsync": "sometimes"}})").starts_with("gateway.json: journal.fsync: "));
+  CHECK(config_error(R"({"probes": [{"id": "a", "token": "t"}, {"id": "a", "token": "u"}]})")
+            .starts_with("gateway.json: probes[1].id: duplicate"));
+  CHECK(config_error(R"({"probes": [{"id": "a", "token": "t", "room": 1}]})") == "gateway.json: probes[0].room: unknown key");
+  CHECK(config_error(R"({"listen": {"tls": {"cert_file": "c.pem"}}})").starts_with("gateway.json: listen.tls.key_file: "));
+  CHECK(config_error(R"({"journal": {"max_mb": 2}, "limits": {"max_frame_bytes": 1048576}})")
+            .starts_with("gateway.json: journal.max_mb: must hold"));
+  CHECK(config_error("{ nope").starts_with("gateway.json: not valid JSON"));
+  CHECK(config_error("[1]") == "gateway.json: expected a JSON object at the top level");
+}
+
+TEST_CASE("config: the options table lists every key") {
+  const auto table = options_table();
+  for (const char* key : {"listen.port", "listen.tls.client_ca_file", "journal.max_mb", "limits.max_decompressed_bytes",
+                          "clock.tolerance_ms", "health.interval_s", "probes"})
+    CHECK(table.find(key) != std::string::npos);
+}
+
+TEST_CASE("held seqs: cumulative point, ranges, merging and acks") {
+  HeldSeqs h;
+  CHECK(h.insert(2));
+  CHECK(h.insert(5));
+  CHECK(h.cumulative() == 0);
+  CHECK(h.to_ack() == wire::Ack{0, {{2, 2}, {5, 5}}});
+  CHECK(h.insert(1));
+  CHECK(h.cumulative() == 2);
+  CHECK(h.insert(4));
+  CHECK(h.to_ack() == wire::Ack{2, {{4, 5}}});
+  CHECK_FALSE(h.insert(4));
+  CHECK(h.contains(5));
+  CHECK_FALSE(h.contains(3));
+  CHECK(h.insert(3));
+  CHECK(h.cumulative() == 5);
+  CHECK(h.ranges().empty());
+  // More gaps than an Ack carries: the newest ranges are kept.
+  HeldSeqs many;
+  for (std::uint64_t s = 2; s <= 200; s += 2) many.insert(s);
+  const auto ack = many.to_ack();
+  CHECK(ack.ranges.size() == wire::kMaxAckRanges);
+  CHECK(ack.ranges.back() == wire::SeqRange{200, 200});
+  CHECK(ack.covers(200));
+  HeldSeqs restored;
+  CHECK_FALSE(restored.restore(3, {{4, 6}}));  // adjacent to the cumulative point
+  CHECK(restored.restore(3, {{5, 6}}));
+  CHECK(restored.contains(6));
+  CHECK_FALSE(restored.contains(4));
+}
+
+TEST_CASE("clock offset: minimum over the window, tolerance, replay") {
+  ClockOffset clock(3, 2'000'000'000);
+  CHECK_FALSE(clock.offset_ns());
+  CHECK(clock.correction_ns() == 0);
+  clock.add_sample(0, 1'000);  // replay: ignored
+  CHECK(clock.samples() == 0);
+  const std::int64_t h3 = 3LL * 3600 * 1'000'000'000;
+  clock.add_sample(1'000'000'000'000, 1'000'000'000'000 + h3 + 40'000'000);  // 40 ms of delay
+  clock.add_sample(2'000'000'000'000, 2'000'000'000'000 + h3 + 5'000'000);
+  clock.add_sample(3'000'000'000'000, 3'000'000'000'000 + h3 + 90'000'000);
+  CHECK(*clock.offset_ns() == h3 + 5'000'000);
+  CHECK(clock.correction_ns() == h3 + 5'000'000);
+  // The 5 ms sample leaves the window of 3 after three more.
+  for (int i = 0; i < 3; ++i) clock.add_sample(4'000'000'000'000, 4'000'000'000'000 + h3 + 20'000'000);
+  CHECK(*clock.offset_ns() == h3 + 20'000'000);
+  ClockOffset synced(4, 2'000'000'000);
+  synced.add_sample(1'000'000'000'000, 1'000'000'000'000 - 1'500'000'000);
+  CHECK(*synced.offset_ns() == -1'500'000'000);
+  CHECK(synced.correction_ns() == 0);  // within tolerance
+  synced.reset();
+  CHECK(synced.samples() == 0);
+}
+
+TEST_CASE("hello check") {
+  const std::vector<ProbeAccount> probes{{"entrance", "s3cret", "e"}};
+  CHECK(check_hello(probes, {"entrance", "s3cret", "1", 0}).accepted());
+  CHECK(check_hello(probes, {"entrance", "s3cret", "1", 0}).account == &probes[0]);
+  CHECK(check_hello(probes, {"entrance", "s3cre", "1", 0}).refusal == wire::RefuseReason::bad_token);
+  CHECK(check_hello(probes, {"entrance", "s3cret!", "1", 0}).refusal == wire::RefuseReason::bad_token);
+  CHECK(check_hello(probes, {"entrance", "", "1", 0}).refusal == wire::RefuseReason::bad_token);
+  CHECK(check_hello(probes, {"exit", "s3cret", "1", 0}).refusal == wire::RefuseReason::unknown_probe);
+}
+
+TEST_CASE("journal record: golden bytes and hostile input") {
+  JournalRecordMeta meta;
+  meta.probe_id = "ab";
+  meta.probe_seq = 0x0102;
+  meta.received_ns = 5;
+  meta.clock_offset_ns = -1;
+  meta.correction_ns = 0;
+  meta.offset_known = true;
+  const std::vector<std::uint8_t> frame{0xaa, 0xbb};
+  std::vector<std::uint8_t> out;
+  encode_journal_record(meta, frame, out);
+  const std::vector<std::uint8_t> golden{
+      0x01, 0x02, 'a', 'b',                                           // version, id
+      0x02, 0x01, 0, 0, 0, 0, 0, 0,                                   // probe seq
+      0x05, 0, 0, 0, 0, 0, 0, 0,                                      // received
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,                 // offset -1
+      0, 0, 0, 0, 0, 0, 0, 0,                                         // correction
+      0x01,                                                           // flags: offset known
+      0x02, 0, 0, 0, 0xaa, 0xbb};                                     // frame
+  CHECK(out == golden);
+  const auto view = decode_journal_record(out);
+  REQUIRE(view);
+  CHECK(view->meta.probe_id == "ab");
+  CHECK(view->meta.clock_offset_ns == -1);
+  CHECK(view->meta.offset_known);
+  CHECK_FALSE(view->meta.replay);
+  CHECK(std::vector<std::uint8_t>(view->frame.begin(), view->frame.end()) == frame);
+  for (std::size_t cut = 0; cut < out.size(); ++cut)
+    CHECK_FALSE(decode_journal_record(std::span<const std::uint8_t>(out).first(cut)));
+  auto longer = out;
+  longer.push_back(0);
+  CHECK_FALSE(decode_journal_record(longer));
+  auto bad_flags = out;
+  bad_flags[36] = 0x80;
+  CHECK_FALSE(decode_journal_record(bad_flags));
+}
+
+TEST_CASE("journal: stores, dedups, survives reopen and a torn tail, and locks its directory") {
+  TempDir dir;
+  JournalOptions options;
+  options.dir = dir.path();
+  options.max_bytes = 8u << 20;
+  const std::vector<std::uint8_t> frame(300, 0x5a);
+  auto meta = [](std::string id, std::uint64_t seq) {
+    JournalRecordMeta m;
+    m.probe_id = std::move(id);
+    m.probe_seq = seq;
+    return m;
+  };
+  {
+    auto j = Journal::open(options);
+    REQUIRE(j.journal);
+    CHECK_FALSE(Journal::open(options).journal);  // second opener refused
+    CHECK(j.journal->store(meta("a", 1), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta("a", 3), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta("b", 1), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta("a", 1), frame) == StoreOutcome::duplicate);
+    CHECK(j.journal->durable_through("a") == 0);  // not before a commit
+    CHECK(j.journal->needs_commit());
+    REQUIRE_FALSE(j.journal->commit());
+    CHECK(j.journal->durable_through("a") == 1);
+    CHECK(j.journal->ack_for("a") == wire::Ack{1, {{3, 3}}});
+  }
+  // A crash mid-append leaves half a record: cut off on open, the rest kept.
+  std::filesystem::path segment;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path()))
+    if (f.path().extension() == ".spool") segment = f.path();
+  REQUIRE_FALSE(segment.empty());
+  {
+    std::ofstream out(segment, std::ios::binary | std::ios::app);
+    const char torn[] = "FSR1\x40\x01\x00\x00half";
+    out.write(torn, sizeof torn - 1);
+  }
+  auto j = Journal::open(options);
+  REQUIRE(j.journal);
+  CHECK(j.journal->stats().torn_records == 1);
+  CHECK(j.journal->durable_through("a") == 1);
+  CHECK(j.journal->holds("a", 3));
+  CHECK(j.journal->holds("b", 1));
+  CHECK_FALSE(j.journal->holds("b", 2));
+  JournalEntry e;
+  std::vector<std::pair<std::string, std::uint64_t>> seen;
+  std::uint64_t after = 0;
+  while (const auto s = j.journal->read_next(after, e)) {
+    seen.emplace_back(e.meta.probe_id, e.meta.probe_seq);
+    after = *s;
+  }
+  CHECK(seen == std::vector<std::pair<std::string, std::uint64_t>>{{"a", 1}, {"a", 3}, {"b", 1}});
+  CHECK(j.journal->store(meta("a", 2), frame) == StoreOutcome::stored);
+  REQUIRE_FALSE(j.journal->commit());
+  CHECK(j.journal->durable_through("a") == 3);
+  CHECK(j.journal->stats().last_journal_seq == 4);
+}
