@@ -97,9 +97,12 @@ constexpr std::array<std::uint8_t, 47> kEddystoneTlm{
 
 // LL packet (no pseudo-header, no CRC) of an ADV_NONCONN_IND from c0:ff:ee:12:34:56 with the given AD bytes.
 std::vector<std::uint8_t> nonconn_with_ads(std::span<const std::uint8_t> ads) {
-  std::vector<std::uint8_t> p{0xd6, 0xbe, 0x89, 0x8e, 0x42, static_cast<std::uint8_t>(6 + ads.size()),
-                              0x56, 0x34, 0x12, 0xee, 0xff, 0xc0};
-  p.insert(p.end(), ads.begin(), ads.end());
+  const std::array<std::uint8_t, 12> head{0xd6, 0xbe, 0x89, 0x8e, 0x42, static_cast<std::uint8_t>(6 + ads.size()),
+                                          0x56, 0x34, 0x12, 0xee, 0xff, 0xc0};
+  // Sized once: growing a vector from an initializer list trips a false -Warray-bounds in g++ 12.
+  std::vector<std::uint8_t> p(head.size() + ads.size());
+  std::copy(head.begin(), head.end(), p.begin());
+  std::copy(ads.begin(), ads.end(), p.begin() + static_cast<std::ptrdiff_t>(head.size()));
   return p;
 }
 

@@ -1,0 +1,485 @@
+#include "gateway/merge/site_merger.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace footfall::gateway {
+namespace {
+constexpr std::int64_t ns_per_s = 1'000'000'000;
+
+SiteMergeConfig checked(SiteMergeConfig config) {
+  if (auto error = validate(config); !error.empty()) throw std::invalid_argument(error);
+  return config;
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if (a % b != 0 && a < 0) --q;
+  return q;
+}
+
+// The aligned update instant at or after t: the end of the interval that t falls in.
+std::int64_t instant_at_or_after(std::int64_t t, std::int64_t step) {
+  const std::int64_t q = floor_div(t, step);
+  return q * step == t ? t : (q + 1) * step;
+}
+
+// Frames heard after the update at instant T belong to the interval ending at T + step.
+std::int64_t instant_after(std::int64_t t, std::int64_t step) { return (floor_div(t, step) + 1) * step; }
+
+std::int64_t round_div(std::int64_t num, std::int64_t den) {  // den > 0, half away from zero
+  return num >= 0 ? (2 * num + den) / (2 * den) : -((-2 * num + den) / (2 * den));
+}
+
+bool has_signal(const PresenceEvent& e) { return e.rssi_min != 0 || e.rssi_max != 0 || e.rssi_mean != 0; }
+
+}  // namespace
+
+std::string validate(const SiteMergeConfig& config) {
+  if (config.probes.empty()) return "probes: at least one probe is needed";
+  if (config.probes.size() > std::numeric_limits<std::uint16_t>::max())
+    return "probes: at most 65535 probes";
+  for (std::size_t i = 0; i < config.probes.size(); ++i) {
+    if (config.probes[i].probe_id.empty()) return "probes[" + std::to_string(i) + "].probe_id: empty";
+    for (std::size_t j = 0; j < i; ++j)
+      if (config.probes[j].probe_id == config.probes[i].probe_id)
+        return "probes[" + std::to_string(i) + "].probe_id: duplicate '" + config.probes[i].probe_id + "'";
+  }
+  if (config.visit_grace_ns < 0) return "visit_grace_ns: must be >= 0";
+  if (config.update_interval_ns <= 0) return "update_interval_ns: must be > 0 (the probes' update interval)";
+  if (config.max_devices == 0) return "max_devices: must be > 0";
+  if (config.dedup_window_ns < 0) return "dedup_window_ns: must be >= 0";
+  if (config.dedup_capacity == 0 || config.dedup_capacity > (1u << 28)) return "dedup_capacity: 1 .. 2^28";
+  if (config.max_presences_per_visit == 0) return "max_presences_per_visit: must be > 0";
+  if (config.max_strength_samples < 2) return "max_strength_samples: must be >= 2";
+  if (config.strength_max_error_db <= 0) return "strength_max_error_db: must be > 0";
+  return {};
+}
+
+SiteMerger::SiteMerger(SiteMergeConfig config)
+    : config_(checked(std::move(config))),
+      dedup_(config_.dedup_capacity, config_.dedup_window_ns) {
+  for (std::size_t i = 0; i < config_.probes.size(); ++i) {
+    const ProbeZone& pz = config_.probes[i];
+    const std::string& zone = pz.zone.empty() ? pz.probe_id : pz.zone;
+    auto found = std::find(zone_names_.begin(), zone_names_.end(), zone);
+    if (found == zone_names_.end()) found = zone_names_.insert(zone_names_.end(), zone);
+    probe_zone_.push_back(static_cast<std::uint16_t>(found - zone_names_.begin()));
+    probe_by_id_.emplace(pz.probe_id, static_cast<std::uint16_t>(i));
+  }
+  zone_present_.assign(zone_names_.size(), 0);
+}
+
+const std::uint16_t* SiteMerger::probe_index(std::string_view probe_id) const {
+  auto it = probe_by_id_.find(probe_id);
+  return it == probe_by_id_.end() ? nullptr : &it->second;
+}
+
+void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& event, SiteSink& sink) {
+  ++counters_.events_in;
+  const std::uint16_t* probe = probe_index(probe_id);
+  if (probe == nullptr) {
+    ++counters_.unknown_probe;
+    return;
+  }
+  switch (event.kind) {
+    case PresenceKind::arrival: ++counters_.arrivals; break;
+    case PresenceKind::update: ++counters_.updates; break;
+    case PresenceKind::departure: ++counters_.departures; break;
+  }
+  Device& d = device_for(*probe, event, sink);
+  const std::uint64_t key = d.mac.as_u64();
+  apply(d, *probe, event);
+  touch(d, event.ts_ns);
+  move_clock(event.ts_ns, sink);
+  if (d.open == 0 && !d.leaving) {
+    std::int64_t last = 0;
+    for (const Presence& p : d.presences) last = std::max(last, p.last_seen_ns);
+    d.deadline_ns = last + config_.visit_grace_ns;
+    if (d.deadline_ns <= clock_ns_) {
+      close(key, VisitEnd::departed, sink);
+    } else {
+      d.leaving = true;
+      leaving_.emplace(d.deadline_ns, key);
+    }
+  }
+}
+
+SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEvent& event, SiteSink& sink) {
+  const std::uint64_t key = event.mac.as_u64();
+  if (auto it = devices_.find(key); it != devices_.end()) {
+    Device& d = it->second;
+    if (!d.leaving) return d;
+    if (event.first_seen_ns < d.deadline_ns) {
+      // Heard again within the grace: the same visit.
+      leaving_.erase({d.deadline_ns, key});
+      d.leaving = false;
+      ++counters_.rejoined;
+      return d;
+    }
+    close(key, VisitEnd::departed, sink);
+  }
+  if (devices_.size() >= config_.max_devices) {
+    const std::uint64_t victim = by_activity_.begin()->second;
+    ++counters_.evicted;
+    close(victim, VisitEnd::evicted, sink);
+  }
+  Device& d = devices_[key];
+  d.mac = event.mac;
+  d.activity_ns = event.ts_ns;
+  by_activity_.emplace(d.activity_ns, key);
+  ++counters_.site_arrivals;
+  counters_.devices = devices_.size();
+  counters_.peak_devices = std::max(counters_.peak_devices, counters_.devices);
+  SiteArrival arrival;
+  arrival.device = event.mac;
+  arrival.ts_ns = event.first_seen_ns;
+  arrival.zone = zone_names_[probe_zone_[probe]];
+  arrival.randomized = event.randomized || event.mac.locally_administered();
+  sink.on_arrival(arrival);
+  return d;
+}
+
+void SiteMerger::apply(Device& d, std::uint16_t probe, const PresenceEvent& event) {
+  Presence* p = nullptr;
+  for (auto it = d.presences.rbegin(); it != d.presences.rend(); ++it)
+    if (it->open && it->probe == probe) {
+      p = &*it;
+      break;
+    }
+  if (p != nullptr && p->probe_first_ns != event.first_seen_ns) {
+    ++counters_.restarted;  // the probe lost its state (restart) and began a new presence
+    end_presence(d, *p);
+    p = nullptr;
+  }
+  if (event.kind == PresenceKind::arrival) {
+    if (p != nullptr) {
+      ++counters_.repeated_arrivals;
+    } else {
+      p = &open_presence(d, probe, event);
+    }
+    take_stats(d, *p, event);
+    return;
+  }
+  if (p == nullptr) {
+    ++counters_.adopted;
+    p = &open_presence(d, probe, event);
+  }
+  add_sample(d, *p, event);
+  take_stats(d, *p, event);
+  if (event.kind == PresenceKind::departure) end_presence(d, *p);
+}
+
+SiteMerger::Presence& SiteMerger::open_presence(Device& d, std::uint16_t probe, const PresenceEvent& event) {
+  Presence* p = nullptr;
+  if (d.presences.size() >= config_.max_presences_per_visit) {
+    // Full: continue this probe's latest presence instead, keeping its totals.
+    for (auto it = d.presences.rbegin(); it != d.presences.rend(); ++it)
+      if (it->probe == probe) {
+        p = &*it;
+        break;
+      }
+    if (p != nullptr) {
+      ++counters_.presences_folded;
+      add_part(p->earlier, *p);
+      const ProbeTotals earlier = p->earlier;
+      const std::int64_t first = p->first_seen_ns;
+      *p = Presence{};
+      p->earlier = earlier;
+      p->first_seen_ns = first;
+    }
+  }
+  if (p == nullptr) {
+    d.presences.emplace_back();
+    p = &d.presences.back();
+    p->first_seen_ns = event.first_seen_ns;
+  }
+  p->probe = probe;
+  p->probe_first_ns = event.first_seen_ns;
+  p->open = true;
+  p->last_seen_ns = event.first_seen_ns;
+  if (d.open++ == 0) ++present_;
+  count_zone(d, probe_zone_[probe], +1);
+  return *p;
+}
+
+void SiteMerger::end_presence(Device& d, Presence& p) {
+  if (!p.open) return;
+  p.open = false;
+  count_zone(d, probe_zone_[p.probe], -1);
+  if (--d.open == 0) --present_;
+}
+
+// Keeps zone_present_ right: a zone counts a device once, however many of its probes hear it.
+void SiteMerger::count_zone(const Device& d, std::uint16_t zone, int delta) {
+  std::uint32_t open_in_zone = 0;
+  for (const Presence& p : d.presences)
+    if (p.open && probe_zone_[p.probe] == zone) ++open_in_zone;
+  // Called after opening (count now 1) or after closing (count now 0).
+  if (delta > 0 && open_in_zone == 1) ++zone_present_[zone];
+  if (delta < 0 && open_in_zone == 0) --zone_present_[zone];
+}
+
+void SiteMerger::take_stats(Device& d, Presence& p, const PresenceEvent& event) {
+  p.last_seen_ns = std::max(p.last_seen_ns, event.last_seen_ns);
+  p.frames = event.frames;
+  p.signal = has_signal(event);
+  p.rssi_min = event.rssi_min;
+  p.rssi_max = event.rssi_max;
+  p.rssi_mean = event.rssi_mean;
+  p.freq_mhz = event.strongest_freq_mhz;
+  d.randomized = d.randomized || event.randomized || event.mac.locally_administered();
+  // The latest non-zero fingerprint by event time (then config order), whatever the receive order.
+  if (event.fingerprint != 0 &&
+      (d.fingerprint == 0 || event.ts_ns > d.fingerprint_ts_ns ||
+       (event.ts_ns == d.fingerprint_ts_ns && p.probe < d.fingerprint_probe))) {
+    d.fingerprint = event.fingerprint;
+    d.fingerprint_ts_ns = event.ts_ns;
+    d.fingerprint_probe = p.probe;
+  }
+}
+
+void SiteMerger::add_sample(Device& d, Presence& p, const PresenceEvent& event) {
+  if (event.frames < p.base_frames) {  // counts never go back within a presence; start afresh if they do
+    p.base_frames = 0;
+    p.base_mean = 0;
+  }
+  const std::int64_t f0 = p.base_frames;
+  const std::int64_t m0 = p.base_mean;
+  const std::int64_t f1 = event.frames;
+  const std::int64_t m1 = event.rssi_mean;
+  p.base_frames = event.frames;
+  p.base_mean = event.rssi_mean;
+  const std::int64_t heard = f1 - f0;
+  if (heard <= 0 || !has_signal(event)) return;
+
+  const std::int64_t step = config_.update_interval_ns;
+  const std::int64_t slot = event.kind == PresenceKind::update ? instant_at_or_after(event.ts_ns, step)
+                                                               : instant_after(event.last_seen_ns, step);
+  std::int64_t strength;
+  // Each rounded mean is off by up to 0.5 dB: the difference is exact to 0.5 * (f0 + f1) / heard dB.
+  if (f0 + f1 <= 2 * std::int64_t{config_.strength_max_error_db} * heard)
+    strength = round_div((f1 * m1 - f0 * m0) * 256, heard);
+  else
+    strength = m1 * 256;
+  strength = std::clamp<std::int64_t>(strength, std::int64_t{event.rssi_min} * 256, std::int64_t{event.rssi_max} * 256);
+
+  if (d.folded && slot <= d.folded_through_ns) {
+    ++counters_.samples_late;
+    return;
+  }
+  d.samples.push_back(Sample{slot, static_cast<std::int32_t>(strength),
+                             static_cast<std::uint32_t>(std::min<std::int64_t>(heard, std::numeric_limits<std::uint32_t>::max())), p.probe});
+  if (d.samples.size() >= config_.max_strength_samples) fold_samples(d, d.samples.size() / 2);
+}
+
+// Turns the oldest `count` samples (rounded up to whole intervals) into segments.
+void SiteMerger::fold_samples(Device& d, std::size_t count) {
+  std::sort(d.samples.begin(), d.samples.end(), [](const Sample& a, const Sample& b) {
+    return a.slot_ns != b.slot_ns ? a.slot_ns < b.slot_ns : a.probe < b.probe;
+  });
+  std::size_t end = std::min(count, d.samples.size());
+  while (end > 0 && end < d.samples.size() && d.samples[end].slot_ns == d.samples[end - 1].slot_ns) ++end;
+  std::size_t i = 0;
+  while (i < end) {
+    const Sample* best = &d.samples[i];
+    std::size_t j = i + 1;
+    for (; j < end && d.samples[j].slot_ns == best->slot_ns; ++j) {
+      const Sample& s = d.samples[j];
+      if (s.strength_q8 > best->strength_q8 || (s.strength_q8 == best->strength_q8 && s.frames > best->frames))
+        best = &s;  // equal strength and frames: the earlier (lower) probe index stays
+    }
+    const std::uint16_t zone = probe_zone_[best->probe];
+    if (d.segments.empty() || d.segments.back().zone != zone)
+      d.segments.push_back(Segment{best->slot_ns - config_.update_interval_ns, zone});
+    d.folded = true;
+    d.folded_through_ns = best->slot_ns;
+    i = j;
+  }
+  if (end < d.samples.size()) counters_.samples_folded_early += end;
+  d.samples.erase(d.samples.begin(), d.samples.begin() + static_cast<std::ptrdiff_t>(end));
+}
+
+void SiteMerger::touch(Device& d, std::int64_t ts_ns) {
+  if (ts_ns <= d.activity_ns) return;
+  const std::uint64_t key = d.mac.as_u64();
+  by_activity_.erase({d.activity_ns, key});
+  d.activity_ns = ts_ns;
+  by_activity_.emplace(d.activity_ns, key);
+}
+
+void SiteMerger::move_clock(std::int64_t ts_ns, SiteSink& sink) {
+  if (!clock_started_ || ts_ns > clock_ns_) clock_ns_ = ts_ns;
+  clock_started_ = true;
+  while (!leaving_.empty() && leaving_.begin()->first <= clock_ns_) close(leaving_.begin()->second, VisitEnd::departed, sink);
+}
+
+void SiteMerger::advance(std::int64_t now_ns, SiteSink& sink) { move_clock(now_ns, sink); }
+
+void SiteMerger::flush(SiteSink& sink) {
+  while (!by_activity_.empty()) {
+    ++counters_.flushed;
+    close(by_activity_.begin()->second, VisitEnd::flushed, sink);
+  }
+}
+
+void SiteMerger::close(std::uint64_t key, VisitEnd end, SiteSink& sink) {
+  auto it = devices_.find(key);
+  Device& d = it->second;
+  for (Presence& p : d.presences) end_presence(d, p);
+  if (d.leaving) leaving_.erase({d.deadline_ns, key});
+  by_activity_.erase({d.activity_ns, key});
+  fold_samples(d, d.samples.size());
+  Visit visit = build_visit(d, end);
+  devices_.erase(it);
+  ++counters_.visits;
+  counters_.devices = devices_.size();
+  sink.on_visit(visit);
+}
+
+void SiteMerger::add_totals(ProbeTotals& into, const ProbeTotals& from) {
+  if (from.presences == 0) return;
+  if (into.presences == 0) {
+    into = from;
+    return;
+  }
+  into.first_seen_ns = std::min(into.first_seen_ns, from.first_seen_ns);
+  into.last_seen_ns = std::max(into.last_seen_ns, from.last_seen_ns);
+  into.frames += from.frames;
+  into.presences += from.presences;
+  if (!from.signal) return;
+  into.signal_frames += from.signal_frames;
+  into.rssi_sum += from.rssi_sum;
+  if (!into.signal || from.rssi_max > into.rssi_max) into.freq_mhz = from.freq_mhz;
+  into.rssi_min = into.signal ? std::min(into.rssi_min, from.rssi_min) : from.rssi_min;
+  into.rssi_max = into.signal ? std::max(into.rssi_max, from.rssi_max) : from.rssi_max;
+  into.signal = true;
+}
+
+void SiteMerger::add_part(ProbeTotals& t, const Presence& p) {
+  ProbeTotals part;
+  part.first_seen_ns = p.first_seen_ns;
+  part.last_seen_ns = p.last_seen_ns;
+  part.frames = p.frames;
+  part.presences = 1;
+  if (p.signal) {
+    part.signal = true;
+    part.signal_frames = p.frames;
+    part.rssi_sum = std::int64_t{p.rssi_mean} * p.frames;
+    part.rssi_min = p.rssi_min;
+    part.rssi_max = p.rssi_max;
+    part.freq_mhz = p.freq_mhz;
+  }
+  add_totals(t, part);
+}
+
+Visit SiteMerger::build_visit(const Device& d, VisitEnd end) const {
+  Visit v;
+  v.device = d.mac;
+  v.end = end;
+  v.randomized = d.randomized;
+  v.fingerprint = d.fingerprint;
+
+  // Per probe totals, and the presences in order of first hearing.
+  std::vector<ProbeTotals> totals(config_.probes.size());
+  struct Hearing {
+    std::int64_t first, last;
+    int loudness;
+    std::uint16_t probe;
+  };
+  std::vector<Hearing> hearings;
+  for (const Presence& p : d.presences) {
+    ProbeTotals whole = p.earlier;
+    add_part(whole, p);
+    add_totals(totals[p.probe], whole);
+    hearings.push_back(Hearing{p.first_seen_ns, p.last_seen_ns, whole.signal ? whole.rssi_max : -129, p.probe});
+  }
+  std::sort(hearings.begin(), hearings.end(), [](const Hearing& a, const Hearing& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (a.loudness != b.loudness) return a.loudness > b.loudness;
+    return a.probe < b.probe;
+  });
+  if (hearings.empty()) return v;  // unreachable: a device exists only with a presence
+  const auto zone_of = [&](std::uint16_t probe) -> const std::string& { return zone_names_[probe_zone_[probe]]; };
+
+  v.arrival_ns = hearings.front().first;
+  v.entry_zone = zone_of(hearings.front().probe);
+  const Hearing* last = &hearings.front();
+  for (const Hearing& h : hearings) {
+    if (v.zones.empty() || v.zones.back() != zone_of(h.probe)) v.zones.push_back(zone_of(h.probe));
+    if (h.last > last->last || (h.last == last->last && (h.loudness > last->loudness ||
+                                                         (h.loudness == last->loudness && h.probe < last->probe))))
+      last = &h;
+  }
+  v.departure_ns = last->last;
+  v.exit_zone = zone_of(last->probe);
+  v.dwell_s = static_cast<std::uint32_t>(
+      std::min<std::int64_t>((v.departure_ns - v.arrival_ns) / ns_per_s, std::numeric_limits<std::uint32_t>::max()));
+
+  std::uint64_t loudest_probe_frames = 0;
+  for (std::uint16_t probe = 0; probe < totals.size(); ++probe) {
+    const ProbeTotals& t = totals[probe];
+    if (t.presences == 0) continue;
+    ProbeVisit pv;
+    pv.probe = config_.probes[probe].probe_id;
+    pv.zone = zone_of(probe);
+    pv.first_seen_ns = t.first_seen_ns;
+    pv.last_seen_ns = t.last_seen_ns;
+    pv.frames = static_cast<std::uint32_t>(std::min<std::uint64_t>(t.frames, std::numeric_limits<std::uint32_t>::max()));
+    if (t.signal) {
+      pv.rssi_min = t.rssi_min;
+      pv.rssi_max = t.rssi_max;
+      pv.rssi_mean = t.signal_frames == 0
+                         ? t.rssi_max
+                         : static_cast<std::int8_t>(round_div(t.rssi_sum, static_cast<std::int64_t>(t.signal_frames)));
+      pv.strongest_freq_mhz = t.freq_mhz;
+    }
+    pv.presences = t.presences;
+    v.frames_heard += t.frames;
+    loudest_probe_frames = std::max(loudest_probe_frames, t.frames);
+    v.probes.push_back(std::move(pv));
+  }
+  std::stable_sort(v.probes.begin(), v.probes.end(),
+                   [](const ProbeVisit& a, const ProbeVisit& b) { return a.first_seen_ns < b.first_seen_ns; });
+  v.duplicate_frames = d.duplicate_frames;
+  v.frames = std::max(loudest_probe_frames, v.frames_heard - std::min(v.frames_heard, d.duplicate_frames));
+
+  for (const Segment& s : d.segments) {
+    const std::int64_t from = v.strongest_zone.empty() ? v.arrival_ns : std::max(s.from_ns, v.arrival_ns);
+    v.strongest_zone.push_back(ZoneSegment{from, zone_names_[s.zone]});
+  }
+  if (v.strongest_zone.empty()) v.strongest_zone.push_back(ZoneSegment{v.arrival_ns, v.entry_zone});
+  return v;
+}
+
+void SiteMerger::on_sighting(std::string_view probe_id, const Sighting& sighting) {
+  ++counters_.sightings_in;
+  const std::uint16_t* probe = probe_index(probe_id);
+  if (probe == nullptr) {
+    ++counters_.sightings_unknown_probe;
+    return;
+  }
+  if (sighting.kind == SightingKind::ble_adv) {
+    ++counters_.sightings_not_dedupable;
+    return;
+  }
+  const bool dup = dedup_.duplicate(sighting.mac, sighting.seq, sighting.ts_ns, *probe);
+  counters_.dedup_evicted_live = dedup_.counters().evicted_live;
+  if (!dup) return;
+  ++counters_.duplicate_frames;
+  if (auto it = devices_.find(sighting.mac.as_u64()); it != devices_.end())
+    ++it->second.duplicate_frames;
+  else
+    ++counters_.duplicates_without_visit;
+}
+
+SiteOccupancy SiteMerger::occupancy() const {
+  SiteOccupancy o;
+  o.present = present_;
+  o.leaving = static_cast<std::uint32_t>(leaving_.size());
+  for (std::size_t z = 0; z < zone_names_.size(); ++z) o.zones.push_back(ZoneOccupancy{zone_names_[z], zone_present_[z]});
+  return o;
+}
+
+}  // namespace footfall::gateway

@@ -1,0 +1,233 @@
+#pragma once
+// Site merge: presence events from every probe of a site in, site arrivals, visits and occupancy out.
+// Pure: no I/O, no clock of its own, the same input sequence always gives the same output.
+//
+// Input. (probe_id, PresenceEvent) in the order the gateway received them: each probe's events in its
+// own time order, probes interleaved arbitrarily. Times are site times (the receive side has already
+// applied each probe's clock correction). Optionally (probe_id, Sighting) raw frames, for dedup.
+//
+// Definitions (defaults in SiteMergeConfig):
+// - present at the site: present at one or more of its probes (arrived there, not yet departed).
+// - site arrival: the first probe arrival received for a device not present. The visit's arrival_ns is
+//   the earliest first_seen over all its probe presences, which a slower probe may lower later.
+// - site departure: every probe presence of the device has departed, and the site clock (the newest
+//   event time received from any probe, or advance()) has reached latest last_seen + visit_grace_ns.
+//   Until then the visit is "leaving": an arrival with first_seen before that deadline, at any probe,
+//   continues it. With the default grace 0 the visit closes at the last departure: a device walking
+//   from probe A to probe B through a gap in coverage shorter than the probes' departure silence
+//   (300 s) is heard at B before A reports it gone, so it is one visit without any grace, as long as
+//   B's uplink lags A's by less than (silence - gap). A grace covers longer lags and longer gaps.
+// - Visit: departure_ns = latest last_seen, dwell_s = whole seconds. probes: per probe over all its
+//   presences in the visit, in order of first hearing. zones: the zone of each probe presence in order
+//   of its first_seen, consecutive repeats collapsed. A, B, A means the device really left A's reach
+//   (A reported a departure) and was heard there again later; overlapping coverage alone never
+//   repeats a zone. entry_zone / exit_zone: zone of the first / last hearing (ties: louder rssi_max,
+//   then config order).
+// - strongest_zone: per update interval (aligned instants, update_interval_ns, which must match the
+//   probes'), each probe's signal over that interval is derived from two consecutive cumulative events:
+//   mean_interval = (F1*M1 - F0*M0) / (F1 - F0) with F frames and M the rounded rssi_mean. The rounding
+//   of M (+-0.5 dB) makes that exact only to 0.5*(F0+F1)/(F1-F0) dB; beyond strength_max_error_db the
+//   cumulative mean M1 is used instead, which lags a moving device (the events would need the interval's
+//   own mean to do better). At a steady frame rate the bound passes 6 dB after about six intervals of
+//   presence at a probe. Estimates are clamped to [rssi_min, rssi_max]. The zone of the loudest probe
+//   per interval wins (ties: more frames in the interval, then config order); an interval in which no
+//   probe heard a frame keeps the previous zone; a change starts a segment at the start of its interval.
+// - frames: frames_heard is the sum over probes. A raw sighting (not BLE: its seq is 0) whose (sa, seq)
+//   another probe reported within dedup_window_ns is a duplicate; frames = frames_heard - duplicates,
+//   never below the largest single probe's count. Only frames that were sent as raw sightings by both
+//   probes can be found; the presence statistics count only frames above the probe's signal floor, while
+//   raw sightings may include weaker ones, hence the lower bound. The window must cover the clock
+//   disagreement between probes; the 12-bit sequence number of one phone wraps only after 4096 frames.
+// - device: the 48-bit address. PresenceEvent does not say which radio heard it, so a BLE and a WiFi
+//   device with the same 48 bits merge into one.
+// - bounds: max_devices devices (present or leaving). A new device when full evicts the one whose
+//   newest event is oldest (ties: lower address): its visit is emitted at once with end = evicted and
+//   counted. Per device, at most max_presences_per_visit probe presences (further ones on a probe fold
+//   into its latest, counted: its totals stay right, its re-hearings drop out of `zones`) and
+//   max_strength_samples interval samples (the older half is folded into segments early when full,
+//   counted; a sample arriving later for a folded interval is counted and ignored).
+// - odd input, counted, never fatal: events from a probe not in the config are dropped; an update or
+//   departure for a presence the merge never saw arrive (gateway restart, eviction) adopts it from its
+//   first_seen; an arrival for a probe presence still open with another first_seen means the probe lost
+//   its state: the old presence ends at its last_seen.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "common/records.h"
+#include "gateway/merge/frame_dedup.h"
+#include "gateway/merge/visit.h"
+
+namespace footfall::gateway {
+
+struct ProbeZone {
+  std::string probe_id;
+  std::string zone;  // empty: the probe is a zone of its own, named after it
+};
+
+struct SiteMergeConfig {
+  std::vector<ProbeZone> probes;
+  std::int64_t visit_grace_ns = 0;
+  std::int64_t update_interval_ns = 60'000'000'000;  // the probes' update interval; > 0
+  std::uint32_t max_devices = 1'000'000;
+  std::int64_t dedup_window_ns = 1'000'000'000;
+  std::uint32_t dedup_capacity = 1u << 16;            // frames remembered for dedup
+  std::uint32_t max_presences_per_visit = 64;
+  std::uint32_t max_strength_samples = 4096;          // per device (a day at 1-minute updates on 3 probes)
+  std::int32_t strength_max_error_db = 6;             // zones are typically 10-20 dB apart
+};
+
+// Empty when usable, else a message naming the bad key.
+std::string validate(const SiteMergeConfig& config);
+
+// Called synchronously from SiteMerger's methods.
+class SiteSink {
+ public:
+  virtual ~SiteSink() = default;
+  virtual void on_arrival(const SiteArrival& arrival) = 0;
+  virtual void on_visit(const Visit& visit) = 0;  // the site departure
+};
+
+// events_in == arrivals + updates + departures + unknown_probe.
+// site_arrivals == visits + devices (visits include evicted and flushed).
+struct SiteMergeCounters {
+  std::uint64_t events_in = 0;
+  std::uint64_t arrivals = 0;
+  std::uint64_t updates = 0;
+  std::uint64_t departures = 0;
+  std::uint64_t unknown_probe = 0;      // events from probes not in the config
+  std::uint64_t adopted = 0;            // update/departure without a known arrival
+  std::uint64_t repeated_arrivals = 0;  // same presence announced twice: ignored
+  std::uint64_t restarted = 0;          // probe presence replaced by a new one without a departure
+  std::uint64_t site_arrivals = 0;
+  std::uint64_t rejoined = 0;           // arrival within the grace continued a leaving visit
+  std::uint64_t visits = 0;
+  std::uint64_t evicted = 0;
+  std::uint64_t flushed = 0;
+  std::uint64_t presences_folded = 0;
+  std::uint64_t samples_folded_early = 0;
+  std::uint64_t samples_late = 0;
+  std::uint64_t devices = 0;            // present or leaving now
+  std::uint64_t peak_devices = 0;
+  std::uint64_t sightings_in = 0;
+  std::uint64_t sightings_unknown_probe = 0;
+  std::uint64_t sightings_not_dedupable = 0;  // BLE: no sequence number
+  std::uint64_t duplicate_frames = 0;
+  std::uint64_t duplicates_without_visit = 0;  // duplicate of a device not present at the site
+  std::uint64_t dedup_evicted_live = 0;
+};
+
+class SiteMerger {
+ public:
+  // Throws std::invalid_argument naming the key when validate() objects.
+  explicit SiteMerger(SiteMergeConfig config);
+
+  void on_presence(std::string_view probe_id, const PresenceEvent& event, SiteSink& sink);
+  void on_sighting(std::string_view probe_id, const Sighting& sighting);
+  // Lets site time pass without events, so leaving visits close when the grace runs out.
+  void advance(std::int64_t now_ns, SiteSink& sink);
+  // Shutdown: every visit ends now (end = flushed), least recently active first.
+  void flush(SiteSink& sink);
+
+  [[nodiscard]] SiteOccupancy occupancy() const;
+  [[nodiscard]] const SiteMergeCounters& counters() const { return counters_; }
+  [[nodiscard]] std::int64_t clock_ns() const { return clock_ns_; }
+
+ private:
+  // Totals over finished parts of one probe's presences (folded presences, or a whole visit's).
+  struct ProbeTotals {
+    std::int64_t first_seen_ns = 0;
+    std::int64_t last_seen_ns = 0;
+    std::uint64_t frames = 0;
+    std::uint64_t signal_frames = 0;  // frames of presences that carried signal values
+    std::int64_t rssi_sum = 0;        // mean * frames, summed over those presences
+    std::int8_t rssi_min = 0;
+    std::int8_t rssi_max = 0;
+    std::uint16_t freq_mhz = 0;       // of the loudest part
+    bool signal = false;
+    std::uint32_t presences = 0;
+  };
+  // One probe presence within a visit: the probe's cumulative statistics as last reported.
+  struct Presence {
+    std::int64_t first_seen_ns = 0;   // of the earliest folded-in presence
+    std::int64_t probe_first_ns = 0;  // the probe's first_seen of the live presence: matches its events
+    std::int64_t last_seen_ns = 0;
+    std::uint32_t frames = 0;
+    std::int8_t rssi_min = 0;
+    std::int8_t rssi_max = 0;
+    std::int8_t rssi_mean = 0;
+    bool signal = false;
+    std::uint16_t freq_mhz = 0;
+    std::uint16_t probe = 0;
+    bool open = true;
+    std::uint32_t base_frames = 0;  // frames and mean at the previous event: the interval's baseline
+    std::int8_t base_mean = 0;
+    ProbeTotals earlier;            // presences of the same probe folded into this one
+  };
+  // One probe's signal over one update interval.
+  struct Sample {
+    std::int64_t slot_ns;      // the update instant that ends the interval
+    std::int32_t strength_q8;  // dBm * 256
+    std::uint32_t frames;      // heard in the interval
+    std::uint16_t probe;
+  };
+  struct Segment {
+    std::int64_t from_ns;
+    std::uint16_t zone;
+  };
+  struct Device {
+    MacAddress mac;
+    bool randomized = false;
+    std::uint64_t fingerprint = 0;
+    std::int64_t fingerprint_ts_ns = 0;
+    std::uint16_t fingerprint_probe = 0;
+    std::vector<Presence> presences;
+    std::vector<Sample> samples;
+    std::vector<Segment> segments;  // folded early, before close
+    std::int64_t folded_through_ns = 0;
+    bool folded = false;
+    std::int64_t activity_ns = 0;   // newest event ts: eviction order
+    std::int64_t deadline_ns = 0;   // when leaving
+    bool leaving = false;
+    std::uint32_t open = 0;         // open presences
+    std::uint64_t duplicate_frames = 0;
+  };
+
+  static void add_part(ProbeTotals& t, const Presence& p);
+  static void add_totals(ProbeTotals& into, const ProbeTotals& from);
+
+  [[nodiscard]] const std::uint16_t* probe_index(std::string_view probe_id) const;
+  Device& device_for(std::uint16_t probe, const PresenceEvent& event, SiteSink& sink);
+  void apply(Device& d, std::uint16_t probe, const PresenceEvent& event);
+  Presence& open_presence(Device& d, std::uint16_t probe, const PresenceEvent& event);
+  void end_presence(Device& d, Presence& p);
+  void count_zone(const Device& d, std::uint16_t zone, int delta);
+  static void take_stats(Device& d, Presence& p, const PresenceEvent& event);
+  void add_sample(Device& d, Presence& p, const PresenceEvent& event);
+  void fold_samples(Device& d, std::size_t count);
+  void touch(Device& d, std::int64_t ts_ns);
+  void move_clock(std::int64_t ts_ns, SiteSink& sink);
+  void close(std::uint64_t key, VisitEnd end, SiteSink& sink);
+  [[nodiscard]] Visit build_visit(const Device& d, VisitEnd end) const;
+
+  SiteMergeConfig config_;
+  std::vector<std::string> zone_names_;
+  std::vector<std::uint16_t> probe_zone_;  // probe index -> zone index
+  std::map<std::string, std::uint16_t, std::less<>> probe_by_id_;
+  std::unordered_map<std::uint64_t, Device> devices_;
+  std::set<std::pair<std::int64_t, std::uint64_t>> by_activity_;  // (newest event ts, key): eviction order
+  std::set<std::pair<std::int64_t, std::uint64_t>> leaving_;      // (deadline, key)
+  std::vector<std::uint32_t> zone_present_;
+  std::uint32_t present_ = 0;
+  std::int64_t clock_ns_ = 0;
+  bool clock_started_ = false;
+  FrameDedup dedup_;
+  SiteMergeCounters counters_;
+};
+
+}  // namespace footfall::gateway

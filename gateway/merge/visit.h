@@ -1,0 +1,93 @@
+#pragma once
+// What the site merge produces: site-level arrivals, one Visit per completed presence at the site, and
+// the occupancy now. Devices are still keyed by MAC here; gateway/anonymize/ replaces the key before
+// anything leaves the site.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/mac_address.h"
+
+namespace footfall::gateway {
+
+// A device became present at the site (first probe arrival received for it).
+struct SiteArrival {
+  MacAddress device;
+  std::int64_t ts_ns = 0;  // first_seen at the probe that reported it first (the visit may end up earlier)
+  std::string zone;        // that probe's zone
+  bool randomized = false;
+};
+
+// One probe's share of a visit, over all of that probe's presences within the visit.
+struct ProbeVisit {
+  std::string probe;
+  std::string zone;
+  std::int64_t first_seen_ns = 0;
+  std::int64_t last_seen_ns = 0;
+  std::uint32_t frames = 0;
+  std::int8_t rssi_min = 0;
+  std::int8_t rssi_max = 0;
+  std::int8_t rssi_mean = 0;  // frame-weighted over the probe's presences, half away from zero
+  std::uint16_t strongest_freq_mhz = 0;
+  std::uint32_t presences = 0;  // > 1 when the probe lost the device and heard it again within the visit
+
+  bool operator==(const ProbeVisit&) const = default;
+};
+
+// From from_ns on (until the next segment or the departure) this zone heard the device loudest.
+struct ZoneSegment {
+  std::int64_t from_ns = 0;
+  std::string zone;
+
+  bool operator==(const ZoneSegment&) const = default;
+};
+
+enum class VisitEnd : std::uint8_t {
+  departed = 0,  // every probe reported a departure (and the grace, if any, ran out)
+  evicted = 1,   // the merge table was full; the visit is cut at what was known
+  flushed = 2,   // shutdown; dwell is a lower bound
+};
+
+constexpr const char* to_string(VisitEnd e) {
+  switch (e) {
+    case VisitEnd::departed: return "departed";
+    case VisitEnd::evicted: return "evicted";
+    case VisitEnd::flushed: return "flushed";
+  }
+  return "?";
+}
+
+struct Visit {
+  MacAddress device;
+  std::int64_t arrival_ns = 0;    // earliest first_seen over its probes
+  std::int64_t departure_ns = 0;  // latest last_seen over its probes
+  std::uint32_t dwell_s = 0;      // (departure - arrival) in whole seconds
+  std::vector<ProbeVisit> probes;           // in order of first hearing
+  std::vector<std::string> zones;           // order of first hearing of each probe presence, repeats collapsed
+  std::vector<ZoneSegment> strongest_zone;  // at least one segment; the first starts at arrival_ns
+  std::string entry_zone;                   // zone of the first hearing
+  std::string exit_zone;                    // zone of the last hearing
+  bool randomized = false;
+  std::uint64_t fingerprint = 0;            // latest non-zero one reported by any probe
+  std::uint64_t frames_heard = 0;           // sum over probes: a frame heard by two probes counts twice
+  std::uint64_t duplicate_frames = 0;       // of those, found twice in raw sightings (same sa, seq)
+  std::uint64_t frames = 0;                 // site total: frames_heard - duplicate_frames (see site_merger.h)
+  VisitEnd end = VisitEnd::departed;
+
+  bool operator==(const Visit&) const = default;
+};
+
+struct ZoneOccupancy {
+  std::string zone;
+  std::uint32_t devices = 0;  // present at one or more probes of the zone
+
+  bool operator==(const ZoneOccupancy&) const = default;
+};
+
+struct SiteOccupancy {
+  std::uint32_t present = 0;  // present at one or more probes of the site
+  std::uint32_t leaving = 0;  // departed from every probe, visit held open for the grace
+  std::vector<ZoneOccupancy> zones;  // config order; a device in reach of two zones counts in both
+};
+
+}  // namespace footfall::gateway

@@ -1,0 +1,585 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "firmware/presence/presence_tracker.h"
+#include "gateway/merge/site_merger.h"
+
+using footfall::MacAddress;
+using footfall::PresenceEvent;
+using footfall::PresenceKind;
+using footfall::Sighting;
+using footfall::SightingKind;
+using namespace footfall::gateway;
+
+namespace {
+constexpr std::int64_t ms = 1'000'000;
+constexpr std::int64_t s = 1'000'000'000;
+constexpr std::int64_t t0 = 1'699'999'980LL * s;  // a minute boundary: probes' update instants fall on t0 + k min
+
+const MacAddress phone = *MacAddress::parse("da:a1:19:00:00:01");  // locally administered
+const MacAddress laptop = *MacAddress::parse("00:1b:63:00:00:02");
+const MacAddress watch = *MacAddress::parse("00:1b:63:00:00:03");
+
+struct Recorder final : SiteSink {
+  std::vector<SiteArrival> arrivals;
+  std::vector<Visit> visits;
+  void on_arrival(const SiteArrival& a) override { arrivals.push_back(a); }
+  void on_visit(const Visit& v) override { visits.push_back(v); }
+};
+
+// What one probe heard: (time, signal) per frame.
+struct Heard {
+  std::int64_t t;
+  std::int8_t rssi;
+};
+std::vector<Heard> every(std::int64_t from, std::int64_t to, std::int64_t step, std::vector<std::int8_t> rssi) {
+  std::vector<Heard> out;
+  for (std::int64_t t = from, i = 0; t <= to; t += step, ++i)
+    out.push_back(Heard{t, rssi[static_cast<std::size_t>(i) % rssi.size()]});
+  return out;
+}
+
+struct Script {
+  std::string probe;
+  MacAddress mac;
+  std::vector<Heard> heard;
+  std::uint64_t fingerprint = 0;
+};
+
+struct Emitted {
+  std::int64_t at_ns;  // when the probe's tracker emitted it
+  std::string probe;
+  PresenceEvent event;
+};
+
+// Runs each probe's own presence tracker (default config: updates every 60 s, departure after 300 s of
+// silence) over its frames and returns each probe's events in emission order.
+std::vector<std::vector<Emitted>> probe_streams(const std::vector<std::string>& probes,
+                                                const std::vector<Script>& scripts, std::int64_t end_ns) {
+  std::vector<std::vector<Emitted>> streams;
+  for (const std::string& probe : probes) {
+    struct Collect final : footfall::presence::PresenceSink {
+      std::vector<Emitted>* out;
+      std::string probe;
+      std::int64_t now = 0;
+      void on_presence(const PresenceEvent& e, footfall::presence::DepartureCause) override {
+        out->push_back(Emitted{now, probe, e});
+      }
+    };
+    std::vector<Emitted> stream;
+    Collect sink;
+    sink.out = &stream;
+    sink.probe = probe;
+    std::vector<Sighting> frames;
+    for (const Script& sc : scripts) {
+      if (sc.probe != probe) continue;
+      for (const Heard& h : sc.heard) {
+        Sighting f;
+        f.ts_ns = h.t;
+        f.mac = sc.mac;
+        f.rssi_dbm = h.rssi;
+        f.has_rssi = true;
+        f.freq_mhz = 2437;
+        f.fingerprint = sc.fingerprint;
+        frames.push_back(f);
+      }
+    }
+    std::stable_sort(frames.begin(), frames.end(), [](const Sighting& a, const Sighting& b) { return a.ts_ns < b.ts_ns; });
+    footfall::presence::PresenceTracker tracker;
+    // The capture loop's advance() once a second, so silence-driven events carry their real emission time.
+    std::size_t next = 0;
+    for (std::int64_t now = t0; now <= end_ns; now += s) {
+      for (; next < frames.size() && frames[next].ts_ns <= now; ++next) {
+        sink.now = frames[next].ts_ns;
+        tracker.on_sighting(frames[next], sink);
+      }
+      sink.now = now;
+      tracker.advance(now, sink);
+    }
+    streams.push_back(std::move(stream));
+  }
+  return streams;
+}
+
+// Delivers the streams as the gateway would receive them: each event delayed by up to max_delay_ns
+// (batching, uplink), each probe's own order kept.
+std::vector<Emitted> received(const std::vector<std::vector<Emitted>>& streams, std::int64_t max_delay_ns, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::pair<std::int64_t, Emitted>> all;
+  for (const auto& stream : streams) {
+    std::int64_t last = 0;
+    for (const Emitted& e : stream) {
+      const std::int64_t delay = max_delay_ns == 0 ? 0 : static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(max_delay_ns));
+      last = std::max(last, e.at_ns + delay);
+      all.emplace_back(last, e);
+    }
+  }
+  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Emitted> out;
+  for (auto& [at, e] : all) out.push_back(e);
+  return out;
+}
+
+std::vector<Emitted> one_probe_after_another(const std::vector<std::vector<Emitted>>& streams) {
+  std::vector<Emitted> out;
+  for (const auto& stream : streams) out.insert(out.end(), stream.begin(), stream.end());
+  return out;
+}
+
+SiteMergeConfig mall_config() {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "entrance"}, {"p2", "food court"}, {"p3", "atrium"}};
+  return c;
+}
+
+Recorder run(SiteMerger& merger, const std::vector<Emitted>& events, std::int64_t end_ns) {
+  Recorder r;
+  for (const Emitted& e : events) merger.on_presence(e.probe, e.event, r);
+  merger.advance(end_ns, r);
+  return r;
+}
+
+std::int8_t rounded_mean(const std::vector<Heard>& heard) {
+  std::int64_t sum = 0;
+  for (const Heard& h : heard) sum += h.rssi;
+  const auto n = static_cast<std::int64_t>(heard.size());
+  return static_cast<std::int8_t>(sum < 0 ? -((-2 * sum + n) / (2 * n)) : (2 * sum + n) / (2 * n));
+}
+
+void check_probe(const ProbeVisit& pv, const std::string& probe, const std::string& zone, const std::vector<Heard>& heard) {
+  CAPTURE(probe);
+  CHECK(pv.probe == probe);
+  CHECK(pv.zone == zone);
+  CHECK(pv.first_seen_ns == heard.front().t);
+  CHECK(pv.last_seen_ns == heard.back().t);
+  CHECK(pv.frames == heard.size());
+  CHECK(pv.rssi_min == std::min_element(heard.begin(), heard.end(), [](auto a, auto b) { return a.rssi < b.rssi; })->rssi);
+  CHECK(pv.rssi_max == std::max_element(heard.begin(), heard.end(), [](auto a, auto b) { return a.rssi < b.rssi; })->rssi);
+  CHECK(pv.rssi_mean == rounded_mean(heard));
+  CHECK(pv.strongest_freq_mhz == 2437);
+  CHECK(pv.presences == 1);
+}
+
+// A phone walks entrance -> food court -> atrium, heard by two probes at a time along the way.
+struct Walk {
+  std::vector<Heard> at_p1 = every(t0 + 5 * s, t0 + 185 * s, 10 * s, {-50, -60, -57});
+  std::vector<Heard> at_p2 = every(t0 + 125 * s, t0 + 365 * s, 10 * s, {-70, -71});
+  std::vector<Heard> at_p3 = every(t0 + 305 * s, t0 + 605 * s, 20 * s, {-65, -75, -66});
+  std::vector<Script> scripts() const {
+    return {{"p1", phone, at_p1, 0}, {"p2", phone, at_p2, 0xabcd}, {"p3", phone, at_p3, 0x1234}};
+  }
+};
+constexpr std::int64_t walk_end = t0 + 3600 * s;
+
+}  // namespace
+
+TEST_CASE("merge: a device heard by three probes with overlapping presence is one visit") {
+  const Walk walk;
+  const auto streams = probe_streams({"p1", "p2", "p3"}, walk.scripts(), walk_end);
+  SiteMerger merger(mall_config());
+  const Recorder r = run(merger, received(streams, 0, 1), walk_end);
+
+  REQUIRE(r.arrivals.size() == 1);
+  CHECK(r.arrivals[0].zone == "entrance");
+  CHECK(r.arrivals[0].ts_ns == t0 + 5 * s);
+  REQUIRE(r.visits.size() == 1);
+  const Visit& v = r.visits[0];
+  CHECK(v.device == phone);
+  CHECK(v.arrival_ns == t0 + 5 * s);
+  CHECK(v.departure_ns == t0 + 605 * s);
+  CHECK(v.dwell_s == 600);
+  CHECK(v.zones == std::vector<std::string>{"entrance", "food court", "atrium"});
+  CHECK(v.entry_zone == "entrance");
+  CHECK(v.exit_zone == "atrium");
+  CHECK(v.randomized);
+  CHECK(v.fingerprint == 0x1234);  // the latest one reported
+  CHECK(v.end == VisitEnd::departed);
+  REQUIRE(v.probes.size() == 3);
+  check_probe(v.probes[0], "p1", "entrance", walk.at_p1);
+  check_probe(v.probes[1], "p2", "food court", walk.at_p2);
+  check_probe(v.probes[2], "p3", "atrium", walk.at_p3);
+  CHECK(v.frames_heard == walk.at_p1.size() + walk.at_p2.size() + walk.at_p3.size());
+  CHECK(v.frames == v.frames_heard);  // no raw sightings: nothing known to be duplicate
+  REQUIRE_FALSE(v.strongest_zone.empty());
+  CHECK(v.strongest_zone.front() == ZoneSegment{t0 + 5 * s, "entrance"});
+  CHECK(v.strongest_zone.back().zone == "atrium");  // alone at the end
+
+  const auto& c = merger.counters();
+  CHECK(c.site_arrivals == 1);
+  CHECK(c.visits == 1);
+  CHECK(c.devices == 0);
+  CHECK(c.events_in == c.arrivals + c.updates + c.departures + c.unknown_probe);
+  CHECK(c.arrivals == 3);
+  CHECK(c.departures == 3);
+  CHECK(c.adopted == 0);
+  CHECK(merger.occupancy().present == 0);
+}
+
+TEST_CASE("merge: the order in which probes' events interleave does not change the visit") {
+  const Walk walk;
+  const auto streams = probe_streams({"p1", "p2", "p3"}, walk.scripts(), walk_end);
+  SiteMerger reference_merger(mall_config());
+  const Recorder reference = run(reference_merger, received(streams, 0, 1), walk_end);
+  REQUIRE(reference.visits.size() == 1);
+
+  for (unsigned seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    SiteMerger merger(mall_config());
+    const Recorder r = run(merger, received(streams, 30 * s, seed), walk_end);  // up to 30 s uplink delay
+    REQUIRE(r.visits.size() == 1);
+    CHECK(r.visits[0] == reference.visits[0]);
+  }
+
+  // Each probe's whole stream after the other's: only a grace longer than the probes' skew keeps it one visit.
+  SiteMerger no_grace(mall_config());
+  CHECK(run(no_grace, one_probe_after_another(streams), walk_end).visits.size() == 3);
+
+  SiteMergeConfig with_grace = mall_config();
+  with_grace.visit_grace_ns = 900 * s;
+  SiteMerger graced(with_grace);
+  const Recorder r = run(graced, one_probe_after_another(streams), walk_end);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0] == reference.visits[0]);
+  CHECK(graced.counters().rejoined == 2);
+}
+
+TEST_CASE("merge: a long gap gives two visits; a gap shorter than the departure silence does not") {
+  const std::vector<Heard> early = every(t0 + 5 * s, t0 + 65 * s, 10 * s, {-60});
+  SUBCASE("same probe, 15 minutes apart") {
+    const auto streams = probe_streams({"p1"}, {{"p1", laptop, early}, {"p1", laptop, every(t0 + 1000 * s, t0 + 1060 * s, 10 * s, {-60})}}, walk_end);
+    SiteMerger merger(mall_config());
+    const Recorder r = run(merger, received(streams, 0, 1), walk_end);
+    REQUIRE(r.visits.size() == 2);
+    CHECK(r.visits[0].departure_ns == t0 + 65 * s);
+    CHECK(r.visits[1].arrival_ns == t0 + 1000 * s);
+    CHECK(r.visits[1].dwell_s == 60);
+    CHECK_FALSE(r.visits[0].randomized);
+  }
+  SUBCASE("two probes, coverage gap of 435 s (> 300 s silence): two visits, one per zone") {
+    const auto streams = probe_streams({"p1", "p2"}, {{"p1", laptop, early}, {"p2", laptop, every(t0 + 500 * s, t0 + 560 * s, 10 * s, {-60})}}, walk_end);
+    SiteMerger merger(mall_config());
+    const Recorder r = run(merger, received(streams, 0, 1), walk_end);
+    REQUIRE(r.visits.size() == 2);
+    CHECK(r.visits[0].zones == std::vector<std::string>{"entrance"});
+    CHECK(r.visits[1].zones == std::vector<std::string>{"food court"});
+
+    SiteMergeConfig graced = mall_config();
+    graced.visit_grace_ns = 600 * s;
+    SiteMerger bridged(graced);
+    const Recorder rb = run(bridged, received(streams, 0, 1), walk_end);
+    REQUIRE(rb.visits.size() == 1);
+    CHECK(rb.visits[0].zones == std::vector<std::string>{"entrance", "food court"});
+    CHECK(rb.visits[0].dwell_s == 555);
+    CHECK(bridged.counters().rejoined == 1);
+  }
+  SUBCASE("two probes, coverage gap of 135 s: one visit without any grace") {
+    const auto streams = probe_streams({"p1", "p2"}, {{"p1", laptop, early}, {"p2", laptop, every(t0 + 200 * s, t0 + 260 * s, 10 * s, {-60})}}, walk_end);
+    SiteMerger merger(mall_config());
+    const Recorder r = run(merger, received(streams, 0, 1), walk_end);
+    REQUIRE(r.visits.size() == 1);
+    CHECK(r.visits[0].zones == std::vector<std::string>{"entrance", "food court"});
+    CHECK(r.visits[0].entry_zone == "entrance");
+    CHECK(r.visits[0].exit_zone == "food court");
+  }
+  SUBCASE("back to a zone after the probe there let it go: A, B, A") {
+    const auto streams = probe_streams(
+        {"p1", "p2"},
+        {{"p1", laptop, early}, {"p2", laptop, every(t0 + 100 * s, t0 + 700 * s, 10 * s, {-60})},
+         {"p1", laptop, every(t0 + 600 * s, t0 + 660 * s, 10 * s, {-60})}},
+        walk_end);
+    SiteMerger merger(mall_config());
+    const Recorder r = run(merger, received(streams, 0, 1), walk_end);
+    REQUIRE(r.visits.size() == 1);
+    CHECK(r.visits[0].zones == std::vector<std::string>{"entrance", "food court", "entrance"});
+    REQUIRE(r.visits[0].probes.size() == 2);
+    CHECK(r.visits[0].probes[0].presences == 2);
+    CHECK(r.visits[0].probes[0].frames == 14);
+    CHECK(r.visits[0].probes[0].first_seen_ns == t0 + 5 * s);
+    CHECK(r.visits[0].probes[0].last_seen_ns == t0 + 660 * s);
+  }
+}
+
+namespace {
+PresenceEvent event(PresenceKind kind, const MacAddress& mac, std::int64_t ts, std::int64_t first, std::int64_t last,
+                    std::uint32_t frames, std::int8_t rssi = -60) {
+  PresenceEvent e;
+  e.kind = kind;
+  e.ts_ns = ts;
+  e.mac = mac;
+  e.randomized = mac.locally_administered();
+  e.first_seen_ns = first;
+  e.last_seen_ns = last;
+  e.frames = frames;
+  e.rssi_min = e.rssi_max = e.rssi_mean = rssi;
+  return e;
+}
+PresenceEvent arrival(const MacAddress& mac, std::int64_t t) { return event(PresenceKind::arrival, mac, t, t, t, 1); }
+PresenceEvent departure(const MacAddress& mac, std::int64_t first, std::int64_t last, std::uint32_t frames) {
+  return event(PresenceKind::departure, mac, last, first, last, frames);
+}
+
+std::uint32_t zone_count(const SiteOccupancy& o, const std::string& zone) {
+  for (const auto& z : o.zones)
+    if (z.zone == zone) return z.devices;
+  FAIL("no zone " << zone);
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("merge: occupancy of the site and per zone") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "entrance"}, {"p2", "entrance"}, {"p3", "atrium"}};
+  c.visit_grace_ns = 100 * s;
+  SiteMerger m(c);
+  Recorder r;
+  m.on_presence("p1", arrival(laptop, t0 + 1 * s), r);
+  m.on_presence("p2", arrival(laptop, t0 + 2 * s), r);  // same zone twice: counted once there
+  m.on_presence("p2", arrival(phone, t0 + 3 * s), r);
+  m.on_presence("p3", arrival(phone, t0 + 4 * s), r);  // in reach of both zones: counted in both
+  m.on_presence("p3", arrival(watch, t0 + 5 * s), r);
+  SiteOccupancy o = m.occupancy();
+  CHECK(o.present == 3);
+  CHECK(o.leaving == 0);
+  CHECK(zone_count(o, "entrance") == 2);
+  CHECK(zone_count(o, "atrium") == 2);
+  CHECK(o.zones.size() == 2);
+  CHECK(r.arrivals.size() == 3);
+
+  m.on_presence("p1", departure(laptop, t0 + 1 * s, t0 + 10 * s, 3), r);
+  CHECK(zone_count(m.occupancy(), "entrance") == 2);  // still heard at p2
+  m.on_presence("p2", departure(laptop, t0 + 2 * s, t0 + 20 * s, 3), r);
+  o = m.occupancy();
+  CHECK(o.present == 2);
+  CHECK(o.leaving == 1);  // within the grace
+  CHECK(zone_count(o, "entrance") == 1);
+  CHECK(r.visits.empty());
+  m.advance(t0 + 119 * s, r);
+  CHECK(r.visits.empty());
+  m.advance(t0 + 120 * s, r);  // last heard at +20 s, grace 100 s
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].device == laptop);
+  CHECK(r.visits[0].dwell_s == 19);
+  CHECK(m.occupancy().leaving == 0);
+  CHECK(m.counters().devices == 2);
+}
+
+TEST_CASE("merge: strongest zone over time from the probes' cumulative update events") {
+  // The phone stands at A for two minutes, at B for two, then at A again; both probes hear every frame.
+  // Update instants are t0 + 60 s, 120 s, ...: segments start at the interval in which the lead changed.
+  std::vector<Heard> at_a, at_b;
+  for (std::int64_t t = 5; t < 300; t += 10) {
+    const bool near_b = t >= 120 && t < 240;
+    at_a.push_back(Heard{t0 + t * s, static_cast<std::int8_t>(near_b ? -80 : -55)});
+    at_b.push_back(Heard{t0 + t * s, static_cast<std::int8_t>(near_b ? -55 : -80)});
+  }
+  const auto streams = probe_streams({"p1", "p2"}, {{"p1", phone, at_a}, {"p2", phone, at_b}}, walk_end);
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
+  SiteMerger m(c);
+  const Recorder r = run(m, received(streams, 0, 1), walk_end);
+  REQUIRE(r.visits.size() == 1);
+  const std::vector<ZoneSegment> expected{{t0 + 5 * s, "A"}, {t0 + 120 * s, "B"}, {t0 + 240 * s, "A"}};
+  CHECK(r.visits[0].strongest_zone == expected);
+  // Cumulative means alone never put B ahead (at best a tie at t0 + 240 s); over the stay A -65, B -70.
+  CHECK(r.visits[0].probes[0].rssi_mean == -65);
+  CHECK(r.visits[0].probes[1].rssi_mean == -70);
+}
+
+TEST_CASE("merge: strongest zone falls back to the cumulative mean when the derivation is too coarse") {
+  // Hand-made events: after 100 frames at -60, 2 frames more move the rounded mean by < 1 dB, so the
+  // interval's own mean cannot be told within 3 dB. The cumulative mean decides instead.
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
+  c.strength_max_error_db = 3;
+  SiteMerger m(c);
+  Recorder r;
+  const std::int64_t a = t0 + 1 * s;
+  m.on_presence("p1", arrival(phone, a), r);
+  m.on_presence("p2", arrival(phone, a), r);
+  // Interval ending t0 + 60 s: A -60 over 100 frames, B -70 over 100 frames: A leads.
+  m.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -60), r);
+  m.on_presence("p2", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -70), r);
+  // Next interval: B gets 2 loud frames (mean moves -70 -> -69): derived -20 dB, but the error bound is
+  // 0.5 * 202 / 2 = 50 dB: the cumulative -69 is used, and A (cumulative -60 likewise) still leads.
+  PresenceEvent b2 = event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 102, -69);
+  b2.rssi_max = -20;
+  b2.rssi_min = -75;
+  m.on_presence("p2", b2, r);
+  m.on_presence("p1", event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 120, -60), r);
+  m.on_presence("p1", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 120, -60), r);
+  m.on_presence("p2", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 102, -69), r);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "A"}});
+
+  // With a looser bound the 2 frames' derived strength (-20 dB, within [min, max]) wins that interval.
+  c.strength_max_error_db = 60;
+  SiteMerger loose(c);
+  Recorder r2;
+  loose.on_presence("p1", arrival(phone, a), r2);
+  loose.on_presence("p2", arrival(phone, a), r2);
+  loose.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -60), r2);
+  loose.on_presence("p2", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -70), r2);
+  loose.on_presence("p2", b2, r2);
+  loose.on_presence("p1", event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 120, -60), r2);
+  loose.on_presence("p1", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 120, -60), r2);
+  loose.on_presence("p2", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 102, -69), r2);
+  REQUIRE(r2.visits.size() == 1);
+  CHECK(r2.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "A"}, {t0 + 60 * s, "B"}});
+}
+
+TEST_CASE("merge: a frame heard by two probes counts once when raw sightings show it") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
+  SiteMerger m(c);
+  Recorder r;
+  const std::int64_t a = t0 + 10 * s;
+  m.on_presence("p1", arrival(laptop, a), r);
+  m.on_presence("p2", arrival(laptop, a + 100 * ms), r);
+  auto frame = [](std::int64_t ts, std::uint16_t seq, SightingKind kind = SightingKind::probe_req) {
+    Sighting f;
+    f.ts_ns = ts;
+    f.mac = laptop;
+    f.seq = seq;
+    f.kind = kind;
+    return f;
+  };
+  for (std::uint16_t seq = 1; seq <= 5; ++seq) m.on_sighting("p1", frame(a + seq * s, seq));
+  m.on_sighting("p2", frame(a + 1 * s + 200 * ms, 1));  // within 1 s: duplicate
+  m.on_sighting("p2", frame(a + 2 * s - 300 * ms, 2));  // p2's clock a little behind: duplicate
+  m.on_sighting("p2", frame(a + 3 * s + 999 * ms, 3));  // 0.999 s: duplicate
+  m.on_sighting("p2", frame(a + 4 * s + 1500 * ms, 4)); // 1.5 s: another frame that reused the number
+  m.on_sighting("p2", frame(a + 5 * s, 0, SightingKind::ble_adv));
+  m.on_sighting("p9", frame(a + 5 * s, 5));
+  CHECK(m.counters().duplicate_frames == 3);
+  CHECK(m.counters().sightings_not_dedupable == 1);
+  CHECK(m.counters().sightings_unknown_probe == 1);
+  CHECK(m.counters().unknown_probe == 0);
+  CHECK(m.counters().sightings_in == 11);
+
+  m.on_presence("p1", departure(laptop, a, a + 5 * s, 6), r);
+  m.on_presence("p2", departure(laptop, a + 100 * ms, a + 6 * s, 4), r);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].frames_heard == 10);
+  CHECK(r.visits[0].duplicate_frames == 3);
+  CHECK(r.visits[0].frames == 7);
+
+  // A duplicate of a device not at the site is counted apart.
+  m.on_sighting("p1", frame(a + 20 * s, 9));
+  m.on_sighting("p2", frame(a + 20 * s, 9));
+  CHECK(m.counters().duplicates_without_visit == 1);
+}
+
+TEST_CASE("merge: a full table evicts the least recently active device, counted, with its visit") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}};
+  c.max_devices = 2;
+  SiteMerger m(c);
+  Recorder r;
+  m.on_presence("p1", arrival(laptop, t0 + 1 * s), r);
+  m.on_presence("p1", arrival(watch, t0 + 2 * s), r);
+  m.on_presence("p1", event(PresenceKind::update, laptop, t0 + 60 * s, t0 + 1 * s, t0 + 50 * s, 5), r);
+  m.on_presence("p1", arrival(phone, t0 + 61 * s), r);  // watch is now the least recently active
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].device == watch);
+  CHECK(r.visits[0].end == VisitEnd::evicted);
+  CHECK(m.counters().evicted == 1);
+  CHECK(m.counters().devices == 2);
+  CHECK(m.counters().peak_devices == 2);
+  CHECK(m.occupancy().present == 2);
+
+  // Its later departure adopts a fresh presence rather than failing.
+  m.on_presence("p1", departure(watch, t0 + 2 * s, t0 + 62 * s, 4), r);
+  CHECK(m.counters().adopted == 1);
+  CHECK(m.counters().evicted == 2);  // made room again
+
+  REQUIRE(r.visits.size() == 3);
+  CHECK(r.visits[1].device == laptop);  // evicted to make room for the watch's return
+  CHECK(r.visits[2].device == watch);
+  CHECK(r.visits[2].end == VisitEnd::departed);
+  m.flush(r);
+  CHECK(m.counters().flushed == 1);
+  CHECK(m.counters().devices == 0);
+  CHECK(m.counters().site_arrivals == m.counters().visits);
+  CHECK(r.visits.back().end == VisitEnd::flushed);
+}
+
+TEST_CASE("merge: odd input is counted, not fatal; bad config names the key") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", ""}};
+  SiteMerger m(c);
+  Recorder r;
+  m.on_presence("ghost", arrival(laptop, t0), r);
+  CHECK(m.counters().unknown_probe == 1);
+  CHECK(r.arrivals.empty());
+  m.on_presence("p1", arrival(laptop, t0), r);
+  m.on_presence("p1", arrival(laptop, t0), r);  // announced twice
+  CHECK(m.counters().repeated_arrivals == 1);
+  m.on_presence("p1", arrival(laptop, t0 + 30 * s), r);  // the probe restarted and lost the presence
+  CHECK(m.counters().restarted == 1);
+  REQUIRE(r.arrivals.size() == 1);
+  CHECK(r.arrivals[0].zone == "p1");  // no zone configured: the probe is its own zone
+  m.on_presence("p1", departure(laptop, t0 + 30 * s, t0 + 40 * s, 2), r);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].probes.at(0).presences == 2);
+  CHECK(r.visits[0].dwell_s == 40);
+
+  SiteMergeConfig bad;
+  CHECK(validate(bad).find("probes") == 0);
+  bad.probes = {{"p1", "A"}, {"p1", "B"}};
+  CHECK(validate(bad).find("probes[1].probe_id") == 0);
+  bad.probes = {{"p1", "A"}};
+  bad.update_interval_ns = 0;
+  CHECK(validate(bad).find("update_interval_ns") == 0);
+  CHECK_THROWS_AS(SiteMerger{bad}, std::invalid_argument);
+}
+
+TEST_CASE("merge: per-visit bounds fold presences and strength samples, counted") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
+  SUBCASE("presences beyond max_presences_per_visit fold into the probe's latest") {
+    c.max_presences_per_visit = 2;
+    SiteMerger m(c);
+    Recorder r;
+    m.on_presence("p2", arrival(laptop, t0 + 1 * s), r);
+    const std::int64_t starts[] = {2, 400, 800};
+    const std::uint32_t frames[] = {3, 4, 5};
+    for (int i = 0; i < 3; ++i) {
+      m.on_presence("p1", arrival(laptop, t0 + starts[i] * s), r);
+      m.on_presence("p1", departure(laptop, t0 + starts[i] * s, t0 + (starts[i] + 10) * s, frames[i]), r);
+    }
+    m.on_presence("p2", departure(laptop, t0 + 1 * s, t0 + 900 * s, 50), r);
+    CHECK(m.counters().presences_folded == 2);
+    REQUIRE(r.visits.size() == 1);
+    const Visit& v = r.visits[0];
+    REQUIRE(v.probes.size() == 2);
+    CHECK(v.probes[1].probe == "p1");
+    CHECK(v.probes[1].presences == 3);
+    CHECK(v.probes[1].frames == 12);
+    CHECK(v.probes[1].first_seen_ns == t0 + 2 * s);
+    CHECK(v.probes[1].last_seen_ns == t0 + 810 * s);
+    CHECK(v.zones == std::vector<std::string>{"B", "A"});  // folded re-hearings no longer show as A, B, A
+    CHECK(v.frames_heard == 62);
+  }
+  SUBCASE("strength samples beyond max_strength_samples fold into segments early; later ones are late") {
+    c.max_strength_samples = 4;
+    SiteMerger m(c);
+    Recorder r;
+    m.on_presence("p1", arrival(laptop, t0 + 1 * s), r);
+    for (std::uint32_t k = 1; k <= 6; ++k)
+      m.on_presence("p1", event(PresenceKind::update, laptop, t0 + k * 60 * s, t0 + 1 * s, t0 + (k * 60 - 1) * s, 10 * k, -60), r);
+    CHECK(m.counters().samples_folded_early == 4);  // two folds of the older half
+    // p2 reports the first interval only now (a very slow uplink): already folded, counted and ignored.
+    m.on_presence("p2", event(PresenceKind::update, laptop, t0 + 60 * s, t0 + 2 * s, t0 + 59 * s, 30, -40), r);
+    CHECK(m.counters().samples_late == 1);
+    CHECK(m.counters().adopted == 1);
+    m.on_presence("p2", departure(laptop, t0 + 2 * s, t0 + 59 * s, 30), r);
+    m.on_presence("p1", departure(laptop, t0 + 1 * s, t0 + 359 * s, 60), r);
+    REQUIRE(r.visits.size() == 1);
+    CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{t0 + 1 * s, "A"}});
+  }
+}
