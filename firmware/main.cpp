@@ -1,14 +1,19 @@
 // footfall-probe: the program on each probe. One subcommand per job; `frames` prints what the radio hears.
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
 #include "firmware/commands/frames_command.h"
+#include "firmware/commands/presence_command.h"
+#include "firmware/commands/run_command.h"
 
 namespace {
 
 using footfall::commands::FramesOptions;
+using footfall::commands::PresenceOptions;
+using footfall::commands::RunOptions;
 
 constexpr const char* kFramesFooter = R"(
 Prints one JSON object per line, in capture order, for each 802.11 probe request, probe response and
@@ -65,6 +70,58 @@ void add_frames_command(CLI::App& app, FramesOptions& options, std::string& form
   });
 }
 
+constexpr const char* kPresenceFooter = R"(
+Runs a capture file through the presence tracker (only probe requests count as devices; beacons and probe
+responses come from access points) and prints one JSON object per line for each event:
+  kind                 arrival | update | departure
+  ts_ns                when it happened, capture time (departure: when the device was last heard)
+  mac, randomized      the device address and its locally administered bit
+  fingerprint          16 hex digits over the stable elements of its probe requests
+  rssi_min/max/mean    dBm over every heard frame since arrival
+  strongest_freq_mhz   channel on which it was heard loudest
+  frames               frames heard since arrival
+  first_seen_ns, last_seen_ns
+  dwell_s, cause       departures only: whole seconds present; silence | evicted | shutdown
+At the end of the file every device still present departs with cause shutdown (its dwell is a lower bound).
+A summary (sightings in, below floor, arrivals, departures, evictions, parse drops by reason) goes to stderr.
+Exit status: 0 read to the end, 1 read or write error, 2 usage error, bad config or not a capture.
+)";
+
+void add_presence_command(CLI::App& app, PresenceOptions& options) {
+  CLI::App* cmd = app.add_subcommand("presence", "Print arrivals, updates and departures of the devices in a capture file");
+  cmd->footer(kPresenceFooter);
+  cmd->add_option("-r,--read", options.read_path, "Capture file, pcap or pcapng; - reads standard input")->required();
+  cmd->add_option("--config", options.config_path, "probe.json whose presence section applies")->check(CLI::ExistingFile);
+  cmd->add_option_function<std::int64_t>("--floor", [&options](const std::int64_t& v) { options.floor_dbm = v; },
+                                         "Signal floor, dBm (default -90)")
+      ->check(CLI::Range(-128, 0));
+  cmd->add_option_function<std::int64_t>("--silence", [&options](const std::int64_t& v) { options.silence_s = v; },
+                                         "Seconds without a frame after which a device has left (default 300)")
+      ->check(CLI::Range(1, 86400));
+  cmd->add_option_function<std::int64_t>("--update", [&options](const std::int64_t& v) { options.update_s = v; },
+                                         "Report present devices every this many seconds; 0: never (default 60)")
+      ->check(CLI::Range(0, 86400));
+}
+
+constexpr const char* kRunFooter = R"(
+The probe's job: capture (source.interface live, or source.file replayed) -> presence -> batches -> on-disk
+spool -> gateway (TCP or TLS), resending whatever the gateway has not acked. See --help-config for every key.
+Live: runs until SIGTERM / SIGINT, which seal the open batch into the spool and exit 0 (devices present are not
+reported as departed: a stop is not a departure). File: resumes after its checkpoint in spool.dir; at its end
+every device departs, and the probe waits up to drain_timeout_s for the gateway to ack everything.
+Exit status: 0 done, 1 runtime failure (read error, spool unusable, drain timed out), 2 bad config or source.
+)";
+
+void add_run_command(CLI::App& app, RunOptions& options) {
+  CLI::App* cmd = app.add_subcommand("run", "Capture, track presence and send batches to the gateway (probe.json)");
+  cmd->footer(kRunFooter);
+  auto* config = cmd->add_option("-c,--config", options.config_path, "probe.json");
+  auto* help_config = cmd->add_flag("--help-config", options.help_config, "Print every probe.json key with type, default and help");
+  cmd->callback([cmd, config, help_config] {
+    if (config->count() == 0 && help_config->count() == 0) throw CLI::RequiredError(cmd->get_name() + ": --config");
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,6 +130,10 @@ int main(int argc, char** argv) {
   FramesOptions frames_options;
   std::string format = "json";
   add_frames_command(app, frames_options, format);
+  PresenceOptions presence_options;
+  add_presence_command(app, presence_options);
+  RunOptions run_options;
+  add_run_command(app, run_options);
 
   try {
     app.parse(argc, argv);
@@ -85,5 +146,7 @@ int main(int argc, char** argv) {
     frames_options.format = format == "none" ? FramesOptions::Format::none : FramesOptions::Format::json;
     return footfall::commands::run_frames(frames_options, stdout, stderr);
   }
+  if (app.got_subcommand("presence")) return footfall::commands::run_presence(presence_options, stdout, stderr);
+  if (app.got_subcommand("run")) return footfall::commands::run_probe(run_options, stdout, stderr);
   return footfall::commands::kExitUsage;
 }

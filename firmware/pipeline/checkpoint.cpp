@@ -1,0 +1,85 @@
+#include "firmware/pipeline/checkpoint.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "firmware/spool/unique_fd.h"
+
+namespace footfall::pipeline {
+
+namespace {
+constexpr const char* kFileName = "replay.checkpoint";
+}
+
+std::optional<ReplayIdentity> identify_replay_file(const std::string& path) {
+  if (path == "-") return std::nullopt;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(path, ec);
+  ReplayIdentity id;
+  id.path = ec ? path : absolute.lexically_normal().string();
+  id.size = static_cast<std::uint64_t>(st.st_size);
+  id.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  return id;
+}
+
+ReplayCheckpoint::ReplayCheckpoint(std::filesystem::path spool_dir, ReplayIdentity identity)
+    : dir_(std::move(spool_dir)), path_(dir_ / kFileName), identity_(std::move(identity)) {}
+
+std::uint64_t ReplayCheckpoint::load(std::string& note) const {
+  std::ifstream in(path_);
+  if (!in) {
+    note = "no checkpoint: starting at the first packet";
+    return 0;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("packets") || !doc["packets"].is_number_unsigned()) {
+    note = "checkpoint unreadable: starting at the first packet";
+    return 0;
+  }
+  const ReplayIdentity saved{doc.value("file", std::string{}), doc.value("size", std::uint64_t{0}),
+                             doc.value("mtime_ns", std::int64_t{0})};
+  if (!(saved == identity_)) {
+    note = "checkpoint belongs to another file (" + saved.path + "): starting at the first packet";
+    return 0;
+  }
+  const auto packets = doc["packets"].get<std::uint64_t>();
+  note = "resuming after packet " + std::to_string(packets);
+  return packets;
+}
+
+bool ReplayCheckpoint::save(std::uint64_t packet_index, std::string& error) const {
+  const nlohmann::json doc{{"file", identity_.path},
+                           {"size", identity_.size},
+                           {"mtime_ns", identity_.mtime_ns},
+                           {"packets", packet_index}};
+  const std::string text = doc.dump() + "\n";
+  const auto tmp = path_.string() + ".tmp";
+  auto fail = [&](const std::string& what) {
+    error = what + " " + tmp + ": " + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  };
+  {
+    const spool::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) return fail("cannot create");
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) return fail("cannot write");
+    if (::fdatasync(fd.get()) != 0) return fail("cannot sync");
+  }
+  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail("cannot rename");
+  const spool::UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir.valid()) (void)::fsync(dir.get());  // the rename itself must reach the disk
+  return true;
+}
+
+}  // namespace footfall::pipeline
