@@ -1,6 +1,6 @@
 // Events per second through MicroBatcher + Publisher (outbox, QoS 1, PUBACK-paced) into a local broker.
 // Writes the same events as JSON lines so bench/mqtt_publish.sh can run `mosquitto_pub -l` beside it.
-// Usage: mqtt_publish SERVER_URI EVENTS JSONL_OUT OUTBOX_DIR [PER_BATCH]
+// Usage: mqtt_publish SERVER_URI EVENTS JSONL_OUT OUTBOX_DIR [PER_BATCH] [always|never]  (outbox fsync)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
   cfg.software_version = "bench";
   cfg.outbox_dir = argv[4];
   cfg.visits = {5000, per_batch, 4u << 20};
+  const std::string fsync = argc > 6 ? argv[6] : "always";
+  cfg.outbox_fsync.mode = fsync == "never" ? footfall::spool::FsyncMode::never : footfall::spool::FsyncMode::always;
   auto opened = Publisher::open(cfg, wall_ms());
   if (!opened.publisher) {
     std::fprintf(stderr, "%s\n", opened.error.c_str());
@@ -87,10 +89,14 @@ int main(int argc, char** argv) {
 
   const auto start = std::chrono::steady_clock::now();
   std::uint32_t next = 0;
+  double submitted_at = -1;  // seconds until every event was in a sealed, stored batch
   const auto deadline = start + std::chrono::seconds(120);
   for (;;) {
     while (next < events && pub.submit_visit(visits[next], wall_ms()) == SubmitVerdict::accepted) ++next;
-    if (next == events) pub.flush(wall_ms());
+    if (next == events && submitted_at < 0) {
+      pub.flush(wall_ms());
+      submitted_at = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
     pub.poll(wall_ms());
     const PublishCounters c = pub.counters();
     if (next == events && c.acked == c.batches_sealed && c.outbox_records == 0) break;
@@ -105,7 +111,8 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const PublishCounters c = pub.counters();
-  std::printf("footfall_publisher events=%u batches=%llu seconds=%.3f events_per_s=%.0f drops=%zu\n", events,
-              static_cast<unsigned long long>(c.batches_sealed), secs, events / secs, c.drops_by_reason.size());
+  std::printf("footfall_publisher fsync=%s events=%u batches=%llu stored_after_s=%.3f seconds=%.3f events_per_s=%.0f drops=%zu\n",
+              fsync.c_str(), events, static_cast<unsigned long long>(c.batches_sealed), submitted_at, secs, events / secs,
+              c.drops_by_reason.size());
   return 0;
 }

@@ -26,7 +26,8 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 
-ours=$("$bin_dir/mqtt_publish" "tcp://127.0.0.1:$port" "$events" "$work/events.jsonl" "$work/outbox")
+"$bin_dir/mqtt_publish" "tcp://127.0.0.1:$port" "$events" "$work/events.jsonl" "$work/outbox-nosync" 500 never 2>/dev/null
+ours=$("$bin_dir/mqtt_publish" "tcp://127.0.0.1:$port" "$events" "$work/events.jsonl" "$work/outbox" 500 always 2>/dev/null)
 echo "$ours"
 ours_rate=$(sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p' <<<"$ours")
 

@@ -1,0 +1,67 @@
+#pragma once
+// The publisher's durable buffer: every sealed micro-batch (topic + JSON payload) is appended here before
+// it is handed to MQTT, and leaves only when the broker's PUBACK arrives. A firmware Spool underneath with
+// FullPolicy::reject_newest: when full, append answers spool_full and nothing already stored is dropped.
+// Not thread-safe: the Publisher serializes access.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "firmware/spool/spool.h"
+
+namespace footfall::publish {
+
+struct OutboxItem {
+  std::uint64_t seq = 0;
+  std::string topic;
+  std::string payload;
+};
+
+struct OutboxLimits {
+  std::uint64_t max_total_bytes = 256ull << 20;
+  std::uint64_t segment_bytes = 4ull << 20;
+  std::uint32_t max_record_bytes = 4u << 20;
+};
+
+class Outbox;
+struct OutboxOpen {
+  std::unique_ptr<Outbox> outbox;  // null on error
+  std::string error;
+};
+
+class Outbox {
+ public:
+  // Creates the folder on first use and stamps it with an epoch (seconds) that makes batch ids unique
+  // even if the folder is ever wiped and the sequence starts again at 1.
+  static OutboxOpen open(const std::filesystem::path& dir, OutboxLimits limits, spool::FsyncPolicy fsync,
+                         std::int64_t now_ms);
+
+  [[nodiscard]] std::uint64_t epoch() const { return epoch_; }
+  // Seq for the next append; a failed append leaves it unchanged.
+  [[nodiscard]] std::uint64_t next_seq() const { return spool_->last_seq() + 1; }
+  spool::SpoolError append(std::uint64_t seq, std::string_view topic, std::string_view payload, std::int64_t now_ms);
+  // The oldest unacked item after after_seq; false when there is none (or on error, set in `error`).
+  bool read_next(std::uint64_t after_seq, OutboxItem& out, spool::SpoolError& error);
+  bool ack(std::uint64_t seq) { return spool_->ack(seq); }
+  spool::SpoolError sync_if_due(std::int64_t now_ms) { return spool_->sync_if_due(now_ms * 1'000'000); }
+  spool::SpoolError sync() { return spool_->sync(); }
+  [[nodiscard]] spool::SpoolDepth depth() const { return spool_->depth(); }
+  // Records that passed the CRC but are not outbox records (a foreign file in the folder): retired, counted.
+  [[nodiscard]] std::uint64_t foreign_records() const { return foreign_records_; }
+  [[nodiscard]] const OutboxLimits& limits() const { return limits_; }
+
+ private:
+  Outbox(std::unique_ptr<spool::Spool> spool, OutboxLimits limits, std::uint64_t epoch)
+      : spool_(std::move(spool)), limits_(limits), epoch_(epoch) {}
+
+  std::unique_ptr<spool::Spool> spool_;
+  OutboxLimits limits_;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t foreign_records_ = 0;
+  std::vector<std::uint8_t> record_;
+};
+
+}  // namespace footfall::publish
