@@ -25,12 +25,29 @@ struct Sighting {
 
 enum class PresenceKind : std::uint8_t { arrival = 0, update = 1, departure = 2 };
 
+// Why a presence ended; none for arrivals and updates.
+enum class DepartureCause : std::uint8_t { none = 0, silence = 1, evicted = 2, shutdown = 3 };
+
+constexpr const char* to_string(DepartureCause c) {
+  switch (c) {
+    case DepartureCause::none: return "none";
+    case DepartureCause::silence: return "silence";
+    case DepartureCause::evicted: return "evicted";
+    case DepartureCause::shutdown: return "shutdown";
+  }
+  return "?";
+}
+
 // A device's presence as one probe sees it: it arrived, is still here, or has left.
+// Cumulative statistics cover every frame since arrival; the interval ones only the frames since this
+// presence's previous event, so a receiver needs no earlier event to know what the last interval heard.
 struct PresenceEvent {
   PresenceKind kind = PresenceKind::arrival;
+  DepartureCause cause = DepartureCause::none;  // departures: why it ended; none otherwise
   std::int64_t ts_ns = 0;          // when the event happened on the probe clock (departure: last heard)
   MacAddress mac;
   bool randomized = false;         // locally administered address
+  bool ble = false;                // heard over Bluetooth LE: a separate address space from WiFi
   std::uint64_t fingerprint = 0;
   std::int64_t first_seen_ns = 0;
   std::int64_t last_seen_ns = 0;
@@ -38,8 +55,10 @@ struct PresenceEvent {
   std::int8_t rssi_min = 0;
   std::int8_t rssi_max = 0;
   std::int8_t rssi_mean = 0;       // rounded mean of the dBm values
+  std::int8_t interval_rssi_mean = 0;    // rounded mean dBm of the interval's frames; 0 if none carried a signal
   std::uint16_t strongest_freq_mhz = 0;  // channel on which it was heard loudest
   std::uint32_t dwell_s = 0;       // departure only: last_seen - first_seen, whole seconds
+  std::uint32_t interval_frames = 0;     // frames heard since the previous event (arrival: its own frames)
 
   bool operator==(const PresenceEvent&) const = default;
 };

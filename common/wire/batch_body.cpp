@@ -15,8 +15,14 @@ constexpr std::uint8_t kSightingKindMask = 0x03;
 constexpr std::uint8_t kSightingHasRssi = 0x04;
 constexpr std::uint8_t kEventKindMask = 0x03;
 constexpr std::uint8_t kEventRandomized = 0x04;
+constexpr std::uint8_t kEventCauseShift = 3;   // version 2: bits 3-4 departure cause
+constexpr std::uint8_t kEventCauseMask = 0x18;
+constexpr std::uint8_t kEventBle = 0x20;       // version 2
 constexpr std::size_t kMinSightingBytes = 5;  // one byte in each always-present column but the MAC one
-constexpr std::size_t kMinEventBytes = 12;    // eight one-byte varints, flags, three RSSI bytes
+// Flags, the one-byte varints and the signal bytes: version 1 has eight varints and three signal bytes,
+// version 2 adds interval_frames and interval_rssi_mean.
+constexpr std::size_t kMinEventBytesV1 = 12;
+constexpr std::size_t kMinEventBytes = 14;
 
 // Differences are taken modulo 2^64 so any pair of int64 timestamps round-trips without overflow.
 std::int64_t wrapping_diff(std::int64_t a, std::int64_t b) {
@@ -147,16 +153,21 @@ void BatchBodyWriter::write(const BatchBody& body, std::vector<std::uint8_t>& ra
 
   put_varint(raw, events.size());
   for (const PresenceEvent& e : events) {
-    raw.push_back(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.kind) | (e.randomized ? kEventRandomized : 0)));
+    const auto cause_bits =
+        static_cast<std::uint8_t>((static_cast<unsigned>(e.cause) << kEventCauseShift) & kEventCauseMask);
+    raw.push_back(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.kind) | (e.randomized ? kEventRandomized : 0) |
+                                            cause_bits | (e.ble ? kEventBle : 0)));
     put_varint(raw, mac_index_.find(e.mac.as_u64())->second);
     put_zigzag(raw, wrapping_diff(e.ts_ns, base_ns));
     put_varint(raw, e.fingerprint == 0 ? 0 : fp_index_.find(e.fingerprint)->second + 1);
     put_zigzag(raw, wrapping_diff(e.ts_ns, e.first_seen_ns));
     put_zigzag(raw, wrapping_diff(e.ts_ns, e.last_seen_ns));
     put_varint(raw, e.frames);
+    put_varint(raw, e.interval_frames);
     raw.push_back(static_cast<std::uint8_t>(e.rssi_min));
     raw.push_back(static_cast<std::uint8_t>(e.rssi_max));
     raw.push_back(static_cast<std::uint8_t>(e.rssi_mean));
+    raw.push_back(static_cast<std::uint8_t>(e.interval_rssi_mean));
     put_varint(raw, e.strongest_freq_mhz);
     put_varint(raw, e.dwell_s);
   }
@@ -249,8 +260,10 @@ void BatchBodyWriter::write(const BatchBody& body, std::vector<std::uint8_t>& ra
   emit(first_or_rest, 2, false);
 }
 
-std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw, BatchBody& out) {
+std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw, BatchBody& out,
+                                               std::uint8_t version) {
   out.clear();
+  const bool v1 = version < 2;
   ByteCursor in(raw);
   bool overlong = false;
   auto varint = [&](std::uint64_t& v) { return get_varint(in, v, overlong); };
@@ -283,35 +296,42 @@ std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw
   freqs_.resize(n);
   for (auto& f : freqs_) f = in.le16();
 
-  if (auto bad = count(n, kMinEventBytes)) return bad;
+  if (auto bad = count(n, v1 ? kMinEventBytesV1 : kMinEventBytes)) return bad;
   out.events.resize(n);
+  const std::uint8_t known_flags = v1 ? kEventKindMask | kEventRandomized
+                                      : kEventKindMask | kEventRandomized | kEventCauseMask | kEventBle;
   for (PresenceEvent& e : out.events) {
     const std::uint8_t flags = in.u8();
-    std::uint64_t mac = 0, ts = 0, fp = 0, first = 0, last = 0, frames = 0, freq = 0, dwell = 0;
+    std::uint64_t mac = 0, ts = 0, fp = 0, first = 0, last = 0, frames = 0, interval_frames = 0, freq = 0, dwell = 0;
     if (!in.ok()) return BadReason::truncated_body;
-    if (!varint(mac) || !varint(ts) || !varint(fp) || !varint(first) || !varint(last) || !varint(frames))
+    if (!varint(mac) || !varint(ts) || !varint(fp) || !varint(first) || !varint(last) || !varint(frames) ||
+        (!v1 && !varint(interval_frames)))
       return short_or_overlong();
-    const auto rssi = in.bytes(3);
+    const auto rssi = in.bytes(v1 ? 3 : 4);
     if (!in.ok()) return BadReason::truncated_body;
     if (!varint(freq) || !varint(dwell)) return short_or_overlong();
-    if ((flags & ~(kEventKindMask | kEventRandomized)) != 0 ||
-        (flags & kEventKindMask) > static_cast<std::uint8_t>(PresenceKind::departure))
+    if ((flags & ~known_flags) != 0 || (flags & kEventKindMask) > static_cast<std::uint8_t>(PresenceKind::departure))
       return BadReason::bad_value;
-    if (frames > std::numeric_limits<std::uint32_t>::max() || freq > std::numeric_limits<std::uint16_t>::max() ||
-        dwell > std::numeric_limits<std::uint32_t>::max())
+    if (frames > std::numeric_limits<std::uint32_t>::max() ||
+        interval_frames > std::numeric_limits<std::uint32_t>::max() ||
+        freq > std::numeric_limits<std::uint16_t>::max() || dwell > std::numeric_limits<std::uint32_t>::max())
       return BadReason::bad_value;
     if (mac >= macs_.size() || fp > fps_.size()) return BadReason::index_out_of_range;
     e.kind = static_cast<PresenceKind>(flags & kEventKindMask);
+    e.cause = static_cast<DepartureCause>((flags & kEventCauseMask) >> kEventCauseShift);  // every value is named
     e.randomized = (flags & kEventRandomized) != 0;
+    e.ble = (flags & kEventBle) != 0;
     e.mac = macs_[mac];
     e.ts_ns = wrapping_add(base_ns, static_cast<std::uint64_t>(unzigzag(ts)));
     e.fingerprint = fp == 0 ? 0 : fps_[fp - 1];
     e.first_seen_ns = wrapping_diff(e.ts_ns, unzigzag(first));
     e.last_seen_ns = wrapping_diff(e.ts_ns, unzigzag(last));
     e.frames = static_cast<std::uint32_t>(frames);
+    e.interval_frames = static_cast<std::uint32_t>(interval_frames);
     e.rssi_min = static_cast<std::int8_t>(rssi[0]);
     e.rssi_max = static_cast<std::int8_t>(rssi[1]);
     e.rssi_mean = static_cast<std::int8_t>(rssi[2]);
+    if (!v1) e.interval_rssi_mean = static_cast<std::int8_t>(rssi[3]);
     e.strongest_freq_mhz = static_cast<std::uint16_t>(freq);
     e.dwell_s = static_cast<std::uint32_t>(dwell);
   }

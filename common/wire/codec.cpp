@@ -167,7 +167,7 @@ std::optional<BadReason> Decoder::decode_body(MessageType type, std::span<const 
       if (!in.ok()) return BadReason::truncated_body;
       if (codec != kBatchCodecZstd) return BadReason::unknown_codec;
       if (auto failure = zstd_.decompress(in.rest(), raw_)) return failure;
-      if (auto failure = body_reader_.read(raw_, b.body)) return failure;
+      if (auto failure = body_reader_.read(raw_, b.body, frames_.version())) return failure;
       return std::nullopt;  // the compressed frame ran to the end of the body by construction
     }
     case MessageType::ack: {

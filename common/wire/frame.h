@@ -14,7 +14,8 @@
 namespace footfall::wire {
 
 inline constexpr std::array<std::uint8_t, 2> kFrameMagic{0x46, 0x57};  // "FW"
-inline constexpr std::uint8_t kWireVersion = 1;
+// 2: presence event rows carry cause, ble, interval_frames and interval_rssi_mean.
+inline constexpr std::uint8_t kWireVersion = 2;
 inline constexpr std::uint8_t kMinWireVersion = 1;  // oldest version this build still decodes
 inline constexpr std::size_t kFrameHeaderBytes = 8;
 inline constexpr std::size_t kFrameTrailerBytes = 4;

@@ -49,7 +49,7 @@ void DeviceTable::index_insert(std::uint32_t pos) {
 void DeviceTable::grow_index() {
   index_.assign(index_.size() * 2, 0);
   mask_ = index_.size() - 1;
-  for (std::uint32_t pos = oldest_; pos != no_record; pos = pool_[pos].newer) index_insert(pos);
+  for (std::uint32_t pos = oldest_; pos != no_record; pos = link_of(pool_[pos].newer)) index_insert(pos);
 }
 
 std::uint32_t DeviceTable::insert(std::uint64_t key) {
@@ -58,7 +58,7 @@ std::uint32_t DeviceTable::insert(std::uint64_t key) {
   std::uint32_t pos;
   if (free_ != no_record) {
     pos = free_;
-    free_ = pool_[pos].newer;
+    free_ = link_of(pool_[pos].newer);
     pool_[pos] = DeviceRecord{};
   } else {
     pos = static_cast<std::uint32_t>(pool_.size());
@@ -86,7 +86,7 @@ void DeviceTable::erase(std::uint32_t pos) {
   index_[i] = 0;
   unlink(pos);
   pool_[pos].key = 0;
-  pool_[pos].newer = free_;
+  pool_[pos].newer = free_ & stored_none;
   free_ = pos;
   --size_;
 }
@@ -110,20 +110,22 @@ std::size_t DeviceTable::memory_bytes() const {
 
 void DeviceTable::link_newest(std::uint32_t pos) {
   DeviceRecord& r = pool_[pos];
-  r.older = newest_;
-  r.newer = no_record;
-  if (newest_ != no_record) pool_[newest_].newer = pos;
+  r.older = newest_ & stored_none;
+  r.newer = stored_none;
+  if (newest_ != no_record) pool_[newest_].newer = pos & stored_none;
   else oldest_ = pos;
   newest_ = pos;
 }
 
 void DeviceTable::unlink(std::uint32_t pos) {
   DeviceRecord& r = pool_[pos];
-  if (r.older != no_record) pool_[r.older].newer = r.newer;
-  else oldest_ = r.newer;
-  if (r.newer != no_record) pool_[r.newer].older = r.older;
-  else newest_ = r.older;
-  r.older = r.newer = no_record;
+  const std::uint32_t older = link_of(r.older);
+  const std::uint32_t newer = link_of(r.newer);
+  if (older != no_record) pool_[older].newer = r.newer;
+  else oldest_ = newer;
+  if (newer != no_record) pool_[newer].older = r.older;
+  else newest_ = older;
+  r.older = r.newer = stored_none;
 }
 
 }  // namespace footfall::presence

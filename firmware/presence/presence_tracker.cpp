@@ -6,8 +6,6 @@
 namespace footfall::presence {
 namespace {
 constexpr std::int64_t ns_per_s = 1'000'000'000;
-// Keeps |rssi_sum| below 2^31 whatever the dBm values.
-constexpr std::uint32_t rssi_count_limit = (1u << 24) - 1;
 
 const PresenceConfig& checked(const PresenceConfig& config) {
   if (auto error = validate(config); !error.empty()) throw std::invalid_argument(error);
@@ -34,12 +32,16 @@ MacAddress mac_of(std::uint64_t key) {
   return m;
 }
 
-PresenceEvent make_event(PresenceKind kind, std::int64_t ts_ns, const DeviceRecord& r) {
+// The event for the record's state now; the record's interval starts afresh after it.
+PresenceEvent make_event(PresenceKind kind, std::int64_t ts_ns, DeviceRecord& r,
+                         DepartureCause cause = DepartureCause::none) {
   PresenceEvent e;
   e.kind = kind;
+  e.cause = cause;
   e.ts_ns = ts_ns;
   e.mac = mac_of(r.key);
   e.randomized = e.mac.locally_administered();
+  e.ble = (r.key & ble_key_bit) != 0;
   e.fingerprint = r.fingerprint;
   e.first_seen_ns = r.first_seen_ns;
   e.last_seen_ns = r.last_seen_ns;
@@ -47,29 +49,46 @@ PresenceEvent make_event(PresenceKind kind, std::int64_t ts_ns, const DeviceReco
   if (r.rssi_count > 0) {
     e.rssi_min = r.rssi_min;
     e.rssi_max = r.rssi_max;
-    e.rssi_mean = rounded_mean(r.rssi_sum, r.rssi_count);
+    e.rssi_mean = rounded_mean(r.rssi_sum, static_cast<std::uint32_t>(r.rssi_count));
   }
   e.strongest_freq_mhz = r.strongest_freq_mhz;
+  e.interval_frames = r.interval_frames;
+  e.interval_rssi_mean = rounded_mean(r.interval_rssi_sum, static_cast<std::uint32_t>(r.interval_rssi_count));
+  r.interval_frames = 0;
+  r.interval_rssi_sum = 0;
+  r.interval_rssi_count = 0;
   return e;
+}
+
+// Adds one signal sample to a sum over `count` samples and returns the new count, halving sum and count
+// first when the count is at its limit (|sum| then stays below 2^31 whatever the dBm values).
+std::uint32_t add_signal(std::int32_t& sum, std::uint32_t count, std::int8_t dbm) {
+  if (count == rssi_count_limit) {
+    sum /= 2;
+    count /= 2;
+  }
+  sum += dbm;
+  return count + 1;
 }
 
 // Folds one heard frame into the record's statistics.
 void hear(DeviceRecord& r, const Sighting& s) {
-  if (r.frames != std::numeric_limits<std::uint32_t>::max()) ++r.frames;
+  constexpr std::uint32_t frames_limit = std::numeric_limits<std::uint32_t>::max();
+  if (r.frames != frames_limit) ++r.frames;
+  if (r.interval_frames != frames_limit) ++r.interval_frames;
   if (s.ts_ns > r.last_seen_ns) r.last_seen_ns = s.ts_ns;
   if (s.fingerprint != 0) r.fingerprint = s.fingerprint;
   if (!s.has_rssi) return;
-  if (r.rssi_count == rssi_count_limit) {
-    r.rssi_sum /= 2;
-    r.rssi_count /= 2;
-  }
   if (r.rssi_count == 0 || s.rssi_dbm > r.rssi_max) {
     r.rssi_max = s.rssi_dbm;
     r.strongest_freq_mhz = s.freq_mhz;
   }
   if (r.rssi_count == 0 || s.rssi_dbm < r.rssi_min) r.rssi_min = s.rssi_dbm;
-  r.rssi_sum += s.rssi_dbm;
-  ++r.rssi_count;
+  // The counts never pass the limit; the mask only tells the compiler they fit their 24 bits.
+  r.rssi_count = add_signal(r.rssi_sum, static_cast<std::uint32_t>(r.rssi_count), s.rssi_dbm) & rssi_count_limit;
+  r.interval_rssi_count =
+      add_signal(r.interval_rssi_sum, static_cast<std::uint32_t>(r.interval_rssi_count), s.rssi_dbm) &
+      rssi_count_limit;
 }
 }  // namespace
 
@@ -175,8 +194,8 @@ void PresenceTracker::arrive(std::uint64_t key, const Sighting& s, PresenceSink&
 }
 
 void PresenceTracker::depart(std::uint32_t pos, DepartureCause cause, PresenceSink& sink) {
-  const DeviceRecord& r = table_.at(pos);
-  PresenceEvent e = make_event(PresenceKind::departure, r.last_seen_ns, r);
+  DeviceRecord& r = table_.at(pos);
+  PresenceEvent e = make_event(PresenceKind::departure, r.last_seen_ns, r, cause);
   const std::int64_t dwell_s = (r.last_seen_ns - r.first_seen_ns) / ns_per_s;
   e.dwell_s = dwell_s > std::numeric_limits<std::uint32_t>::max() ? std::numeric_limits<std::uint32_t>::max()
                                                                     : static_cast<std::uint32_t>(dwell_s);
@@ -190,7 +209,7 @@ void PresenceTracker::depart(std::uint32_t pos, DepartureCause cause, PresenceSi
 
 void PresenceTracker::emit_updates(std::int64_t instant, PresenceSink& sink) {
   for (std::uint32_t pos = table_.least_recent(); pos != no_record; pos = table_.newer(pos)) {
-    const DeviceRecord& r = table_.at(pos);
+    DeviceRecord& r = table_.at(pos);
     // A late frame can leave a record behind one heard later; it is gone at this instant all the same.
     if (r.last_seen_ns + config_.departure_silence_ns <= instant) continue;
     ++counters_.updates;

@@ -30,6 +30,13 @@
 //   at the maximum signal (0 when that frame's channel was unknown). fingerprint is the latest non-zero
 //   one. After 16.7 million signal samples the sum and count are halved, so the mean of such a presence
 //   weighs older samples less.
+// - interval statistics (every event): interval_frames and interval_rssi_mean cover the heard frames
+//   applied since this presence's previous event (the arrival's: its own frame). An update thus carries
+//   what was heard in the interval it closes; late frames count in the interval in which they are applied.
+//   interval_rssi_mean rounds like rssi_mean and is 0 when none of those frames carried a signal value; the
+//   same halving applies after 16.7 million signal samples in one interval.
+// - event.cause: none for arrivals and updates; silence, evicted or shutdown for departures (also passed
+//   to the sink). event.ble: the device is a BLE address (heard in ble_adv sightings).
 // - late frames: captures may step back a little in time. A sighting up to reorder_tolerance_ns behind
 //   the clock is applied with its own timestamp (last_seen never goes backwards, first_seen stays the
 //   frame that started the presence); it may make a departure come out later in the event sequence but
@@ -62,20 +69,13 @@ struct PresenceConfig {
 // Empty when the configuration is usable, else a message that names the bad key.
 std::string validate(const PresenceConfig& config);
 
-// Why a presence ended; none for arrivals and updates.
-enum class DepartureCause : std::uint8_t { none = 0, silence = 1, evicted = 2, shutdown = 3 };
+// Why a presence ended: a field of PresenceEvent since it travels to the gateway; also named here, where
+// the sink receives it.
+using footfall::DepartureCause;
+using footfall::to_string;
 
-constexpr const char* to_string(DepartureCause c) {
-  switch (c) {
-    case DepartureCause::none: return "none";
-    case DepartureCause::silence: return "silence";
-    case DepartureCause::evicted: return "evicted";
-    case DepartureCause::shutdown: return "shutdown";
-  }
-  return "?";
-}
-
-// Receives events as they happen; called synchronously from the tracker's methods.
+// Receives events as they happen; called synchronously from the tracker's methods. `cause` is always
+// equal to event.cause (kept as an argument for existing sinks).
 class PresenceSink {
  public:
   virtual ~PresenceSink() = default;

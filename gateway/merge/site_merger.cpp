@@ -53,7 +53,6 @@ std::string validate(const SiteMergeConfig& config) {
   if (config.dedup_capacity == 0 || config.dedup_capacity > (1u << 28)) return "dedup_capacity: 1 .. 2^28";
   if (config.max_presences_per_visit == 0) return "max_presences_per_visit: must be > 0";
   if (config.max_strength_samples < 2) return "max_strength_samples: must be >= 2";
-  if (config.strength_max_error_db <= 0) return "strength_max_error_db: must be > 0";
   return {};
 }
 
@@ -89,7 +88,7 @@ void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& eve
     case PresenceKind::departure: ++counters_.departures; break;
   }
   Device& d = device_for(*probe, event, sink);
-  const std::uint64_t key = d.mac.as_u64();
+  const std::uint64_t key = key_of(d);
   apply(d, *probe, event);
   touch(d, event.ts_ns);
   move_clock(event.ts_ns, sink);
@@ -107,7 +106,7 @@ void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& eve
 }
 
 SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEvent& event, SiteSink& sink) {
-  const std::uint64_t key = event.mac.as_u64();
+  const std::uint64_t key = key_of(event.mac, event.ble);
   if (auto it = devices_.find(key); it != devices_.end()) {
     Device& d = it->second;
     if (!d.leaving) return d;
@@ -127,6 +126,7 @@ SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEv
   }
   Device& d = devices_[key];
   d.mac = event.mac;
+  d.ble = event.ble;
   d.activity_ns = event.ts_ns;
   by_activity_.emplace(d.activity_ns, key);
   ++counters_.site_arrivals;
@@ -137,6 +137,7 @@ SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEv
   arrival.ts_ns = event.first_seen_ns;
   arrival.zone = zone_names_[probe_zone_[probe]];
   arrival.randomized = event.randomized || event.mac.locally_administered();
+  arrival.ble = event.ble;
   sink.on_arrival(arrival);
   return d;
 }
@@ -155,9 +156,10 @@ void SiteMerger::apply(Device& d, std::uint16_t probe, const PresenceEvent& even
   }
   if (event.kind == PresenceKind::arrival) {
     if (p != nullptr) {
-      ++counters_.repeated_arrivals;
+      ++counters_.repeated_arrivals;  // its frames are already counted
     } else {
       p = &open_presence(d, probe, event);
+      add_sample(d, *p, event);
     }
     take_stats(d, *p, event);
     return;
@@ -241,36 +243,34 @@ void SiteMerger::take_stats(Device& d, Presence& p, const PresenceEvent& event) 
 }
 
 void SiteMerger::add_sample(Device& d, Presence& p, const PresenceEvent& event) {
-  if (event.frames < p.base_frames) {  // counts never go back within a presence; start afresh if they do
-    p.base_frames = 0;
-    p.base_mean = 0;
-  }
-  const std::int64_t f0 = p.base_frames;
-  const std::int64_t m0 = p.base_mean;
-  const std::int64_t f1 = event.frames;
-  const std::int64_t m1 = event.rssi_mean;
-  p.base_frames = event.frames;
-  p.base_mean = event.rssi_mean;
-  const std::int64_t heard = f1 - f0;
-  if (heard <= 0 || !has_signal(event)) return;
-
+  // Frames without a signal value say nothing about which probe heard the device loudest.
+  if (event.interval_frames == 0 || event.interval_rssi_mean == 0) return;
   const std::int64_t step = config_.update_interval_ns;
-  const std::int64_t slot = event.kind == PresenceKind::update ? instant_at_or_after(event.ts_ns, step)
-                                                               : instant_after(event.last_seen_ns, step);
-  std::int64_t strength;
-  // Each rounded mean is off by up to 0.5 dB: the difference is exact to 0.5 * (f0 + f1) / heard dB.
-  if (f0 + f1 <= 2 * std::int64_t{config_.strength_max_error_db} * heard)
-    strength = round_div((f1 * m1 - f0 * m0) * 256, heard);
-  else
-    strength = m1 * 256;
-  strength = std::clamp<std::int64_t>(strength, std::int64_t{event.rssi_min} * 256, std::int64_t{event.rssi_max} * 256);
-
+  std::int64_t slot = 0;
+  switch (event.kind) {
+    case PresenceKind::arrival: slot = instant_after(event.first_seen_ns, step); break;
+    case PresenceKind::update: slot = instant_at_or_after(event.ts_ns, step); break;
+    case PresenceKind::departure: slot = instant_after(event.last_seen_ns, step); break;
+  }
   if (d.folded && slot <= d.folded_through_ns) {
     ++counters_.samples_late;
     return;
   }
-  d.samples.push_back(Sample{slot, static_cast<std::int32_t>(strength),
-                             static_cast<std::uint32_t>(std::min<std::int64_t>(heard, std::numeric_limits<std::uint32_t>::max())), p.probe});
+  const std::int64_t strength_q8 = std::int64_t{event.interval_rssi_mean} * 256;
+  const std::uint32_t frames = event.interval_frames;
+  // A probe's samples come in slot order: look back only as far as this probe's previous slot.
+  for (auto it = d.samples.rbegin(); it != d.samples.rend(); ++it) {
+    if (it->probe != p.probe) continue;
+    if (it->slot_ns < slot) break;
+    if (it->slot_ns > slot) continue;
+    // Arrival and first update (or last update and departure) in one interval: one frame-weighted sample.
+    const std::int64_t total = std::int64_t{it->frames} + frames;
+    const std::int64_t weighted = std::int64_t{it->strength_q8} * it->frames + strength_q8 * frames;
+    it->strength_q8 = static_cast<std::int32_t>(round_div(weighted, total));
+    it->frames = static_cast<std::uint32_t>(std::min<std::int64_t>(total, std::numeric_limits<std::uint32_t>::max()));
+    return;
+  }
+  d.samples.push_back(Sample{slot, static_cast<std::int32_t>(strength_q8), frames, p.probe});
   if (d.samples.size() >= config_.max_strength_samples) fold_samples(d, d.samples.size() / 2);
 }
 
@@ -303,7 +303,7 @@ void SiteMerger::fold_samples(Device& d, std::size_t count) {
 
 void SiteMerger::touch(Device& d, std::int64_t ts_ns) {
   if (ts_ns <= d.activity_ns) return;
-  const std::uint64_t key = d.mac.as_u64();
+  const std::uint64_t key = key_of(d);
   by_activity_.erase({d.activity_ns, key});
   d.activity_ns = ts_ns;
   by_activity_.emplace(d.activity_ns, key);
@@ -377,6 +377,7 @@ void SiteMerger::add_part(ProbeTotals& t, const Presence& p) {
 Visit SiteMerger::build_visit(const Device& d, VisitEnd end) const {
   Visit v;
   v.device = d.mac;
+  v.ble = d.ble;
   v.end = end;
   v.randomized = d.randomized;
   v.fingerprint = d.fingerprint;
@@ -468,7 +469,7 @@ void SiteMerger::on_sighting(std::string_view probe_id, const Sighting& sighting
   counters_.dedup_evicted_live = dedup_.counters().evicted_live;
   if (!dup) return;
   ++counters_.duplicate_frames;
-  if (auto it = devices_.find(sighting.mac.as_u64()); it != devices_.end())
+  if (auto it = devices_.find(key_of(sighting.mac, false)); it != devices_.end())
     ++it->second.duplicate_frames;
   else
     ++counters_.duplicates_without_visit;

@@ -24,28 +24,28 @@
 //   repeats a zone. entry_zone / exit_zone: zone of the first / last hearing (ties: louder rssi_max,
 //   then config order).
 // - strongest_zone: per update interval (aligned instants, update_interval_ns, which must match the
-//   probes'), each probe's signal over that interval is derived from two consecutive cumulative events:
-//   mean_interval = (F1*M1 - F0*M0) / (F1 - F0) with F frames and M the rounded rssi_mean. The rounding
-//   of M (+-0.5 dB) makes that exact only to 0.5*(F0+F1)/(F1-F0) dB; beyond strength_max_error_db the
-//   cumulative mean M1 is used instead, which lags a moving device (the events would need the interval's
-//   own mean to do better). At a steady frame rate the bound passes 6 dB after about six intervals of
-//   presence at a probe. Estimates are clamped to [rssi_min, rssi_max]. The zone of the loudest probe
-//   per interval wins (ties: more frames in the interval, then config order); an interval in which no
-//   probe heard a frame keeps the previous zone; a change starts a segment at the start of its interval.
+//   probes'), each probe's signal over that interval is the interval_rssi_mean its event carries, over
+//   interval_frames frames: an update at instant T covers [T - interval, T); an arrival's and a departure's
+//   frames belong to the interval their first_seen / last_seen falls in (two events of one probe presence
+//   in one interval count as one, frame-weighted). Frames that carried no signal (interval mean 0) and
+//   events of wire version 1 (no interval statistics) give no sample. The zone of the loudest probe per
+//   interval wins (ties: more frames in the interval, then config order); an interval in which no probe
+//   heard a frame keeps the previous zone; a change starts a segment at the start of its interval.
 // - frames: frames_heard is the sum over probes. A raw sighting (not BLE: its seq is 0) whose (sa, seq)
 //   another probe reported within dedup_window_ns is a duplicate; frames = frames_heard - duplicates,
 //   never below the largest single probe's count. Only frames that were sent as raw sightings by both
 //   probes can be found; the presence statistics count only frames above the probe's signal floor, while
 //   raw sightings may include weaker ones, hence the lower bound. The window must cover the clock
 //   disagreement between probes; the 12-bit sequence number of one phone wraps only after 4096 frames.
-// - device: the 48-bit address. PresenceEvent does not say which radio heard it, so a BLE and a WiFi
-//   device with the same 48 bits merge into one.
+// - device: (ble, 48-bit address). BLE and WiFi are separate address spaces: the same 48 bits on both
+//   radios are two devices, with a visit each (SiteArrival::ble, Visit::ble). Raw sightings deduplicate
+//   WiFi devices only.
 // - bounds: max_devices devices (present or leaving). A new device when full evicts the one whose
-//   newest event is oldest (ties: lower address): its visit is emitted at once with end = evicted and
-//   counted. Per device, at most max_presences_per_visit probe presences (further ones on a probe fold
-//   into its latest, counted: its totals stay right, its re-hearings drop out of `zones`) and
-//   max_strength_samples interval samples (the older half is folded into segments early when full,
-//   counted; a sample arriving later for a folded interval is counted and ignored).
+//   newest event is oldest (ties: WiFi before BLE, then lower address): its visit is emitted at once
+//   with end = evicted and counted. Per device, at most max_presences_per_visit probe presences (further
+//   ones on a probe fold into its latest, counted: its totals stay right, its re-hearings drop out of
+//   `zones`) and max_strength_samples interval samples (the older half is folded into segments early
+//   when full, counted; a sample arriving later for a folded interval is counted and ignored).
 // - odd input, counted, never fatal: events from a probe not in the config are dropped; an update or
 //   departure for a presence the merge never saw arrive (gateway restart, eviction) adopts it from its
 //   first_seen; an arrival for a probe presence still open with another first_seen means the probe lost
@@ -79,7 +79,6 @@ struct SiteMergeConfig {
   std::uint32_t dedup_capacity = 1u << 16;            // frames remembered for dedup
   std::uint32_t max_presences_per_visit = 64;
   std::uint32_t max_strength_samples = 4096;          // per device (a day at 1-minute updates on 3 probes)
-  std::int32_t strength_max_error_db = 6;             // zones are typically 10-20 dB apart
 };
 
 // Empty when usable, else a message naming the bad key.
@@ -165,8 +164,6 @@ class SiteMerger {
     std::uint16_t freq_mhz = 0;
     std::uint16_t probe = 0;
     bool open = true;
-    std::uint32_t base_frames = 0;  // frames and mean at the previous event: the interval's baseline
-    std::int8_t base_mean = 0;
     ProbeTotals earlier;            // presences of the same probe folded into this one
   };
   // One probe's signal over one update interval.
@@ -182,6 +179,7 @@ class SiteMerger {
   };
   struct Device {
     MacAddress mac;
+    bool ble = false;
     bool randomized = false;
     std::uint64_t fingerprint = 0;
     std::int64_t fingerprint_ts_ns = 0;
@@ -198,6 +196,11 @@ class SiteMerger {
     std::uint64_t duplicate_frames = 0;
   };
 
+  // Devices are keyed by radio and address: the BLE bit above the 48 address bits.
+  static std::uint64_t key_of(const MacAddress& mac, bool ble) {
+    return mac.as_u64() | (ble ? std::uint64_t{1} << 48 : 0);
+  }
+  static std::uint64_t key_of(const Device& d) { return key_of(d.mac, d.ble); }
   static void add_part(ProbeTotals& t, const Presence& p);
   static void add_totals(ProbeTotals& into, const ProbeTotals& from);
 

@@ -16,6 +16,7 @@ struct SiteArrival {
   std::int64_t ts_ns = 0;  // first_seen at the probe that reported it first (the visit may end up earlier)
   std::string zone;        // that probe's zone
   bool randomized = false;
+  bool ble = false;        // a Bluetooth LE address (its own address space; see site_merger.h)
 };
 
 // One probe's share of a visit, over all of that probe's presences within the visit.
@@ -59,6 +60,7 @@ constexpr const char* to_string(VisitEnd e) {
 
 struct Visit {
   MacAddress device;
+  bool ble = false;               // device is a Bluetooth LE address, not a WiFi one
   std::int64_t arrival_ns = 0;    // earliest first_seen over its probes
   std::int64_t departure_ns = 0;  // latest last_seen over its probes
   std::uint32_t dwell_s = 0;      // (departure - arrival) in whole seconds

@@ -305,10 +305,13 @@ TEST_CASE("merge: a long gap gives two visits; a gap shorter than the departure 
 }
 
 namespace {
+// A hand-made event; the interval statistics are zero (as from a version 1 probe) unless given.
 PresenceEvent event(PresenceKind kind, const MacAddress& mac, std::int64_t ts, std::int64_t first, std::int64_t last,
-                    std::uint32_t frames, std::int8_t rssi = -60) {
+                    std::uint32_t frames, std::int8_t rssi = -60, std::uint32_t interval_frames = 0,
+                    std::int8_t interval_rssi = 0) {
   PresenceEvent e;
   e.kind = kind;
+  if (kind == PresenceKind::departure) e.cause = footfall::DepartureCause::silence;
   e.ts_ns = ts;
   e.mac = mac;
   e.randomized = mac.locally_administered();
@@ -316,9 +319,13 @@ PresenceEvent event(PresenceKind kind, const MacAddress& mac, std::int64_t ts, s
   e.last_seen_ns = last;
   e.frames = frames;
   e.rssi_min = e.rssi_max = e.rssi_mean = rssi;
+  e.interval_frames = interval_frames;
+  e.interval_rssi_mean = interval_rssi;
   return e;
 }
-PresenceEvent arrival(const MacAddress& mac, std::int64_t t) { return event(PresenceKind::arrival, mac, t, t, t, 1); }
+PresenceEvent arrival(const MacAddress& mac, std::int64_t t, std::int8_t rssi = -60) {
+  return event(PresenceKind::arrival, mac, t, t, t, 1, rssi, 1, rssi);
+}
 PresenceEvent departure(const MacAddress& mac, std::int64_t first, std::int64_t last, std::uint32_t frames) {
   return event(PresenceKind::departure, mac, last, first, last, frames);
 }
@@ -368,7 +375,7 @@ TEST_CASE("merge: occupancy of the site and per zone") {
   CHECK(m.counters().devices == 2);
 }
 
-TEST_CASE("merge: strongest zone over time from the probes' cumulative update events") {
+TEST_CASE("merge: strongest zone over time from the probes' interval statistics") {
   // The phone stands at A for two minutes, at B for two, then at A again; both probes hear every frame.
   // Update instants are t0 + 60 s, 120 s, ...: segments start at the interval in which the lead changed.
   std::vector<Heard> at_a, at_b;
@@ -390,46 +397,112 @@ TEST_CASE("merge: strongest zone over time from the probes' cumulative update ev
   CHECK(r.visits[0].probes[1].rssi_mean == -70);
 }
 
-TEST_CASE("merge: strongest zone falls back to the cumulative mean when the derivation is too coarse") {
-  // Hand-made events: after 100 frames at -60, 2 frames more move the rounded mean by < 1 dB, so the
-  // interval's own mean cannot be told within 3 dB. The cumulative mean decides instead.
+TEST_CASE("merge: after a long stay a short move still shows, since each interval's own mean is known") {
+  // Twenty minutes at A, two at B, three at A again. The cumulative means after twenty minutes barely move
+  // in two minutes: a strength derived from them could not tell B ahead; the events' interval means can.
+  std::vector<Heard> at_a, at_b;
+  for (std::int64_t t = 5; t < 1500; t += 10) {
+    const bool near_b = t >= 1200 && t < 1320;
+    at_a.push_back(Heard{t0 + t * s, static_cast<std::int8_t>(near_b ? -78 : -52)});
+    at_b.push_back(Heard{t0 + t * s, static_cast<std::int8_t>(near_b ? -50 : -75)});
+  }
+  const auto streams = probe_streams({"p1", "p2"}, {{"p1", phone, at_a}, {"p2", phone, at_b}}, walk_end);
   SiteMergeConfig c;
   c.probes = {{"p1", "A"}, {"p2", "B"}};
-  c.strength_max_error_db = 3;
+  for (unsigned seed : {1u, 2u, 3u}) {
+    CAPTURE(seed);
+    SiteMerger m(c);
+    const Recorder r = run(m, received(streams, 20 * s, seed), walk_end);
+    REQUIRE(r.visits.size() == 1);
+    const std::vector<ZoneSegment> expected{{t0 + 5 * s, "A"}, {t0 + 1200 * s, "B"}, {t0 + 1320 * s, "A"}};
+    CHECK(r.visits[0].strongest_zone == expected);
+    CHECK(m.counters().samples_late == 0);
+  }
+}
+
+TEST_CASE("merge: interval strength is exact per event; arrival and update in one interval combine") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
   SiteMerger m(c);
   Recorder r;
   const std::int64_t a = t0 + 1 * s;
-  m.on_presence("p1", arrival(phone, a), r);
-  m.on_presence("p2", arrival(phone, a), r);
-  // Interval ending t0 + 60 s: A -60 over 100 frames, B -70 over 100 frames: A leads.
-  m.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -60), r);
-  m.on_presence("p2", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -70), r);
-  // Next interval: B gets 2 loud frames (mean moves -70 -> -69): derived -20 dB, but the error bound is
-  // 0.5 * 202 / 2 = 50 dB: the cumulative -69 is used, and A (cumulative -60 likewise) still leads.
-  PresenceEvent b2 = event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 102, -69);
-  b2.rssi_max = -20;
-  b2.rssi_min = -75;
-  m.on_presence("p2", b2, r);
-  m.on_presence("p1", event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 120, -60), r);
-  m.on_presence("p1", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 120, -60), r);
-  m.on_presence("p2", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 102, -69), r);
+  // Interval ending t0 + 60 s. A: arrival frame -40 plus 3 frames at -75 (together -66.25); B: 4 at -65.
+  // Taken apart, A's one loud arrival frame would have won the interval.
+  m.on_presence("p1", arrival(phone, a, -40), r);
+  m.on_presence("p2", arrival(phone, a, -65), r);
+  m.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 4, -66, 3, -75), r);
+  m.on_presence("p2", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 4, -65, 3, -65), r);
+  // Interval ending t0 + 120 s: B gets 2 loud frames (-20) after 100 quiet ones; A stays at -60.
+  // The cumulative mean of B hardly moves, its interval mean says -20: B leads that interval.
+  m.on_presence("p2", event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 6, -52, 2, -20), r);
+  m.on_presence("p1", event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 24, -60, 20, -60), r);
+  // Interval ending t0 + 180 s: frames without a signal value (interval mean 0) give no sample; A's departure
+  // (last heard t0 + 150 s, 5 frames at -70) is the only one: A.
+  m.on_presence("p2", event(PresenceKind::update, phone, t0 + 180 * s, a, t0 + 170 * s, 9, -52, 3, 0), r);
+  m.on_presence("p1", event(PresenceKind::departure, phone, t0 + 150 * s, a, t0 + 150 * s, 29, -62, 5, -70), r);
+  m.on_presence("p2", event(PresenceKind::departure, phone, t0 + 170 * s, a, t0 + 170 * s, 9, -52, 0, 0), r);
   REQUIRE(r.visits.size() == 1);
-  CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "A"}});
+  // B leads the first two intervals (one segment), A the third.
+  CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "B"}, {t0 + 120 * s, "A"}});
+  CHECK(m.counters().samples_late == 0);
 
-  // With a looser bound the 2 frames' derived strength (-20 dB, within [min, max]) wins that interval.
-  c.strength_max_error_db = 60;
-  SiteMerger loose(c);
+  // Events without interval statistics (a probe still on wire version 1) give no samples at all: the
+  // strongest zone is then the entry zone alone.
+  SiteMerger old(c);
   Recorder r2;
-  loose.on_presence("p1", arrival(phone, a), r2);
-  loose.on_presence("p2", arrival(phone, a), r2);
-  loose.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -60), r2);
-  loose.on_presence("p2", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 100, -70), r2);
-  loose.on_presence("p2", b2, r2);
-  loose.on_presence("p1", event(PresenceKind::update, phone, t0 + 120 * s, a, t0 + 119 * s, 120, -60), r2);
-  loose.on_presence("p1", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 120, -60), r2);
-  loose.on_presence("p2", event(PresenceKind::departure, phone, t0 + 119 * s, a, t0 + 119 * s, 102, -69), r2);
+  PresenceEvent v1_arrival = arrival(phone, a, -40);
+  v1_arrival.interval_frames = 0;
+  v1_arrival.interval_rssi_mean = 0;
+  old.on_presence("p2", v1_arrival, r2);
+  old.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 4, -70), r2);
+  old.on_presence("p2", event(PresenceKind::departure, phone, t0 + 59 * s, a, t0 + 59 * s, 4, -40), r2);
+  old.on_presence("p1", event(PresenceKind::departure, phone, t0 + 59 * s, a, t0 + 59 * s, 4, -70), r2);
   REQUIRE(r2.visits.size() == 1);
-  CHECK(r2.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "A"}, {t0 + 60 * s, "B"}});
+  CHECK(r2.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "B"}});
+}
+
+TEST_CASE("merge: a BLE device and a WiFi device with the same 48 bits are two visits") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "A"}};
+  SiteMerger m(c);
+  Recorder r;
+  PresenceEvent ble_arrival = arrival(laptop, t0 + 2 * s);
+  ble_arrival.ble = true;
+  m.on_presence("p1", arrival(laptop, t0 + 1 * s), r);
+  m.on_presence("p1", ble_arrival, r);
+  REQUIRE(r.arrivals.size() == 2);
+  CHECK_FALSE(r.arrivals[0].ble);
+  CHECK(r.arrivals[1].ble);
+  CHECK(m.occupancy().present == 2);
+  CHECK(m.counters().devices == 2);
+  CHECK(m.counters().repeated_arrivals == 0);
+
+  // Raw WiFi frames deduplicate against the WiFi device only.
+  Sighting f;
+  f.mac = laptop;
+  f.seq = 7;
+  f.ts_ns = t0 + 3 * s;
+  m.on_sighting("p1", f);
+  f.ts_ns += 100 * ms;
+  m.on_sighting("p2", f);  // the same frame heard by the other probe
+  CHECK(m.counters().duplicate_frames == 1);
+
+  PresenceEvent ble_departure = departure(laptop, t0 + 2 * s, t0 + 40 * s, 9);
+  ble_departure.ble = true;
+  m.on_presence("p1", ble_departure, r);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].ble);
+  CHECK(r.visits[0].device == laptop);
+  CHECK(r.visits[0].frames_heard == 9);
+  CHECK(r.visits[0].duplicate_frames == 0);
+  CHECK(m.occupancy().present == 1);  // the WiFi one is still there
+
+  m.on_presence("p1", departure(laptop, t0 + 1 * s, t0 + 20 * s, 5), r);
+  REQUIRE(r.visits.size() == 2);
+  CHECK_FALSE(r.visits[1].ble);
+  CHECK(r.visits[1].frames_heard == 5);
+  CHECK(r.visits[1].duplicate_frames == 1);
+  CHECK(r.visits[1].dwell_s == 19);
 }
 
 TEST_CASE("merge: a frame heard by two probes counts once when raw sightings show it") {
@@ -571,10 +644,11 @@ TEST_CASE("merge: per-visit bounds fold presences and strength samples, counted"
     Recorder r;
     m.on_presence("p1", arrival(laptop, t0 + 1 * s), r);
     for (std::uint32_t k = 1; k <= 6; ++k)
-      m.on_presence("p1", event(PresenceKind::update, laptop, t0 + k * 60 * s, t0 + 1 * s, t0 + (k * 60 - 1) * s, 10 * k, -60), r);
+      m.on_presence("p1", event(PresenceKind::update, laptop, t0 + k * 60 * s, t0 + 1 * s, t0 + (k * 60 - 1) * s, 10 * k,
+                                -60, 10, -60), r);
     CHECK(m.counters().samples_folded_early == 4);  // two folds of the older half
     // p2 reports the first interval only now (a very slow uplink): already folded, counted and ignored.
-    m.on_presence("p2", event(PresenceKind::update, laptop, t0 + 60 * s, t0 + 2 * s, t0 + 59 * s, 30, -40), r);
+    m.on_presence("p2", event(PresenceKind::update, laptop, t0 + 60 * s, t0 + 2 * s, t0 + 59 * s, 30, -40, 30, -40), r);
     CHECK(m.counters().samples_late == 1);
     CHECK(m.counters().adopted == 1);
     m.on_presence("p2", departure(laptop, t0 + 2 * s, t0 + 59 * s, 30), r);

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <stdexcept>
 #include <vector>
@@ -30,7 +31,11 @@ struct Logged {
 
 struct EventLog : PresenceSink {
   std::vector<Logged> all;
-  void on_presence(const PresenceEvent& e, DepartureCause c) override { all.push_back({e, c}); }
+  void on_presence(const PresenceEvent& e, DepartureCause c) override {
+    CHECK(e.cause == c);  // the event carries its cause to the gateway
+    CHECK((c == DepartureCause::none) == (e.kind != PresenceKind::departure));
+    all.push_back({e, c});
+  }
   [[nodiscard]] std::vector<Logged> of(PresenceKind k) const {
     std::vector<Logged> out;
     for (const auto& l : all)
@@ -95,6 +100,9 @@ TEST_CASE("first sighting at or above the floor is an arrival carrying that fram
   CHECK(e.rssi_mean == -71);
   CHECK(e.strongest_freq_mhz == 2437);
   CHECK(e.dwell_s == 0);
+  CHECK(e.interval_frames == 1);
+  CHECK(e.interval_rssi_mean == -71);
+  CHECK_FALSE(e.ble);
   CHECK(t.counters().arrivals == 1);
   CHECK(t.size() == 1);
   check_balanced(t);
@@ -169,6 +177,62 @@ TEST_CASE("updates come at whole intervals while present, with statistics since 
   CHECK(ups[1].event.rssi_max == -60);
   CHECK(ups[1].event.rssi_mean == -70);
   CHECK(t.counters().updates == 2);
+}
+
+TEST_CASE("interval statistics cover exactly the frames since the presence's previous event") {
+  PresenceTracker t;  // updates every minute
+  EventLog log;
+  t.on_sighting(probe(phone, B + 10 * sec, -70), log);
+  t.on_sighting(probe(phone, B + 20 * sec, -60), log);
+  t.on_sighting(probe(phone, B + 30 * sec, -61), log);  // interval mean -60.5 rounds to -61
+  t.on_sighting(probe(phone, B + 70 * sec, -80), log);
+  Sighting silent = probe(phone, B + 80 * sec, 0);
+  silent.has_rssi = false;
+  t.on_sighting(silent, log);                           // counts as a frame, not in the signal mean
+  silent.ts_ns = B + 200 * sec;
+  t.on_sighting(silent, log);                           // the only frame of its interval
+  t.on_sighting(probe(phone, B + 250 * sec, -50), log);
+  t.advance(B + 551 * sec, log);                        // leaves at B + 550 s
+  REQUIRE(log.all.size() == 11);                        // arrival, 9 updates (B+60 .. B+540), departure
+
+  struct Expect {
+    PresenceKind kind;
+    std::uint32_t frames, interval_frames;
+    std::int8_t rssi_mean, interval_rssi_mean;
+  };
+  const std::vector<Expect> expected{
+      {PresenceKind::arrival, 1, 1, -70, -70},
+      {PresenceKind::update, 3, 2, -64, -61},  // B+60: cumulative -191/3
+      {PresenceKind::update, 5, 2, -68, -80},  // B+120: -80 and a frame without signal
+      {PresenceKind::update, 5, 0, -68, 0},    // B+180: nothing heard
+      {PresenceKind::update, 6, 1, -68, 0},    // B+240: one frame, no signal
+      {PresenceKind::update, 7, 1, -64, -50},  // B+300
+      {PresenceKind::update, 7, 0, -64, 0},    // B+360 .. B+540
+      {PresenceKind::update, 7, 0, -64, 0},
+      {PresenceKind::update, 7, 0, -64, 0},
+      {PresenceKind::update, 7, 0, -64, 0},
+      {PresenceKind::departure, 7, 0, -64, 0},
+  };
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    const PresenceEvent& e = log.all[i].event;
+    CHECK(e.kind == expected[i].kind);
+    CHECK(e.frames == expected[i].frames);
+    CHECK(e.interval_frames == expected[i].interval_frames);
+    CHECK(e.rssi_mean == expected[i].rssi_mean);
+    CHECK(e.interval_rssi_mean == expected[i].interval_rssi_mean);
+  }
+  CHECK(log.all.back().event.cause == DepartureCause::silence);
+
+  // Without updates, the departure's interval is everything after the arrival frame.
+  PresenceTracker quiet(no_updates());
+  EventLog qlog;
+  for (int i = 0; i < 4; ++i) quiet.on_sighting(probe(laptop, B + i * sec, static_cast<std::int8_t>(-60 - i)), qlog);
+  quiet.flush(qlog);
+  REQUIRE(qlog.all.size() == 2);
+  CHECK(qlog.all[1].event.interval_frames == 3);
+  CHECK(qlog.all[1].event.interval_rssi_mean == -62);
+  CHECK(qlog.all[1].event.cause == DepartureCause::shutdown);
 }
 
 TEST_CASE("an update instant reports the frames applied before it; a frame at the instant comes after") {
@@ -352,8 +416,22 @@ TEST_CASE("only probe requests count by default; access points and BLE when conf
     t.on_sighting(with_kind(probe(laptop, B, -40), SightingKind::probe_resp), log);  // same device
     t.on_sighting(probe(phone, B, -40), log);
     t.on_sighting(with_kind(probe(phone, B, -40), SightingKind::ble_adv), log);  // other radio: other device
-    CHECK(log.of(PresenceKind::arrival).size() == 3);
+    const auto arrivals = log.of(PresenceKind::arrival);
+    REQUIRE(arrivals.size() == 3);
     CHECK(t.size() == 3);
+    CHECK_FALSE(arrivals[0].event.ble);
+    CHECK_FALSE(arrivals[1].event.ble);
+    CHECK(arrivals[2].event.ble);
+    CHECK(arrivals[1].event.mac == arrivals[2].event.mac);
+    // Each radio's presence keeps its own statistics and leaves with its own flag.
+    t.on_sighting(with_kind(probe(phone, B + sec, -50), SightingKind::ble_adv), log);
+    t.flush(log);
+    for (const auto& l : log.of(PresenceKind::departure)) {
+      if (l.event.mac != mac(phone)) continue;
+      CHECK(l.event.frames == (l.event.ble ? 2u : 1u));
+      CHECK(l.event.rssi_max == -40);
+      CHECK(l.event.rssi_min == (l.event.ble ? -50 : -40));
+    }
   }
 }
 
@@ -447,6 +525,20 @@ TEST_CASE("determinism: the same input gives the same events, live pacing or rep
   CHECK(kinds.size() == 3);
   CHECK(first == second);
   CHECK(first == live);
+
+  // Over every presence of the day, the intervals add up to the frames, late frames included.
+  std::map<std::pair<std::uint64_t, bool>, std::uint64_t> heard;
+  std::size_t departures = 0, mismatched = 0;
+  for (const auto& l : first) {
+    auto& sum = heard[{l.event.mac.as_u64(), l.event.ble}];
+    if (l.event.kind == PresenceKind::arrival) sum = 0;
+    sum += l.event.interval_frames;
+    if (l.event.kind != PresenceKind::departure) continue;
+    ++departures;
+    mismatched += sum != l.event.frames;
+  }
+  CHECK(departures > 100);
+  CHECK(mismatched == 0);
 }
 
 TEST_CASE("100k devices: the table grows, finds each, lets all go, and is reused") {
@@ -466,7 +558,7 @@ TEST_CASE("100k devices: the table grows, finds each, lets all go, and is reused
   CHECK(t.counters().arrivals == n);
   CHECK(t.table().index_slots() > empty_slots);
   CHECK(t.memory_bytes() > empty_bytes);
-  CHECK(t.memory_bytes() <= n * 56 + 4 * 262'144);
+  CHECK(t.memory_bytes() <= n * sizeof(footfall::presence::DeviceRecord) + 4 * 262'144);
   for (std::uint64_t i = 0; i < n; ++i) t.on_sighting(probe(addr(i), B + 200 * sec, -60), log);
   CHECK(t.counters().arrivals == n);  // all found again
   CHECK(log.all.size() == n);

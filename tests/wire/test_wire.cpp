@@ -108,14 +108,32 @@ Batch sample_batch() {
   arrival.rssi_max = -41;
   arrival.rssi_mean = -63;
   arrival.strongest_freq_mhz = 2437;
+  arrival.interval_frames = 12;
+  arrival.interval_rssi_mean = -63;
   PresenceEvent departure = arrival;
   departure.kind = PresenceKind::departure;
+  departure.cause = DepartureCause::shutdown;
   departure.mac = ap;
   departure.randomized = false;
   departure.fingerprint = 0;
   departure.dwell_s = 4'000'000'000u;
   departure.frames = std::numeric_limits<std::uint32_t>::max();
-  b.body.events = {arrival, departure};
+  departure.interval_frames = std::numeric_limits<std::uint32_t>::max();
+  departure.interval_rssi_mean = -128;
+  PresenceEvent ble_update = arrival;  // the same 48 bits as the phone, heard over BLE
+  ble_update.kind = PresenceKind::update;
+  ble_update.ble = true;
+  ble_update.interval_frames = 0;
+  ble_update.interval_rssi_mean = 0;
+  PresenceEvent evicted = ble_update;
+  evicted.kind = PresenceKind::departure;
+  evicted.cause = DepartureCause::evicted;
+  evicted.interval_frames = 3;
+  evicted.interval_rssi_mean = 127;
+  PresenceEvent silence = departure;
+  silence.cause = DepartureCause::silence;
+  silence.interval_frames = 1;
+  b.body.events = {arrival, departure, ble_update, evicted, silence};
 
   Sighting s;
   s.ts_ns = 1'700'000'000'000'000'001;
@@ -190,8 +208,8 @@ TEST_CASE("crc32c and varint primitives match their published definitions") {
 }
 
 TEST_CASE("hello_reply encodes to the documented bytes") {
-  const Bytes golden{0x46, 0x57, 0x01, 0x02, 0x12, 0x00, 0x00, 0x00, 0x01, 0x01, 0x15, 0xcd, 0x85, 0x3d, 0xfe,
-                     0x9c, 0x97, 0x17, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5c, 0xc7, 0x46, 0xfb};
+  const Bytes golden{0x46, 0x57, 0x02, 0x02, 0x12, 0x00, 0x00, 0x00, 0x01, 0x01, 0x15, 0xcd, 0x85, 0x3d, 0xfe,
+                     0x9c, 0x97, 0x17, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f, 0xf6, 0x7a, 0x30};
   const HelloReply reply{HelloStatus::refused, RefuseReason::bad_token, 1'700'000'000'123'456'789, 41};
   CHECK(encode(reply) == golden);
   Message m;
@@ -237,6 +255,117 @@ TEST_CASE("every message round-trips whole, byte by byte and in random splits") 
     for (int round = 0; round < 50; ++round)
       CHECK(decode_stream([&] { return std::uniform_int_distribution<std::size_t>(1, 64)(rng); }) == messages);
   }
+}
+
+namespace {
+// A frame with an explicit wire version (the encoder only writes its own).
+Bytes frame_with_version(std::uint8_t version, MessageType type, const Bytes& body) {
+  Bytes out{kFrameMagic[0], kFrameMagic[1], version, static_cast<std::uint8_t>(type)};
+  put_le(out, body.size(), 4);
+  out.insert(out.end(), body.begin(), body.end());
+  put_le(out, crc32c(out), 4);
+  return out;
+}
+
+Bytes batch_frame_with_version(std::uint8_t version, std::uint64_t seq, const Bytes& raw) {
+  Bytes body;
+  put_le(body, seq, 8);
+  body.push_back(kBatchCodecZstd);
+  const Bytes compressed = zstd_of(raw);
+  body.insert(body.end(), compressed.begin(), compressed.end());
+  return frame_with_version(version, MessageType::batch, body);
+}
+
+// One departure event, no sightings: the body before and after the event row is the same in both versions.
+Bytes one_event_body(const Bytes& row) {
+  Bytes raw{0x00, 0x00, 0x2a, 0x36, 0xfe, 0x9c, 0x97, 0x17,               // base_ns 1'700'000'000 s
+            0x01, 0x02, 0x11, 0x22, 0x33, 0x44, 0x55,                     // one MAC 02:11:22:33:44:55
+            0x01, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,         // one fingerprint
+            0x00,                                                         // no frequencies
+            0x01};                                                        // one event
+  raw.insert(raw.end(), row.begin(), row.end());
+  raw.insert(raw.end(), {0x00, 0x01, 0x01, 0x00});  // no sightings, by_device, unit 1, MAC has none
+  return raw;
+}
+
+PresenceEvent golden_event() {
+  PresenceEvent e;
+  e.kind = PresenceKind::departure;
+  e.cause = DepartureCause::evicted;
+  e.ts_ns = 1'700'000'000'000'000'000;
+  e.mac = mac(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
+  e.randomized = true;
+  e.ble = true;
+  e.fingerprint = 0x0102030405060708;
+  e.first_seen_ns = e.ts_ns - 2'000'000'000;
+  e.last_seen_ns = e.ts_ns;
+  e.frames = 300;
+  e.interval_frames = 7;
+  e.rssi_min = -80;
+  e.rssi_max = -41;
+  e.rssi_mean = -63;
+  e.interval_rssi_mean = -45;
+  e.strongest_freq_mhz = 5180;
+  e.dwell_s = 2;
+  return e;
+}
+
+const Bytes kRowV2{0x36,                           // departure | randomized | cause evicted (2 << 3) | ble
+                   0x00, 0x00, 0x01,               // MAC #0, ts - base 0, fingerprint #1
+                   0x80, 0xd0, 0xac, 0xf3, 0x0e,   // zigzag(ts - first_seen) = 4e9
+                   0x00,                           // ts - last_seen
+                   0xac, 0x02, 0x07,               // frames 300, interval_frames 7
+                   0xb0, 0xd7, 0xc1, 0xd3,         // rssi min -80, max -41, mean -63, interval mean -45
+                   0xbc, 0x28, 0x02};              // strongest 5180 MHz, dwell 2 s
+const Bytes kRowV1{0x06,                           // departure | randomized
+                   0x00, 0x00, 0x01, 0x80, 0xd0, 0xac, 0xf3, 0x0e, 0x00,
+                   0xac, 0x02,                     // frames 300
+                   0xb0, 0xd7, 0xc1,               // rssi min, max, mean
+                   0xbc, 0x28, 0x02};
+}  // namespace
+
+TEST_CASE("event rows: version 2 encodes to the documented bytes; version 1 still decodes") {
+  BatchBody body;
+  body.events = {golden_event()};
+  BatchBodyWriter w;
+  Bytes raw;
+  w.write(body, raw);
+  CHECK(raw == one_event_body(kRowV2));
+
+  Message m;
+  REQUIRE(decode_one(batch_frame_with_version(2, 5, one_event_body(kRowV2)), m).status == ParseStatus::good);
+  REQUIRE(std::get<Batch>(m).body.events.size() == 1);
+  CHECK(std::get<Batch>(m).body.events[0] == golden_event());
+
+  // A probe not yet upgraded: same event without cause, radio and interval, which keep their defaults.
+  REQUIRE(decode_one(batch_frame_with_version(1, 6, one_event_body(kRowV1)), m).status == ParseStatus::good);
+  REQUIRE(std::get<Batch>(m).body.events.size() == 1);
+  PresenceEvent old = golden_event();
+  old.cause = DepartureCause::none;
+  old.ble = false;
+  old.interval_frames = 0;
+  old.interval_rssi_mean = 0;
+  CHECK(std::get<Batch>(m).body.events[0] == old);
+
+  // The version says which layout: crossing them is refused, as are flag bits neither version names.
+  CHECK(bad_reason_of(batch_frame_with_version(1, 7, one_event_body(kRowV2))) == BadReason::bad_value);
+  CHECK(bad_reason_of(batch_frame_with_version(2, 7, one_event_body(kRowV1))) != BadReason::bad_version);
+  Bytes reserved = kRowV2;
+  reserved[0] |= 0x40;
+  CHECK(bad_reason_of(batch_frame_with_version(2, 8, one_event_body(reserved))) == BadReason::bad_value);
+  Bytes kind3 = kRowV2;
+  kind3[0] |= 0x03;
+  CHECK(bad_reason_of(batch_frame_with_version(2, 8, one_event_body(kind3))) == BadReason::bad_value);
+  Bytes huge_interval = kRowV2;  // interval_frames 2^32 does not fit its field
+  huge_interval.erase(huge_interval.begin() + 12);
+  huge_interval.insert(huge_interval.begin() + 12, {0x80, 0x80, 0x80, 0x80, 0x10});
+  CHECK(bad_reason_of(batch_frame_with_version(2, 8, one_event_body(huge_interval))) == BadReason::bad_value);
+  Bytes cut = one_event_body(kRowV2);
+  cut.pop_back();
+  CHECK(bad_reason_of(batch_frame_with_version(2, 9, cut)) == BadReason::truncated_body);
+  Bytes cut_v1 = one_event_body(kRowV1);
+  cut_v1.pop_back();
+  CHECK(bad_reason_of(batch_frame_with_version(1, 9, cut_v1)) == BadReason::truncated_body);
 }
 
 namespace {
@@ -329,7 +458,7 @@ TEST_CASE("framing refusals are decided from the header, before the body is buff
   }
   SUBCASE("bad version") {
     Bytes f = good;
-    f[2] = 2;
+    f[2] = kWireVersion + 1;
     CHECK(bad_reason_of(f) == BadReason::bad_version);
     f[2] = 0;
     CHECK(bad_reason_of(f) == BadReason::bad_version);
