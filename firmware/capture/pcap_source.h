@@ -15,6 +15,9 @@
 namespace footfall::capture {
 
 struct PcapCloser {
+  // The stdio buffer of the FILE a savefile handle reads, if we supplied one: freed only after pcap_close()
+  // has closed that FILE.
+  std::unique_ptr<char[]> file_buffer;
   void operator()(pcap_t* p) const noexcept { pcap_close(p); }
 };
 using PcapHandle = std::unique_ptr<pcap_t, PcapCloser>;

@@ -21,7 +21,8 @@ constexpr std::size_t kOutputBufferBytes = 1 << 20;
 class LineOutput {
  public:
   LineOutput(std::FILE* out, bool flush_each_line)
-      : out_(out), flush_each_line_(flush_each_line), buffer_(std::make_unique<char[]>(kOutputBufferBytes)) {}
+      // Not zeroed: pages are touched only as lines are written, so --format none never pays for them.
+      : out_(out), flush_each_line_(flush_each_line), buffer_(std::make_unique_for_overwrite<char[]>(kOutputBufferBytes)) {}
   LineOutput(const LineOutput&) = delete;
   LineOutput& operator=(const LineOutput&) = delete;
   ~LineOutput() { flush(); }
@@ -138,6 +139,7 @@ int run_frames(const FramesOptions& options, std::FILE* out, std::FILE* err) {
   const bool has_deadline = live && options.duration_s > 0;
 
   PacketView packet;
+  ParsedPacket parsed;  // reused: parsing fills it in place
   for (;;) {
     if (options.count != 0 && summary.packets_read >= options.count) break;
     if (has_deadline && std::chrono::steady_clock::now() >= deadline) break;
@@ -151,7 +153,7 @@ int run_frames(const FramesOptions& options, std::FILE* out, std::FILE* err) {
       break;
     }
     ++summary.packets_read;
-    const ParsedPacket parsed = parse::parse_packet(link_type, packet.bytes, packet.wire_length, options.ble);
+    parse::parse_packet_into(parsed, link_type, packet.bytes, packet.wire_length, options.ble);
     tally(summary, parsed);
     if (print && parsed.what != ParsedPacket::What::dropped) {
       output.commit(write_frame_json(output.space(), summary.packets_read, packet.ts_ns, parsed));

@@ -37,10 +37,10 @@ constexpr std::uint8_t extension = 255;
 constexpr std::uint8_t ext_he_capabilities = 35;
 }  // namespace element
 
-MacAddress read_mac(ByteCursor& c) {
-  const auto b = c.bytes(6);
+// Callers have checked that the bytes are there.
+MacAddress mac_at(const std::uint8_t* p) {
   MacAddress m;
-  if (b.size() == 6) std::copy(b.begin(), b.end(), m.octets.begin());
+  std::memcpy(m.octets.data(), p, m.octets.size());
   return m;
 }
 
@@ -118,24 +118,28 @@ class FingerprintHash {
 // payloads such as the WPS UUID or counters) is left out, and DS parameter set is left out entirely
 // because devices send it on some bands only.
 template <bool kFingerprint>
-void read_elements(ByteCursor& c, MgmtFrame& f) {
+void read_elements(std::span<const std::uint8_t> body, MgmtFrame& f) {
   using namespace element;
   FingerprintHash hash;
   unsigned rates = 0;
-  while (c.remaining() > 0) {
-    if (c.remaining() < 2) {  // one stray octet: not even an element header
+  // Walked with a pointer and the count left, each element checked whole before any of it is read.
+  const std::uint8_t* at = body.data();
+  std::size_t left = body.size();
+  while (left > 0) {
+    if (left < 2) {  // one stray octet: not even an element header
       f.ie_truncated = true;
       break;
     }
-    const auto whole = c.rest();
-    const std::uint8_t id = c.u8();
-    const std::uint8_t len = c.u8();
-    if (c.remaining() < len) {
+    const std::uint8_t id = at[0];
+    const std::uint8_t len = at[1];
+    if (left - 2 < len) {
       f.ie_truncated = true;
       break;
     }
-    const auto data = c.bytes(len);
-    const auto element = whole.first(2u + len);
+    const std::span<const std::uint8_t> element(at, 2u + len);
+    const auto data = element.subspan(2);
+    at += element.size();
+    left -= element.size();
     switch (id) {
       case ssid:
         if (!f.ssid_present) {
@@ -191,16 +195,15 @@ void read_elements(ByteCursor& c, MgmtFrame& f) {
   if (kFingerprint) f.ie_fingerprint = hash.value();
 }
 
-// Reads one frame into `f`; the reason when it is not a frame we keep.
+// Reads one frame into `f` (freshly reset); the reason when it is not a frame we keep.
 std::optional<DropReason> read_frame(std::span<const std::uint8_t> bytes, bool fcs_at_end, MgmtFrame& f) {
   if (fcs_at_end) {
     if (bytes.size() < kFcsLength) return DropReason::dot11_truncated;
     bytes = bytes.first(bytes.size() - kFcsLength);
   }
-  ByteCursor c(bytes);
-  const std::uint8_t fc0 = c.u8();
-  const std::uint8_t flags = c.u8();
-  if (!c.ok()) return DropReason::dot11_truncated;
+  if (bytes.size() < 2) return DropReason::dot11_truncated;
+  const std::uint8_t fc0 = bytes[0];
+  const std::uint8_t flags = bytes[1];
 
   const auto version = static_cast<std::uint8_t>(fc0 & 0x03);
   const auto type = static_cast<std::uint8_t>((fc0 >> 2) & 0x03);
@@ -213,39 +216,44 @@ std::optional<DropReason> read_frame(std::span<const std::uint8_t> bytes, bool f
       subtype != static_cast<std::uint8_t>(MgmtKind::beacon)) {
     return DropReason::other_management;
   }
-  if (!c.has(kManagementHeaderLength - 2)) return DropReason::dot11_truncated;
+  if (bytes.size() < kManagementHeaderLength) return DropReason::dot11_truncated;
 
+  // Frame control(2) duration(2) addr1(6) addr2(6) addr3(6) sequence control(2): all present, checked above.
+  const std::uint8_t* header = bytes.data();
   f.kind = static_cast<MgmtKind>(subtype);
-  c.skip(2);  // duration
-  f.da = read_mac(c);
-  f.sa = read_mac(c);
-  f.bssid = read_mac(c);
-  const std::uint16_t seqctl = c.le16();
+  f.da = mac_at(header + 4);
+  f.sa = mac_at(header + 10);
+  f.bssid = mac_at(header + 16);
+  const auto seqctl = static_cast<std::uint16_t>(header[22] | (header[23] << 8));
   f.seq = static_cast<std::uint16_t>(seqctl >> 4);
   f.frag = static_cast<std::uint8_t>(seqctl & 0x0f);
   f.retry = (flags & kFlagRetry) != 0;
 
+  std::span<const std::uint8_t> body = bytes.subspan(kManagementHeaderLength);
   // Past the header a short body still leaves a usable sighting (tshark lists such frames too).
-  if ((flags & kFlagOrder) != 0 && !c.skip(kHtControlLength)) {
-    f.body_truncated = true;
-    return std::nullopt;
+  if ((flags & kFlagOrder) != 0) {
+    if (body.size() < kHtControlLength) {
+      f.body_truncated = true;
+      return std::nullopt;
+    }
+    body = body.subspan(kHtControlLength);
   }
   if ((flags & kFlagProtected) != 0) {
     f.body_protected = true;
     return std::nullopt;
   }
   if (f.kind == MgmtKind::probe_req) {
-    read_elements<true>(c, f);
+    read_elements<true>(body, f);
     return std::nullopt;
   }
-  if (!c.has(kFixedFieldsLength)) {
+  if (body.size() < kFixedFieldsLength) {
     f.body_truncated = true;
     return std::nullopt;
   }
-  c.skip(8);  // timestamp
-  f.beacon_interval = c.le16();
-  f.capability = c.le16();
-  read_elements<false>(c, f);
+  ByteCursor fixed(body.subspan(8));  // past the timestamp
+  f.beacon_interval = fixed.le16();
+  f.capability = fixed.le16();
+  read_elements<false>(body.subspan(kFixedFieldsLength), f);
   return std::nullopt;
 }
 
@@ -260,6 +268,13 @@ Dot11Result parse_dot11(std::span<const std::uint8_t> bytes, bool fcs_at_end) {
     r.verdict = Dot11Result::Verdict::frame;
   }
   return r;
+}
+
+std::optional<DropReason> parse_dot11_into(std::span<const std::uint8_t> bytes, bool fcs_at_end, MgmtFrame& frame) {
+  // Copied from a constant: cheaper than the zeroed temporary that `frame = MgmtFrame{}` builds first.
+  static constexpr MgmtFrame kNoFrame{};
+  frame = kNoFrame;
+  return read_frame(bytes, fcs_at_end, frame);
 }
 
 namespace {

@@ -66,6 +66,11 @@ struct Dot11Result {
 // `bytes` starts at the 802.11 frame control field; `fcs_at_end` strips the trailing 4-byte FCS.
 Dot11Result parse_dot11(std::span<const std::uint8_t> bytes, bool fcs_at_end);
 
+// The same as parse_dot11, into a frame the caller keeps across packets (no result copied per packet).
+// nullopt: a frame we keep, now in `frame`; otherwise why not (is_malformed() tells malformed from ignored),
+// and `frame` holds nothing meaningful.
+std::optional<DropReason> parse_dot11_into(std::span<const std::uint8_t> bytes, bool fcs_at_end, MgmtFrame& frame);
+
 // True when the last 4 bytes are the CRC-32 of the bytes before them. For link types that do not say
 // whether frames carry an FCS (plain 802.11, prism): a match by chance has odds of 1 in 2^32.
 bool dot11_fcs_valid(std::span<const std::uint8_t> frame_with_fcs);

@@ -26,4 +26,10 @@ bool supported_link_type(int link_type);
 ParsedPacket parse_packet(int link_type, std::span<const std::uint8_t> packet, std::uint32_t wire_length,
                           bool want_ble);
 
+// The same as parse_packet, into a packet the caller keeps across packets, so that the large result is not
+// built and copied for every one. As with parse_packet, `dot11` and `ble` mean something only when `what`
+// names them; the other one may still hold an earlier packet's values.
+void parse_packet_into(ParsedPacket& out, int link_type, std::span<const std::uint8_t> packet,
+                       std::uint32_t wire_length, bool want_ble);
+
 }  // namespace footfall::parse

@@ -1,7 +1,9 @@
 #include "firmware/parse/radio_header.h"
 
 #include <array>
+#include <bit>
 #include <cstddef>
+#include <cstring>
 
 #include "common/byte_cursor.h"
 
@@ -73,6 +75,25 @@ constexpr std::array<FieldShape, 28> kFieldShapes{{
     {1, 1},   // 26 zero-length PSDU
     {2, 4},   // 27 L-SIG
 }};
+
+// Callers have checked that the bytes are there. One load each rather than a loop over the bytes.
+unsigned load_le16(const std::uint8_t* p) { return static_cast<unsigned>(p[0] | (p[1] << 8)); }
+std::uint32_t load_le32(const std::uint8_t* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+  return v;
+}
+std::uint64_t load_le64(const std::uint8_t* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
+  return v;
+}
+
+// Bits 28..31 (TLVs, namespace switches, another present word): only the general walk handles them.
+constexpr std::uint32_t kMultiWordOrTlvBits = 0xF0000000u;
+static_assert(kFieldShapes.size() == kBitTlv, "every bit below the TLV bit has a known shape");
 
 enum class Namespace : std::uint8_t { radiotap, vendor };
 
@@ -218,26 +239,83 @@ bool is_avs_cookie(std::span<const std::uint8_t> packet) {
 
 }  // namespace
 
-RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet) {
+namespace {
+
+// Where the fields we read sit under one present word of radiotap-namespace fields only (bits 28..31 clear).
+// Fields follow one another in bit order, so the header holds them all exactly when it reaches `end`.
+struct SingleWordLayout {
+  std::uint32_t word = 0;
+  std::size_t end = rt::kFixedHeader;  // one past the last field
+  std::uint8_t tsft = 0, flags = 0, channel = 0, signal = 0, noise = 0, antenna = 0, xchannel = 0;  // 0: absent
+};
+
+SingleWordLayout layout_of(std::uint32_t word) {
   using namespace rt;
-  if (packet.size() < kFixedHeader) return fail(DropReason::radiotap_truncated);
-  ByteCursor fixed(packet);
-  const std::uint8_t version = fixed.u8();
-  fixed.u8();  // it_pad
-  const std::size_t it_len = fixed.le16();
-  if (version != 0) return fail(DropReason::radiotap_bad_version);
-  if (it_len < kFixedHeader) return fail(DropReason::radiotap_bad_length);
-  if (it_len > packet.size()) return fail(DropReason::radiotap_truncated);
+  SingleWordLayout layout;
+  layout.word = word;
+  std::size_t offset = kFixedHeader;
+  for (std::uint32_t bits = word; bits != 0; bits &= bits - 1) {
+    const auto field = static_cast<unsigned>(std::countr_zero(bits));
+    const FieldShape shape = kFieldShapes[field];
+    offset = (offset + shape.align - 1) & ~static_cast<std::size_t>(shape.align - 1);
+    // The fields kept are among the first 19 (at most 42 bytes and their padding in): offsets fit a byte.
+    const auto at = static_cast<std::uint8_t>(offset);
+    switch (field) {
+      case kTsft: layout.tsft = at; break;
+      case kFlags: layout.flags = at; break;
+      case kChannel: layout.channel = at; break;
+      case kDbmAntSignal: layout.signal = at; break;
+      case kDbmAntNoise: layout.noise = at; break;
+      case kAntenna: layout.antenna = at; break;
+      case kXChannel: layout.xchannel = at; break;
+      default: break;
+    }
+    offset += shape.size;
+  }
+  layout.end = offset;
+  return layout;
+}
 
-  const auto header = packet.first(it_len);
+std::optional<DropReason> read_single_radiotap_word(std::span<const std::uint8_t> header, std::uint32_t word,
+                                                    RadioInfo& radio) {
+  using namespace rt;
+  // A capture repeats one present word packet after packet: its layout is worked out once per thread.
+  constinit thread_local SingleWordLayout last{};  // the layout of word 0: no fields
+  if (last.word != word) last = layout_of(word);
+  const SingleWordLayout& layout = last;
+  if (layout.end > header.size()) return DropReason::radiotap_truncated;
 
+  // Each field occurs once in a single word, so "the first one wins" holds without checks.
+  const std::uint8_t* h = header.data();
+  if (layout.tsft != 0) radio.tsft_us = load_le64(h + layout.tsft);
+  if (layout.flags != 0) {
+    const std::uint8_t flags = h[layout.flags];
+    radio.fcs_at_end = (flags & kFlagFcsAtEnd) != 0;
+    radio.bad_fcs = (flags & kFlagBadFcs) != 0;
+    radio.data_pad = (flags & kFlagDataPad) != 0;
+  }
+  if (layout.channel != 0) {
+    if (const unsigned freq = load_le16(h + layout.channel); freq != 0) radio.freq_mhz = freq;
+  }
+  if (layout.signal != 0) radio.rssi_dbm = as_s8(h[layout.signal]);
+  if (layout.noise != 0) radio.noise_dbm = as_s8(h[layout.noise]);
+  if (layout.antenna != 0) radio.antenna = h[layout.antenna];
+  if (layout.xchannel != 0 && !radio.freq_mhz) {
+    if (const unsigned freq = load_le16(h + layout.xchannel + 4); freq != 0) radio.freq_mhz = freq;
+  }
+  return std::nullopt;
+}
+
+// Every present word and namespace, for headers the single-word walk does not cover.
+std::optional<DropReason> walk_radiotap_words(std::span<const std::uint8_t> header, RadioInfo& radio) {
+  using namespace rt;
   // The present words chain through bit 31; field data starts after the last one.
   ByteCursor words(header);
   words.skip(4);
   std::size_t word_count = 0;
   for (;;) {
     const std::uint32_t word = words.le32();
-    if (!words.ok()) return fail(DropReason::radiotap_truncated);
+    if (!words.ok()) return DropReason::radiotap_truncated;
     ++word_count;
     if ((word & (1u << kBitExt)) == 0) break;
   }
@@ -247,8 +325,6 @@ RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet) {
   ByteCursor bitmaps(header);
   bitmaps.skip(4);
 
-  RadioHeaderResult r;
-  r.ok = true;
   std::optional<unsigned> xchannel_freq;
   bool flags_seen = false;
   Namespace ns = Namespace::radiotap;
@@ -266,9 +342,9 @@ RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet) {
           break;
         }
         const FieldShape shape = kFieldShapes[field];
-        if (!data.align(shape.align) || !data.has(shape.size)) return fail(DropReason::radiotap_truncated);
+        if (!data.align(shape.align) || !data.has(shape.size)) return DropReason::radiotap_truncated;
         ByteCursor field_bytes(data.bytes(shape.size));
-        take_field(field, field_bytes, r.radio, xchannel_freq, flags_seen);
+        take_field(field, field_bytes, radio, xchannel_freq, flags_seen);
       }
     }
     // A vendor namespace's own fields were skipped with its skip_length; nothing to read per bit.
@@ -281,18 +357,47 @@ RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet) {
     }
     if (word & (1u << kBitVendorNs)) {
       // OUI[3], sub-namespace, skip_length u16: the vendor data that follows is opaque to us.
-      if (!data.align(2)) return fail(DropReason::radiotap_truncated);
+      if (!data.align(2)) return DropReason::radiotap_truncated;
       data.skip(4);
       const std::size_t skip_length = data.le16();
-      if (!data.ok() || !data.skip(skip_length)) return fail(DropReason::radiotap_truncated);
+      if (!data.ok() || !data.skip(skip_length)) return DropReason::radiotap_truncated;
       ns = Namespace::vendor;
       namespace_switch = true;
     }
     field_base = namespace_switch ? 0 : field_base + 32;
   }
 
-  if (!r.radio.freq_mhz && xchannel_freq) r.radio.freq_mhz = xchannel_freq;
-  r.payload = packet.subspan(it_len);
+  if (!radio.freq_mhz && xchannel_freq) radio.freq_mhz = xchannel_freq;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<DropReason> parse_radiotap_into(std::span<const std::uint8_t> packet, RadioInfo& radio,
+                                              std::span<const std::uint8_t>& payload) {
+  using namespace rt;
+  radio = RadioInfo{};
+  if (packet.size() < kFixedHeader) return DropReason::radiotap_truncated;
+  const std::uint8_t version = packet[0];
+  const std::size_t it_len = load_le16(packet.data() + 2);
+  if (version != 0) return DropReason::radiotap_bad_version;
+  if (it_len < kFixedHeader) return DropReason::radiotap_bad_length;
+  if (it_len > packet.size()) return DropReason::radiotap_truncated;
+
+  const auto header = packet.first(it_len);
+  // Nearly every capture has one present word of radiotap-namespace fields only.
+  const std::uint32_t first_word = load_le32(header.data() + 4);
+  const std::optional<DropReason> reason = (first_word & kMultiWordOrTlvBits) == 0
+                                               ? read_single_radiotap_word(header, first_word, radio)
+                                               : walk_radiotap_words(header, radio);
+  if (!reason) payload = packet.subspan(it_len);
+  return reason;
+}
+
+RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet) {
+  RadioHeaderResult r;
+  if (const auto reason = parse_radiotap_into(packet, r.radio, r.payload)) return fail(*reason);
+  r.ok = true;
   r.inner_link_type = static_cast<int>(LinkType::ieee802_11);
   return r;
 }

@@ -47,6 +47,11 @@ struct RadioHeaderResult {
 // walk with what was read so far (later offsets are unknowable); a field past it_len is malformed.
 // freq_mhz comes from Channel, else XChannel (a frequency of 0 counts as absent).
 RadioHeaderResult parse_radiotap(std::span<const std::uint8_t> packet);
+// The same as parse_radiotap, for packet after packet: the radio values go straight into `radio` (reset first)
+// and the frame after the header into `payload`, with no result built and copied. nullopt when the header is
+// good; otherwise why not, and then `radio` and `payload` hold nothing meaningful.
+std::optional<DropReason> parse_radiotap_into(std::span<const std::uint8_t> packet, RadioInfo& radio,
+                                              std::span<const std::uint8_t>& payload);
 // PPI: 802.11-Common field (2) and PPI-BTLE (30006) channel; payload link type 105 or 147.
 // Signal / noise of 0 or -128 and frequency 0 mean "not supplied" (as Wireshark reads them).
 RadioHeaderResult parse_ppi(std::span<const std::uint8_t> packet);
