@@ -1,23 +1,133 @@
-// footfall-gateway: receives probe batches into a durable journal.
+// footfall-gateway: receives probe batches into a durable journal and, with mqtt.uri set, runs the site
+// stage that merges them into visits, pseudonymizes them and publishes them to an MQTT broker.
 //   footfall-gateway --config gateway.json            serve
 //   footfall-gateway journal --config gateway.json    dump the held events as JSON lines
 //   footfall-gateway --help-config                    the options table
+//
+// Threads: the receive side (sessions, journal) runs on the io_context of the main thread; the site stage
+// runs on a thread of its own and reaches the journal only through posts to that io_context, so the
+// receive side never waits on merging, disk syncs of the outbox or MQTT.
+#include <atomic>
+#include <condition_variable>
 #include <csignal>
+#include <future>
 #include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "gateway/commands/journal_dump.h"
 #include "gateway/config/gateway_config.h"
+#include "gateway/publish/publisher.h"
 #include "gateway/receive/server.h"
+#include "gateway/site/journal_feed.h"
+#include "gateway/site/receive_snapshot.h"
+#include "gateway/site/site_pipeline.h"
 
 namespace {
 
 using namespace footfall::gateway;
+namespace publish = footfall::publish;
+
+constexpr auto kIdlePause = std::chrono::milliseconds(50);  // site stage: nothing to read, look again after this
+
+publish::PublisherConfig publisher_config(const GatewayConfig& c) {
+  publish::PublisherConfig p;
+  p.server_uri = c.mqtt.uri;
+  p.tenant = c.tenant;
+  p.site = c.site;
+  p.software_version = FOOTFALL_VERSION;
+  p.client_id = c.mqtt.client_id;
+  p.username = c.mqtt.username;
+  p.password = c.mqtt.password;
+  p.tls.enabled = c.mqtt.uri.starts_with("ssl://");
+  p.tls.ca_file = c.mqtt.ca_file;
+  p.tls.cert_file = c.mqtt.cert_file;
+  p.tls.key_file = c.mqtt.key_file;
+  p.tls.verify_server = c.mqtt.verify_server;
+  p.outbox_dir = c.outbox_dir;
+  p.outbox.max_total_bytes = c.outbox_max_mb << 20;
+  p.outbox.segment_bytes = std::min<std::uint64_t>(4ull << 20, p.outbox.max_total_bytes / 8);
+  p.outbox.max_record_bytes = 2u << 20;
+  // The outbox follows the journal: both fdatasync before anything upstream is released, or neither does.
+  p.outbox_fsync.mode = c.journal_fsync == JournalFsync::always ? footfall::spool::FsyncMode::always
+                                                                 : footfall::spool::FsyncMode::never;
+  const std::int64_t interval = c.publish_interval_ms;
+  p.visits = {interval, c.publish_max_events, 1u << 20};
+  p.presence = {interval, c.publish_max_events, 1u << 20};
+  p.probes = {static_cast<std::int64_t>(c.probes_interval_ms), 1000, 1u << 20};
+  p.window = c.mqtt.window;
+  return p;
+}
+
+SitePipelineConfig site_config(const GatewayConfig& c) {
+  SitePipelineConfig s;
+  s.site = c.site;
+  for (const ProbeAccount& p : c.probes) s.merge.probes.push_back({p.id, p.zone});
+  s.merge.visit_grace_ns = std::int64_t{c.visit_grace_s} * 1'000'000'000;
+  s.merge.update_interval_ns = std::int64_t{c.update_interval_s} * 1'000'000'000;
+  s.merge.max_devices = c.merge_max_devices;
+  s.merge.dedup_window_ns = std::int64_t{c.dedup_window_ms} * 1'000'000;
+  s.merge.dedup_capacity = c.dedup_capacity;
+  s.keys.period_ns = c.key_rotation_s * 1'000'000'000;
+  s.key_dir = c.key_dir;
+  s.create_keys = c.create_keys;
+  s.opt_out_file = c.opt_out_file;
+  s.checkpoint_path = c.journal_dir / kSiteCheckpointFile;
+  s.health_interval_ns = std::int64_t{c.probes_interval_ms} * 1'000'000;
+  return s;
+}
+
+// The site stage on its own thread; stop() ends it after finish() (outbox sealed, checkpoint, consume).
+class SiteThread {
+ public:
+  SiteThread(SitePipeline& pipeline, std::function<void()> on_finished)
+      : pipeline_(pipeline), on_finished_(std::move(on_finished)), thread_([this] { run(); }) {}
+  ~SiteThread() {
+    stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  SiteThread(const SiteThread&) = delete;
+  SiteThread& operator=(const SiteThread&) = delete;
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      lock.unlock();
+      const bool busy = pipeline_.step(wall_clock_ns());
+      lock.lock();
+      if (!busy) wake_.wait_for(lock, kIdlePause, [this] { return stopping_; });
+    }
+    lock.unlock();
+    pipeline_.finish(wall_clock_ns());
+    on_finished_();
+  }
+
+  SitePipeline& pipeline_;
+  std::function<void()> on_finished_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: starts once everything above is ready
+};
 
 int serve(const GatewayConfig& config) {
   JournalOptions options;
@@ -37,17 +147,59 @@ int serve(const GatewayConfig& config) {
 
   boost::asio::io_context io;
   ReceiveServer server(io, config, *opened.journal);
+
+  // Publishing: the Publisher (outbox + MQTT) and the site stage feeding it.
+  std::unique_ptr<publish::Publisher> publisher;
+  IoJournalFeed feed(io, *opened.journal, server);
+  std::unique_ptr<SitePipeline> pipeline;
+  if (config.mqtt.enabled()) {
+    auto pub = publish::Publisher::open(publisher_config(config), wall_clock_ns() / 1'000'000);
+    if (!pub.publisher) {
+      spdlog::critical("mqtt: {}", pub.error);
+      return 1;
+    }
+    publisher = std::move(pub.publisher);
+    ReceiveSnapshotSource snapshot = [&io, &server]() -> std::optional<ReceiveSnapshot> {
+      auto task = std::make_shared<std::packaged_task<nlohmann::json()>>([&server] { return server.health_json(); });
+      auto result = task->get_future();
+      boost::asio::post(io, [task] { (*task)(); });
+      if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
+      return receive_snapshot(result.get());
+    };
+    auto site = SitePipeline::open(site_config(config), feed, *publisher, std::move(snapshot));
+    if (!site.pipeline) {
+      spdlog::critical("{}", site.error);
+      return 2;
+    }
+    pipeline = std::move(site.pipeline);
+    spdlog::info("publishing to {} as {} (outbox {}, keys {}, rotation {} s)", config.mqtt.uri,
+                 publish::client_id(publisher->config()), config.outbox_dir.string(), config.key_dir.string(),
+                 config.key_rotation_s);
+  } else {
+    spdlog::info("mqtt.uri not set: receive only (the journal keeps every batch; when full, probes wait)");
+  }
+
   if (const auto error = server.start()) {
     spdlog::critical("{}", error->message);
     return error->bad_config ? 2 : 1;
   }
+  // Keeps io.run() going after the receive side stops, until the site stage has released the journal.
+  auto work = std::make_optional(boost::asio::make_work_guard(io));
+  std::optional<SiteThread> site_thread;
+  if (pipeline) site_thread.emplace(*pipeline, [&io, &work] { boost::asio::post(io, [&work] { work.reset(); }); });
+  else work.reset();
+
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: stopping", signo);
     server.stop();
+    if (site_thread) site_thread->stop();
   });
   io.run();
+  site_thread.reset();  // joined: finish() ran
+  pipeline.reset();
+  publisher.reset();    // offline status, clean disconnect; unacked batches stay in the outbox
   return 0;
 }
 
@@ -58,7 +210,8 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
 
-  CLI::App app{"footfall-gateway: receives probe batches into a durable journal"};
+  CLI::App app{"footfall-gateway: receives probe batches into a durable journal, merges them into visits and "
+               "publishes them (pseudonymized) to MQTT"};
   std::string config_path;
   bool help_config = false;
   app.add_option("--config", config_path, "gateway.json");

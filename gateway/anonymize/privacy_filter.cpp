@@ -46,6 +46,7 @@ std::optional<PublishedVisit> PrivacyFilter::visit(const Visit& visit) {
   const std::uint64_t failures = p->failures();
   PublishedVisit out;
   out.device = p->device(visit.device).hex();
+  out.visit_id = p->visit_id(site_, visit.device, visit.arrival_ns, visit.ble).hex();
   if (visit.fingerprint != 0) out.fingerprint = hex64(p->fingerprint(visit.fingerprint));
   if (p->failures() != failures) {
     ++counters_.crypto_failed;

@@ -26,6 +26,7 @@ struct PublishedArrival {
 
 struct PublishedVisit {
   std::string device;        // as above, under the epoch of arrival_ns
+  std::string visit_id;      // 32 hex chars: keyed hash of (site, address, arrival_ns); see pseudonymizer.h
   std::uint32_t key_epoch = 0;
   std::int64_t arrival_ns = 0;
   std::int64_t departure_ns = 0;
@@ -56,7 +57,8 @@ struct PrivacyCounters {
 
 class PrivacyFilter {
  public:
-  explicit PrivacyFilter(Keyring& keyring) : keyring_(keyring) {}
+  // site: mixed into visit ids, so two sites of a tenant never share one.
+  explicit PrivacyFilter(Keyring& keyring, std::string site = {}) : keyring_(keyring), site_(std::move(site)) {}
 
   std::optional<PublishedArrival> arrival(const SiteArrival& arrival);
   std::optional<PublishedVisit> visit(const Visit& visit);
@@ -65,6 +67,7 @@ class PrivacyFilter {
 
  private:
   Keyring& keyring_;
+  std::string site_;
   PrivacyCounters counters_;
 };
 

@@ -11,6 +11,7 @@ namespace footfall::gateway {
 namespace {
 constexpr std::array<std::uint8_t, 4> mac_prefix{'m', 'a', 'c', ':'};
 constexpr std::array<std::uint8_t, 3> fp_prefix{'f', 'p', ':'};
+constexpr std::array<std::uint8_t, 6> visit_prefix{'v', 'i', 's', 'i', 't', ':'};
 constexpr char hex_digits[] = "0123456789abcdef";
 }  // namespace
 
@@ -74,6 +75,27 @@ std::uint64_t Pseudonymizer::fingerprint(std::uint64_t fingerprint) {
   std::uint64_t out = 0;
   for (std::size_t i = 0; i < 8; ++i) out = (out << 8) | d[i];
   return out == 0 ? 1 : out;  // 0 is reserved for "none"
+}
+
+DevicePseudonym Pseudonymizer::visit_id(std::string_view site, const MacAddress& mac, std::int64_t arrival_ns,
+                                        bool ble) {
+  // site (at most a topic level, 64 bytes) || 0 || address || arrival || radio: no two inputs share bytes.
+  std::array<std::uint8_t, 64 + 1 + 6 + 8 + 1> message{};
+  const std::size_t site_len = std::min<std::size_t>(site.size(), 64);
+  std::copy_n(site.begin(), site_len, message.begin());
+  std::size_t n = site_len + 1;
+  std::copy(mac.octets.begin(), mac.octets.end(), message.begin() + static_cast<std::ptrdiff_t>(n));
+  n += mac.octets.size();
+  const auto arrival = static_cast<std::uint64_t>(arrival_ns);
+  for (std::size_t i = 0; i < 8; ++i) message[n++] = static_cast<std::uint8_t>(arrival >> (56 - 8 * i));
+  message[n++] = ble ? 1 : 0;
+  HmacSha256::Digest d;
+  if (!hmac_.digest(visit_prefix, std::span<const std::uint8_t>(message.data(), n), d)) ++failures_;
+  DevicePseudonym p;
+  std::copy_n(d.begin(), p.bytes.size(), p.bytes.begin());
+  OPENSSL_cleanse(d.data(), d.size());
+  OPENSSL_cleanse(message.data(), message.size());
+  return p;
 }
 
 }  // namespace footfall::gateway

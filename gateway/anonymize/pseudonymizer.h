@@ -3,6 +3,8 @@
 //
 //   device      = first 16 bytes of HMAC-SHA-256(key, "mac:" || 6 address bytes)        (32 hex chars)
 //   fingerprint = first 8 bytes of  HMAC-SHA-256(key, "fp:"  || 8 bytes, big-endian)     (16 hex chars)
+//   visit id    = first 16 bytes of HMAC-SHA-256(key, "visit:" || site || 0x00 || 6 address bytes
+//                   || arrival ns, 8 bytes big-endian || 1 if BLE else 0)                  (32 hex chars)
 //
 // Why 128 bits for devices: a tenant sees at most ~10^8..10^9 distinct addresses per key epoch (random
 // addresses inflate the count); the chance that two collide is ~n^2 / 2^129, below 10^-20 at 10^9,
@@ -23,6 +25,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "common/mac_address.h"
 #include "gateway/anonymize/secret_key.h"
@@ -66,6 +69,8 @@ class Pseudonymizer {
   [[nodiscard]] std::uint32_t epoch() const { return epoch_; }
   DevicePseudonym device(const MacAddress& mac);
   std::uint64_t fingerprint(std::uint64_t fingerprint);  // 0 stays 0
+  // Deterministic per (site, device, arrival): a visit produced twice (journal replay) gets the same id.
+  DevicePseudonym visit_id(std::string_view site, const MacAddress& mac, std::int64_t arrival_ns, bool ble = false);
   [[nodiscard]] std::uint64_t failures() const { return failures_; }
 
  private:

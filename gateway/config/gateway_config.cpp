@@ -42,6 +42,23 @@ Apply tls_text(std::string ServerTls::*field) {
   };
 }
 
+Apply mqtt_text(std::string MqttSettings::*field) {
+  return [field](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+    if (!v.is_string()) return "expected a string";
+    c.mqtt.*field = v.get<std::string>();
+    return std::nullopt;
+  };
+}
+
+Apply path(std::filesystem::path GatewayConfig::*field, bool non_empty) {
+  return [field, non_empty](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+    if (!v.is_string() || (non_empty && v.get_ref<const std::string&>().empty()))
+      return non_empty ? "expected a non-empty path" : "expected a path (or \"\")";
+    c.*field = v.get<std::string>();
+    return std::nullopt;
+  };
+}
+
 template <typename T>
 Apply integer(T GatewayConfig::*field, std::uint64_t lo, std::uint64_t hi) {
   return [field, lo, hi](const json& v, GatewayConfig& c) -> std::optional<std::string> {
@@ -107,6 +124,83 @@ const std::vector<Option>& options() {
        integer(&GatewayConfig::clock_window, 1, 1024)},
       {"health.interval_s", "positive integer", "60", "how often probe health is logged and written to health.json",
        integer(&GatewayConfig::health_interval_s, 1, 86400)},
+      {"mqtt.uri", "string", "\"\"",
+       "broker, tcp://127.0.0.1:1883 or ssl://host:8883; empty: publishing off (receive only, the journal fills)",
+       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+         if (!v.is_string()) return "expected a string";
+         const auto& uri = v.get_ref<const std::string&>();
+         if (!uri.empty() && !uri.starts_with("tcp://") && !uri.starts_with("ssl://"))
+           return "expected tcp://host:port or ssl://host:port";
+         c.mqtt.uri = uri;
+         return std::nullopt;
+       }},
+      {"mqtt.username", "string", "\"\"", "broker user; empty: anonymous", mqtt_text(&MqttSettings::username)},
+      {"mqtt.password", "string", "\"\"", "broker password (needs mqtt.username)", mqtt_text(&MqttSettings::password)},
+      {"mqtt.tls.ca_file", "path", "\"\"", "ssl://: CA certificate(s) to trust; empty: the system's trust store",
+       mqtt_text(&MqttSettings::ca_file)},
+      {"mqtt.tls.cert_file", "path", "\"\"", "ssl://: client certificate (PEM), optional",
+       mqtt_text(&MqttSettings::cert_file)},
+      {"mqtt.tls.key_file", "path", "\"\"", "ssl://: private key of mqtt.tls.cert_file", mqtt_text(&MqttSettings::key_file)},
+      {"mqtt.tls.verify_server", "boolean", "true", "check the broker's certificate chain and host name",
+       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+         if (!v.is_boolean()) return "expected true or false";
+         c.mqtt.verify_server = v.get<bool>();
+         return std::nullopt;
+       }},
+      {"mqtt.client_id", "string", "\"footfall-gw-{tenant}-{site}\"",
+       "MQTT client id (persistent session: unique per gateway)", mqtt_text(&MqttSettings::client_id)},
+      {"mqtt.window", "integer 1..1024", "16", "batches sent and not yet acknowledged by the broker",
+       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+         if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 || v.get<std::uint64_t>() > 1024)
+           return "expected an integer in [1, 1024]";
+         c.mqtt.window = v.get<std::uint32_t>();
+         return std::nullopt;
+       }},
+      {"publish.interval_ms", "integer 10..3600000", "5000",
+       "visits and presence micro-batches are sealed this long after their first item (or when full)",
+       integer(&GatewayConfig::publish_interval_ms, 10, 3'600'000)},
+      {"publish.max_events", "integer 1..10000", "500", "items per micro-batch at most (and 1 MiB)",
+       integer(&GatewayConfig::publish_max_events, 1, 10'000)},
+      {"publish.probes_interval_ms", "integer 100..3600000", "30000",
+       "how often probe and gateway health (counters, drops by reason) go to .../probes",
+       integer(&GatewayConfig::probes_interval_ms, 100, 3'600'000)},
+      {"outbox.dir", "path", "\"/var/lib/footfall/outbox\"",
+       "durable buffer of sealed batches until the broker's PUBACK", path(&GatewayConfig::outbox_dir, true)},
+      {"outbox.max_mb", "integer 8..1048576", "256",
+       "outbox bound; when full, the journal stops being consumed and then the probes are not acked",
+       integer(&GatewayConfig::outbox_max_mb, 8, 1u << 20)},
+      {"privacy.key_dir", "path", "\"/var/lib/footfall/keys\"",
+       "epoch keys (epoch-<N>.key, 32 bytes, mode 0600); see docs/privacy.md", path(&GatewayConfig::key_dir, true)},
+      {"privacy.rotation", "duration 1h..366d", "\"1d\"",
+       "key period: how long a device keeps one pseudonym (docs/privacy.md argues the default)",
+       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+         const auto s = v.is_string() ? parse_duration_s(v.get<std::string>()) : std::nullopt;
+         if (!s || *s < 3600 || *s > 366 * 86400) return "expected a duration from \"1h\" to \"366d\" (e.g. \"1d\", \"24h\")";
+         c.key_rotation_s = *s;
+         return std::nullopt;
+       }},
+      {"privacy.create_keys", "boolean", "false",
+       "make a missing epoch key here (a single-site tenant); false: keys are installed by the operator",
+       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+         if (!v.is_boolean()) return "expected true or false";
+         c.create_keys = v.get<bool>();
+         return std::nullopt;
+       }},
+      {"privacy.opt_out_file", "path", "\"\"",
+       "addresses whose events are dropped before the merge (counted); reloaded when the file changes",
+       path(&GatewayConfig::opt_out_file, false)},
+      {"merge.visit_grace_s", "integer 0..86400", "0",
+       "a device heard again this soon after leaving every probe continues its visit",
+       integer(&GatewayConfig::visit_grace_s, 0, 86400)},
+      {"merge.update_interval_s", "integer 1..86400", "60", "the probes' presence.update_interval_s",
+       integer(&GatewayConfig::update_interval_s, 1, 86400)},
+      {"merge.max_devices", "positive integer", "1000000",
+       "devices present or leaving at once; beyond, the least recently heard visit is cut (counted)",
+       integer(&GatewayConfig::merge_max_devices, 1, 1u << 26)},
+      {"merge.dedup_window_ms", "integer 1..60000", "1000",
+       "a raw frame heard by two probes within this is counted once", integer(&GatewayConfig::dedup_window_ms, 1, 60000)},
+      {"merge.dedup_capacity", "integer 2..16777216", "65536", "raw frames remembered for that dedup",
+       integer(&GatewayConfig::dedup_capacity, 2, 1u << 24)},
       {"log_level", "string", "\"info\"", "trace, debug, info, warn, error, critical or off",
        [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
          static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -168,6 +262,28 @@ std::optional<std::string> cross_check(const GatewayConfig& c) {
   if (!c.tls.enabled() && !c.tls.key_file.empty()) return "listen.tls.cert_file: required when listen.tls.key_file is set";
   if (!c.tls.enabled() && !c.tls.client_ca_file.empty())
     return "listen.tls.client_ca_file: needs listen.tls.cert_file (client certificates need TLS)";
+  const MqttSettings& m = c.mqtt;
+  const bool mqtt_keys = !m.username.empty() || !m.password.empty() || !m.ca_file.empty() || !m.cert_file.empty() ||
+                         !m.key_file.empty() || !m.client_id.empty();
+  if (!m.enabled() && mqtt_keys) return "mqtt.uri: required when other mqtt keys are set";
+  if (m.enabled()) {
+    auto topic_level = [](const std::string& s) {
+      return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+               ch == '-' || ch == '.';
+      });
+    };
+    if (!topic_level(c.tenant)) return "tenant: 1..64 of [A-Za-z0-9_.-] when publishing (it is a topic level)";
+    if (!topic_level(c.site)) return "site: 1..64 of [A-Za-z0-9_.-] when publishing (it is a topic level)";
+    const bool ssl = m.uri.starts_with("ssl://");
+    if (!ssl && (!m.ca_file.empty() || !m.cert_file.empty() || !m.key_file.empty()))
+      return "mqtt.tls: needs an ssl:// mqtt.uri";
+    if (m.cert_file.empty() != m.key_file.empty()) return "mqtt.tls.key_file: goes together with mqtt.tls.cert_file";
+    if (!m.password.empty() && m.username.empty()) return "mqtt.username: required with mqtt.password";
+    if (!m.client_id.empty() && (m.client_id.size() > 256 || m.client_id.find_first_of("#+/") != std::string::npos))
+      return "mqtt.client_id: 1..256 characters without #, + or /";
+  }
+  if (c.publish_max_events == 0) return "publish.max_events: must be positive";
   // The journal must hold a few of the largest records, or one big batch could never be stored.
   const std::uint64_t largest_record = c.max_frame_bytes + kJournalRecordOverhead;
   if (c.journal_max_mb * (1ull << 20) < 4 * largest_record)
@@ -204,6 +320,22 @@ ConfigResult load_config(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path.filename().string());
+}
+
+std::optional<std::int64_t> parse_duration_s(std::string_view text) {
+  std::int64_t value = 0;
+  std::size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    if (value > 1'000'000'000) return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  if (i == 0) return std::nullopt;
+  const std::string_view unit = text.substr(i);
+  if (unit.empty() || unit == "s") return value;
+  if (unit == "m") return value * 60;
+  if (unit == "h") return value * 3600;
+  if (unit == "d") return value * 86400;
+  return std::nullopt;
 }
 
 std::string options_table() {

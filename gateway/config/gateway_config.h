@@ -3,6 +3,7 @@
 // value of the wrong type or range is an error that names the key path.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -27,6 +28,21 @@ enum class JournalFsync : std::uint8_t {
   never,   // ack once written: survives a gateway crash, not a power loss (benchmarks, tests)
 };
 
+// Publishing to MQTT (gateway/publish/); off while mqtt.uri is empty (receive only: the journal keeps
+// everything and, once full, pushes back to the probes' spools).
+struct MqttSettings {
+  std::string uri;        // tcp://host:1883 or ssl://host:8883; empty: publishing off
+  std::string username;   // empty: anonymous
+  std::string password;
+  std::string ca_file;    // ssl://: CA to trust (empty: the system's trust store)
+  std::string cert_file;  // ssl://: optional client certificate
+  std::string key_file;
+  bool verify_server = true;
+  std::string client_id;  // empty: footfall-gw-{tenant}-{site}
+  std::uint32_t window = 16;
+  [[nodiscard]] bool enabled() const { return !uri.empty(); }
+};
+
 struct GatewayConfig {
   std::string tenant;
   std::string site;
@@ -47,6 +63,22 @@ struct GatewayConfig {
   std::uint32_t health_interval_s = 60;
   std::string log_level = "info";
 
+  MqttSettings mqtt;
+  std::uint32_t publish_interval_ms = 5000;   // visits and presence micro-batches
+  std::uint32_t publish_max_events = 500;
+  std::uint32_t probes_interval_ms = 30000;   // probe and gateway health
+  std::filesystem::path outbox_dir = "/var/lib/footfall/outbox";
+  std::uint64_t outbox_max_mb = 256;
+  std::filesystem::path key_dir = "/var/lib/footfall/keys";
+  std::int64_t key_rotation_s = 86400;        // one day: docs/privacy.md
+  bool create_keys = false;                   // single-site tenant: the gateway makes its own epoch keys
+  std::filesystem::path opt_out_file;         // empty: nobody opted out
+  std::uint32_t visit_grace_s = 0;
+  std::uint32_t update_interval_s = 60;       // must match the probes' presence.update_interval_s
+  std::uint32_t merge_max_devices = 1'000'000;
+  std::uint32_t dedup_window_ms = 1000;
+  std::uint32_t dedup_capacity = 1u << 16;
+
   [[nodiscard]] const ProbeAccount* find_probe(std::string_view id) const;
 };
 
@@ -58,6 +90,9 @@ using ConfigResult = std::variant<GatewayConfig, std::string>;
 
 ConfigResult parse_config(std::string_view json_text, std::string_view file_label);
 ConfigResult load_config(const std::filesystem::path& path);
+
+// "1d", "24h", "90m", "3600s" (or a bare number of seconds): seconds, or nullopt.
+std::optional<std::int64_t> parse_duration_s(std::string_view text);
 
 // The options table printed by --help-config.
 std::string options_table();

@@ -17,6 +17,7 @@ using UnixMs = std::int64_t;  // milliseconds since the Unix epoch, UTC
 bool is_pseudonym(std::string_view s);
 // "2024-05-01T10:00:00.123Z"
 std::string iso8601_utc(UnixMs t);
+void append_iso8601(std::string& out, UnixMs t);
 
 struct ZoneSpan {
   UnixMs from = 0;  // the device was loudest in zone from this moment on
@@ -46,6 +47,7 @@ struct SiteVisit {
   std::vector<ProbeSighting> probes;
   bool randomized = false;  // locally administered (randomized) address
   std::string fingerprint;  // pseudonym of the probe-request fingerprint; empty: none
+  std::string visit_id;     // keyed hash of (site, device, arrival): the same on a replay; empty: not sent
 };
 
 enum class PresenceKind : std::uint8_t { arrival, departure };

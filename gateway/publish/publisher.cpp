@@ -74,6 +74,9 @@ std::string validate(const PublisherConfig& cfg) {
   if (!is_topic_level(cfg.site)) return "site must be 1..64 of [A-Za-z0-9_.-]";
   if (cfg.outbox_dir.empty()) return "outbox_dir is required";
   if (cfg.window == 0 || cfg.window > 1024) return "window must be 1..1024";
+  if (cfg.max_sealed_waiting == 0) return "max_sealed_waiting must be at least 1";
+  if (!cfg.client_id.empty() && (cfg.client_id.size() > 256 || cfg.client_id.find_first_of("#+/") != std::string::npos))
+    return "client_id must be 1..256 characters without #, + or /";
   const bool ssl_uri = cfg.server_uri.rfind("ssl://", 0) == 0;
   if (!ssl_uri && cfg.server_uri.rfind("tcp://", 0) != 0) return "server_uri must start with tcp:// or ssl://";
   if (cfg.tls.enabled != ssl_uri) return "tls.enabled needs an ssl:// server_uri and the other way round";
@@ -85,7 +88,9 @@ std::string validate(const PublisherConfig& cfg) {
   return {};
 }
 
-std::string client_id(const PublisherConfig& cfg) { return "footfall-gw-" + cfg.tenant + "-" + cfg.site; }
+std::string client_id(const PublisherConfig& cfg) {
+  return cfg.client_id.empty() ? "footfall-gw-" + cfg.tenant + "-" + cfg.site : cfg.client_id;
+}
 
 std::string topic(const PublisherConfig& cfg, std::string_view leaf) {
   return "footfall/v1/" + cfg.tenant + "/" + cfg.site + "/" + std::string(leaf);
@@ -102,7 +107,8 @@ std::string_view to_string(SubmitVerdict v) {
 
 PublisherOpen Publisher::open(PublisherConfig cfg, UnixMs now) {
   if (std::string problem = validate(cfg); !problem.empty()) return {nullptr, "publisher config: " + problem};
-  auto opened = Outbox::open(cfg.outbox_dir, cfg.outbox, cfg.outbox_fsync, now);
+  // The Publisher syncs once per poll()/flush() round itself (group commit), so the spool never syncs alone.
+  auto opened = Outbox::open(cfg.outbox_dir, cfg.outbox, {spool::FsyncMode::never, 0, 0}, now);
   if (!opened.outbox) return {nullptr, opened.error};
   std::unique_ptr<Publisher> p(new Publisher(std::move(cfg), std::move(opened.outbox)));
 
@@ -175,16 +181,22 @@ SubmitVerdict Publisher::submit_visit(const SiteVisit& v, UnixMs now) {
     ++counters_.refused_not_pseudonym;
     return SubmitVerdict::not_pseudonym;
   }
-  if (!held_.empty()) {
+  if (refuses_locked()) {
     ++counters_.refused_back_pressure;
     return SubmitVerdict::back_pressure;
   }
-  if (visits_.full()) seal_due_locked(now, false);
-  if (!held_.empty() || !visits_.add(std::move(*item), now)) {
+  // A full batch is sealed here but stored by the next poll(): one fdatasync then covers all of them.
+  if (visits_.full()) {
+    seal_due_locked(now, false, false);
+    if (held_.size() >= cfg_.max_sealed_waiting) store_held_locked(now);
+  }
+  if (refuses_locked() || !visits_.add(std::move(*item), now)) {
     ++counters_.refused_back_pressure;
     return SubmitVerdict::back_pressure;
   }
   ++counters_.events_accepted;
+  if (visits_first_ticket_ == 0) visits_first_ticket_ = tickets_ + 1;
+  ++tickets_;
   return SubmitVerdict::accepted;
 }
 
@@ -195,16 +207,22 @@ SubmitVerdict Publisher::submit_presence(const PresenceChange& c, UnixMs now) {
     ++counters_.refused_not_pseudonym;
     return SubmitVerdict::not_pseudonym;
   }
-  if (!held_.empty()) {
+  if (refuses_locked()) {
     ++counters_.refused_back_pressure;
     return SubmitVerdict::back_pressure;
   }
-  if (presence_.full()) seal_due_locked(now, false);
-  if (!held_.empty() || !presence_.add(std::move(*item), now)) {
+  // A full batch is sealed here but stored by the next poll(): one fdatasync then covers all of them.
+  if (presence_.full()) {
+    seal_due_locked(now, false, false);
+    if (held_.size() >= cfg_.max_sealed_waiting) store_held_locked(now);
+  }
+  if (refuses_locked() || !presence_.add(std::move(*item), now)) {
     ++counters_.refused_back_pressure;
     return SubmitVerdict::back_pressure;
   }
   ++counters_.events_accepted;
+  if (presence_first_ticket_ == 0) presence_first_ticket_ = tickets_ + 1;
+  ++tickets_;
   return SubmitVerdict::accepted;
 }
 
@@ -231,10 +249,6 @@ void Publisher::poll(UnixMs now) {
   {
     std::lock_guard lock(mutex_);
     seal_due_locked(now, false);
-    if (spool::SpoolError e = outbox_->sync_if_due(now)) {
-      ++counters_.outbox_errors;
-      set_error_locked("outbox sync: " + e.message());
-    }
     if (!connected_ && !connecting_ && !ever_connected_ && now >= next_connect_at_) {
       connecting_ = true;
       connect_backoff_s_ = std::clamp<std::int64_t>(connect_backoff_s_ * 2, cfg_.reconnect_min.count(),
@@ -254,7 +268,31 @@ void Publisher::flush(UnixMs now) {
 
 bool Publisher::accepts_more() const {
   std::lock_guard lock(mutex_);
-  return held_.empty();
+  return !refuses_locked();
+}
+
+bool Publisher::refuses_locked() const { return full_reported_ && !held_.empty(); }
+
+std::uint64_t Publisher::issued_tickets() const {
+  std::lock_guard lock(mutex_);
+  return tickets_;
+}
+
+std::uint64_t Publisher::durable_tickets() const {
+  std::lock_guard lock(mutex_);
+  return durable_;
+}
+
+void Publisher::refresh_durable_locked() {
+  std::uint64_t lowest = 0;  // lowest ticket not yet durable
+  auto consider = [&lowest](std::uint64_t t) {
+    if (t != 0 && (lowest == 0 || t < lowest)) lowest = t;
+  };
+  consider(visits_first_ticket_);
+  consider(presence_first_ticket_);
+  if (unsynced_) consider(unsynced_first_ticket_);
+  for (const Held& h : held_) consider(h.first_ticket);
+  durable_ = lowest == 0 ? tickets_ : lowest - 1;
 }
 
 bool Publisher::connected() const {
@@ -281,29 +319,30 @@ std::string Publisher::last_error() const {
   return last_error_;
 }
 
-void Publisher::seal_due_locked(UnixMs now, bool force) {
+void Publisher::seal_due_locked(UnixMs now, bool force, bool store) {
   if (visits_.is_open() && (force || visits_.due(now))) {
-    seal_locked("visits", *visits_.seal(now), "visits", {});
+    seal_locked("visits", *visits_.seal(now), "visits", {}, std::exchange(visits_first_ticket_, 0));
   }
   if (presence_.is_open() && (force || presence_.due(now))) {
     std::string extra = R"("occupancy":)" + (occupancy_ ? encode_occupancy(*occupancy_) : std::string("null"));
-    seal_locked("presence", *presence_.seal(now), "changes", std::move(extra));
+    seal_locked("presence", *presence_.seal(now), "changes", std::move(extra), std::exchange(presence_first_ticket_, 0));
   }
   if (probes_.is_open() && (force || probes_.due(now))) {
     SealedItems sealed = *probes_.seal(now);
     for (const auto& [id, h] : probe_health_) sealed.items.push_back(encode_probe_health(h));
     std::string extra = R"("gateway":)" + (gateway_health_ ? encode_gateway_health(*gateway_health_) : std::string("null"));
     extra += R"(,"publisher":)" + publish_counters_json(counters_);
-    seal_locked("probes", std::move(sealed), "probes", std::move(extra));
+    seal_locked("probes", std::move(sealed), "probes", std::move(extra), 0);
   }
-  store_held_locked(now);
+  if (store) store_held_locked(now);
 }
 
-void Publisher::seal_locked(std::string_view leaf, SealedItems sealed, std::string_view array_key, std::string extra) {
+void Publisher::seal_locked(std::string_view leaf, SealedItems sealed, std::string_view array_key, std::string extra,
+                           std::uint64_t first_ticket) {
   const std::uint64_t seq = next_seq_++;
   const std::string batch_id = cfg_.site + "-" + std::to_string(outbox_->epoch()) + "-" + std::to_string(seq);
   BatchEnvelope env{batch_id, cfg_.tenant, cfg_.site, seq, sealed.sealed_at};
-  held_.push_back({topic(cfg_, leaf), encode_batch(env, array_key, sealed.items, extra), seq});
+  held_.push_back({topic(cfg_, leaf), encode_batch(env, array_key, sealed.items, extra), seq, first_ticket});
   ++counters_.batches_sealed;
 }
 
@@ -312,6 +351,9 @@ void Publisher::store_held_locked(UnixMs now) {
     Held& h = held_.front();
     const spool::SpoolError e = outbox_->append(h.seq, h.topic, h.payload, now);
     if (!e) {
+      if (h.first_ticket != 0 && (unsynced_first_ticket_ == 0 || h.first_ticket < unsynced_first_ticket_))
+        unsynced_first_ticket_ = h.first_ticket;
+      unsynced_ = true;
       held_.pop_front();
       ++counters_.batches_stored;
       full_reported_ = false;
@@ -324,7 +366,7 @@ void Publisher::store_held_locked(UnixMs now) {
         spdlog::warn("mqtt outbox full ({} batches, {} bytes): refusing new data until the broker acks",
                      outbox_->depth().unacked_records, outbox_->depth().disk_bytes);
       }
-      return;
+      break;
     }
     if (e.code == spool::SpoolErrc::record_too_large) {
       // Cannot ever fit: keeping it would block the outbox for good.
@@ -336,8 +378,20 @@ void Publisher::store_held_locked(UnixMs now) {
     }
     ++counters_.outbox_errors;
     set_error_locked("outbox append: " + e.message());
-    return;  // kept in memory, retried on the next poll
+    break;  // kept in memory, retried on the next poll
   }
+  // Group commit: one fdatasync for every batch this round stored.
+  if (unsynced_ && cfg_.outbox_fsync.mode != spool::FsyncMode::never) {
+    if (spool::SpoolError e = outbox_->sync()) {
+      ++counters_.outbox_errors;
+      set_error_locked("outbox sync: " + e.message());
+      refresh_durable_locked();
+      return;  // not durable yet: tickets stay pending, the next round syncs again
+    }
+  }
+  unsynced_ = false;
+  unsynced_first_ticket_ = 0;
+  refresh_durable_locked();
 }
 
 void Publisher::start_connect(UnixMs now) {

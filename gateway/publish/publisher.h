@@ -47,14 +47,19 @@ struct PublisherConfig {
   std::string tenant;  // topic levels: [A-Za-z0-9_.-]+
   std::string site;
   std::string software_version;
+  std::string client_id;  // empty: "footfall-gw-{tenant}-{site}"
   std::string username;  // empty: anonymous
   std::string password;
   TlsConfig tls;
 
   std::filesystem::path outbox_dir;
   OutboxLimits outbox;
-  // A batch is acknowledged upstream once submitted, so each append reaches the disk before it counts.
+  // always / group: every batch stored by one poll() or flush() is made durable by one fdatasync at its end
+  // (group commit); durable_tickets() moves only after it. never: no fdatasync (benchmarks, tests).
   spool::FsyncPolicy outbox_fsync{spool::FsyncMode::always, 16, 1'000'000'000};
+  // Batches sealed by submit_* wait for the next poll() to be stored together; at this many, submit_* stores
+  // them at once (one fdatasync for all of them).
+  std::uint32_t max_sealed_waiting = 16;
 
   BatchLimits visits{5000, 500, 1u << 20};
   BatchLimits presence{5000, 500, 1u << 20};
@@ -70,7 +75,7 @@ struct PublisherConfig {
 
 // Returns the first problem with the configuration, or empty.
 std::string validate(const PublisherConfig& cfg);
-std::string client_id(const PublisherConfig& cfg);              // "footfall-gw-{tenant}-{site}"
+std::string client_id(const PublisherConfig& cfg);              // cfg.client_id, else "footfall-gw-{tenant}-{site}"
 std::string topic(const PublisherConfig& cfg, std::string_view leaf);  // "footfall/v1/{tenant}/{site}/{leaf}"
 
 enum class SubmitVerdict : std::uint8_t {
@@ -132,6 +137,11 @@ class Publisher {
 
   // False while the outbox is full: stop acking upstream until it turns true again.
   [[nodiscard]] bool accepts_more() const;
+  // Every accepted submit_visit / submit_presence gets the next ticket (1, 2, ...). Every item with a ticket
+  // <= durable_tickets() is in a batch on the outbox's disk (fdatasync done): the caller may then release
+  // what it was made from upstream.
+  [[nodiscard]] std::uint64_t issued_tickets() const;
+  [[nodiscard]] std::uint64_t durable_tickets() const;
   [[nodiscard]] bool connected() const;
   [[nodiscard]] PublishCounters counters() const;
   [[nodiscard]] std::string last_error() const;
@@ -144,12 +154,16 @@ class Publisher {
     std::string topic;
     std::string payload;
     std::uint64_t seq;
+    std::uint64_t first_ticket;  // lowest ticket of its items; 0: none (snapshots only)
   };
 
   Publisher(PublisherConfig cfg, std::unique_ptr<Outbox> outbox);
-  void seal_due_locked(UnixMs now, bool force);
-  void seal_locked(std::string_view leaf, SealedItems sealed, std::string_view array_key, std::string extra);
+  void seal_due_locked(UnixMs now, bool force, bool store = true);
+  void seal_locked(std::string_view leaf, SealedItems sealed, std::string_view array_key, std::string extra,
+                   std::uint64_t first_ticket);
   void store_held_locked(UnixMs now);
+  void refresh_durable_locked();
+  [[nodiscard]] bool refuses_locked() const;
   void start_connect(UnixMs now);
   void pump();
   void on_connected(const std::string& cause);
@@ -175,6 +189,12 @@ class Publisher {
   std::optional<GatewayHealth> gateway_health_;
   std::deque<Held> held_;  // sealed, waiting for room in the outbox; seq already assigned
   std::uint64_t next_seq_ = 0;
+  std::uint64_t tickets_ = 0;          // issued
+  std::uint64_t durable_ = 0;          // every ticket <= this is durable
+  std::uint64_t visits_first_ticket_ = 0;    // of the open visits batch; 0: no item
+  std::uint64_t presence_first_ticket_ = 0;
+  std::uint64_t unsynced_first_ticket_ = 0;  // stored, fdatasync pending; 0: none
+  bool unsynced_ = false;
   std::set<std::uint64_t> in_flight_;
   std::uint64_t cursor_ = 0;           // highest seq handed to the client in order
   std::uint64_t sent_before_ = 0;      // seqs up to this may have been sent by an earlier run

@@ -62,10 +62,67 @@ TEST_CASE("config: errors name the key path") {
   CHECK(config_error("[1]") == "gateway.json: expected a JSON object at the top level");
 }
 
+TEST_CASE("config: publishing keys (mqtt, publish, outbox, privacy, merge) parse, with errors naming the key") {
+  const auto r = parse_config(R"({"tenant": "acme", "site": "office-1",
+    "mqtt": {"uri": "ssl://broker.example:8883", "username": "gw", "password": "pw",
+             "tls": {"ca_file": "/etc/ca.pem", "cert_file": "c.pem", "key_file": "k.pem"}, "client_id": "gw-7"},
+    "publish": {"interval_ms": 2000, "max_events": 100},
+    "outbox": {"dir": "/data/outbox", "max_mb": 32},
+    "privacy": {"key_dir": "/data/keys", "rotation": "7d", "opt_out_file": "/data/optout.txt", "create_keys": true},
+    "merge": {"visit_grace_s": 120, "update_interval_s": 30}})",
+                              "gateway.json");
+  REQUIRE(std::holds_alternative<GatewayConfig>(r));
+  const auto& c = std::get<GatewayConfig>(r);
+  CHECK(c.mqtt.enabled());
+  CHECK(c.mqtt.uri == "ssl://broker.example:8883");
+  CHECK(c.mqtt.key_file == "k.pem");
+  CHECK(c.mqtt.client_id == "gw-7");
+  CHECK(c.publish_interval_ms == 2000);
+  CHECK(c.publish_max_events == 100);
+  CHECK(c.probes_interval_ms == 30000);
+  CHECK(c.outbox_dir == "/data/outbox");
+  CHECK(c.outbox_max_mb == 32);
+  CHECK(c.key_rotation_s == 7 * 86400);
+  CHECK(c.create_keys);
+  CHECK(c.visit_grace_s == 120);
+  CHECK(c.update_interval_s == 30);
+
+  const auto defaults = std::get<GatewayConfig>(parse_config("{}", "gateway.json"));
+  CHECK_FALSE(defaults.mqtt.enabled());  // receive only
+  CHECK(defaults.key_rotation_s == 86400);
+  CHECK(defaults.publish_interval_ms == 5000);
+  CHECK(defaults.publish_max_events == 500);
+
+  CHECK(config_error(R"({"tenant": "a", "site": "b", "mqtt": {"uri": "http://x"}})") ==
+        "gateway.json: mqtt.uri: expected tcp://host:port or ssl://host:port");
+  CHECK(config_error(R"({"mqtt": {"username": "gw"}})") == "gateway.json: mqtt.uri: required when other mqtt keys are set");
+  CHECK(config_error(R"({"tenant": "a b", "site": "s", "mqtt": {"uri": "tcp://127.0.0.1:1883"}})").starts_with(
+      "gateway.json: tenant: "));
+  CHECK(config_error(R"({"tenant": "a", "site": "s", "mqtt": {"uri": "tcp://h:1", "tls": {"ca_file": "x"}}})")
+            .starts_with("gateway.json: mqtt.tls: "));
+  CHECK(config_error(R"({"tenant": "a", "site": "s", "mqtt": {"uri": "tcp://h:1", "password": "x"}})")
+            .starts_with("gateway.json: mqtt.username: "));
+  CHECK(config_error(R"({"privacy": {"rotation": "30m"}})").starts_with("gateway.json: privacy.rotation: "));
+  CHECK(config_error(R"({"privacy": {"rotation": 86400}})").starts_with("gateway.json: privacy.rotation: "));
+  CHECK(config_error(R"({"publish": {"max_events": 0}})").starts_with("gateway.json: publish.max_events: "));
+  CHECK(config_error(R"({"outbox": {"max_mb": 1}})").starts_with("gateway.json: outbox.max_mb: "));
+  CHECK(config_error(R"({"mqtt": {"tls": {"verify": false}}})") == "gateway.json: mqtt.tls.verify: unknown key");
+  CHECK(config_error(R"({"merge": {"visit_grace_s": -1}})").starts_with("gateway.json: merge.visit_grace_s: "));
+
+  CHECK(parse_duration_s("1d") == 86400);
+  CHECK(parse_duration_s("24h") == 86400);
+  CHECK(parse_duration_s("90m") == 5400);
+  CHECK(parse_duration_s("3600") == 3600);
+  CHECK_FALSE(parse_duration_s("1w"));
+  CHECK_FALSE(parse_duration_s("d"));
+}
+
 TEST_CASE("config: the options table lists every key") {
   const auto table = options_table();
   for (const char* key : {"listen.port", "listen.tls.client_ca_file", "journal.max_mb", "limits.max_decompressed_bytes",
-                          "clock.tolerance_ms", "health.interval_s", "probes"})
+                          "clock.tolerance_ms", "health.interval_s", "probes", "mqtt.uri", "mqtt.tls.ca_file",
+                          "mqtt.client_id", "publish.interval_ms", "publish.max_events", "outbox.dir", "outbox.max_mb",
+                          "privacy.key_dir", "privacy.rotation", "privacy.opt_out_file", "merge.visit_grace_s"})
     CHECK(table.find(key) != std::string::npos);
 }
 

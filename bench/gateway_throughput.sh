@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Events/s through the gateway's site stage on one core (decode journal batches, merge, pseudonymize, publish
+# micro-batches through the fsynced outbox, QoS 1, until every batch is PUBACKed) versus mosquitto_pub -l -q 1
+# publishing one message per event (the same presence events as JSON lines), same broker, same run.
+# Usage: bench/gateway_throughput.sh [BUILD_BIN_DIR] [EVENTS]
+set -euo pipefail
+bin_dir=${1:-build/release/bin}
+events=${2:-240000}
+work=$(mktemp -d /tmp/footfall-gw-bench.XXXXXX)
+broker_pid=
+cleanup() {
+  if [[ -n $broker_pid ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{
+  echo "listener $port 127.0.0.1"
+  echo "allow_anonymous true"
+  [[ $(id -u) == 0 ]] && echo "user root"
+} >"$work/mosquitto.conf"
+/usr/sbin/mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
+broker_pid=$!
+for _ in $(seq 1 200); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+
+# One core for the client under test (the broker runs wherever the scheduler puts it, for both runs).
+pin=()
+command -v taskset >/dev/null && pin=(taskset -c 0)
+
+"${pin[@]}" "$bin_dir/gateway_throughput" "tcp://127.0.0.1:$port" "$events" "$work" always >/dev/null  # warm-up
+ours=$("${pin[@]}" "$bin_dir/gateway_throughput" "tcp://127.0.0.1:$port" "$events" "$work" always)
+echo "$ours"
+ours_rate=$(sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p' <<<"$ours")
+n=$(wc -l <"$work/events.jsonl")
+
+t0=$(date +%s.%N)
+"${pin[@]}" mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -i footfall-bench-peer -t footfall/v1/bench/site-1/peer -l \
+  <"$work/events.jsonl"
+t1=$(date +%s.%N)
+peer_rate=$(python3 -c "print(round($n / ($t1 - $t0)))")
+echo "mosquitto_pub_-l_-q_1 events=$n seconds=$(python3 -c "print(round($t1 - $t0, 3))") events_per_s=$peer_rate"
+python3 -c "print('ratio footfall/mosquitto_pub = %.1fx' % ($ours_rate / $peer_rate))"
+"${pin[@]}" "$bin_dir/gateway_throughput" --encoding x x
