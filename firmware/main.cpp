@@ -7,7 +7,9 @@
 
 #include "firmware/commands/frames_command.h"
 #include "firmware/commands/presence_command.h"
+#include "firmware/commands/calibrate_command.h"
 #include "firmware/commands/run_command.h"
+#include "firmware/commands/selftest_command.h"
 
 namespace {
 
@@ -122,6 +124,62 @@ void add_run_command(CLI::App& app, RunOptions& options) {
   });
 }
 
+constexpr const char* kSelftestFooter = R"(
+Checks, in order, one line each (PASS, FAIL, or SKIP when an earlier check it needs failed):
+  interface  source.interface exists and is up
+  monitor    it does monitor mode; the line names the method: link type (already 802.11 / radiotap, e.g. a
+             virtual monitor), nl80211 via iw (iw dev/phy info), or libpcap's pcap_can_set_rfmon
+  capture    it opens as `run` opens it (rfmon when source.monitor and not monitor already), 802.11 link type
+  frames     management frames heard within --listen seconds: count, channels, strongest and weakest signal
+  gateway    a Hello with probe_id and token is accepted (TCP or TLS as configured)
+  clock      the date is plausible and within --clock-tolerance-ms of the gateway's clock
+  spool      spool.dir is writable (created if missing) and its filesystem has room for spool.max_mb
+A failure prints a one-line hint below it; a summary line ends the report.
+Exit status: 0 when every check passed, 1 otherwise, 2 on a usage error or a bad probe.json.
+Run it as root, with `footfall-probe run` stopped (the gateway refuses a second session of the same probe).
+)";
+
+void add_selftest_command(CLI::App& app, footfall::commands::SelftestOptions& options) {
+  CLI::App* cmd = app.add_subcommand("selftest", "Installer checks: radio, monitor mode, frames, gateway, clock, spool");
+  cmd->footer(kSelftestFooter);
+  cmd->add_option("-c,--config", options.config_path, "probe.json")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--listen", options.listen_s, "Seconds to listen for frames (default 10)")->check(CLI::Range(0.1, 3600.0));
+  cmd->add_option("--min-frames", options.min_frames, "Frames needed to pass (default 1)")->check(CLI::Range(1, 1000000));
+  cmd->add_option("--clock-tolerance-ms", options.clock_tolerance_ms, "Largest clock offset to the gateway that passes (default 2000)")
+      ->check(CLI::Range(0, 86400000));
+}
+
+constexpr const char* kCalibrateFooter = R"(
+The walk test (hw/calibration.md): carry a phone whose WiFi settings screen is open along the entrance line
+while this runs. Once a second it prints that phone's signal: a meter of the loudest frame of the second, then
+the running count, min / median / p90 / max and channels. At the end (Ctrl-C, --duration, end of --read) it
+prints a histogram and proposes the visitor threshold: the p10 (nearest rank, --percentile) of the walk-line
+signal minus --margin: 90 % of the phone's frames on the line were at least that strong. It prints the
+probe.json line to use: "presence": {"signal_floor_dbm": N}.
+Exit status: 0 a threshold was proposed, 1 too few frames from the phone (--min-frames), 2 usage error.
+)";
+
+void add_calibrate_command(CLI::App& app, footfall::commands::CalibrateOptions& options) {
+  CLI::App* cmd = app.add_subcommand("calibrate", "Walk test: live signal of one phone, and a proposed visitor threshold");
+  cmd->footer(kCalibrateFooter);
+  cmd->add_option("--mac", options.mac, "The phone's address as the probe hears it, aa:bb:cc:dd:ee:ff")->required();
+  auto* read = cmd->add_option("-r,--read", options.read_path, "A capture file (a recorded walk)");
+  auto* interface = cmd->add_option("-i,--interface", options.interface, "Listen live on this interface");
+  read->excludes(interface);
+  cmd->add_flag("--monitor", options.monitor, "Put the interface in monitor mode (rfmon)")->needs(interface);
+  cmd->add_option("--duration", options.duration_s, "Stop a live walk after this many seconds")
+      ->check(CLI::PositiveNumber)
+      ->needs(interface);
+  cmd->add_option("--config", options.config_path, "probe.json, to show its current threshold")->check(CLI::ExistingFile);
+  cmd->add_option("--percentile", options.percentile, "Percentile of the walk-line signal (default 10)")->check(CLI::Range(1, 50));
+  cmd->add_option("--margin", options.margin_db, "dB subtracted from it (default 0)")->check(CLI::Range(0, 30));
+  cmd->add_option("--min-frames", options.min_frames, "Frames with a signal needed for a proposal (default 20)")
+      ->check(CLI::Range(1, 1000000));
+  cmd->callback([cmd, read, interface] {
+    if (read->count() == 0 && interface->count() == 0) throw CLI::RequiredError(cmd->get_name() + ": one of --read or --interface");
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -134,6 +192,10 @@ int main(int argc, char** argv) {
   add_presence_command(app, presence_options);
   RunOptions run_options;
   add_run_command(app, run_options);
+  footfall::commands::SelftestOptions selftest_options;
+  add_selftest_command(app, selftest_options);
+  footfall::commands::CalibrateOptions calibrate_options;
+  add_calibrate_command(app, calibrate_options);
 
   try {
     app.parse(argc, argv);
@@ -148,5 +210,7 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("presence")) return footfall::commands::run_presence(presence_options, stdout, stderr);
   if (app.got_subcommand("run")) return footfall::commands::run_probe(run_options, stdout, stderr);
+  if (app.got_subcommand("selftest")) return footfall::commands::run_selftest(selftest_options, stdout, stderr);
+  if (app.got_subcommand("calibrate")) return footfall::commands::run_calibrate(calibrate_options, stdout, stderr);
   return footfall::commands::kExitUsage;
 }

@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/commands/journal_dump.h"
+#include "gateway/commands/provision_command.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/publish/publisher.h"
 #include "gateway/receive/server.h"
@@ -219,7 +220,25 @@ int main(int argc, char** argv) {
   auto* journal_cmd = app.add_subcommand("journal", "print every held event as one JSON object per line");
   std::string journal_config_path;
   journal_cmd->add_option("--config", journal_config_path, "gateway.json")->required();
+  ProvisionOptions provision;
+  auto* provision_cmd = app.add_subcommand(
+      "provision", "add a probe (or --rotate-token) to gateway.json and write its probe.json, ready for the probe");
+  provision_cmd->footer("docs/provisioning.md. Exit status: 0 done, 1 refused (probe exists) or a write failed, "
+                        "2 usage error or bad gateway.json. Restart the gateway afterwards: it reads probes at start.");
+  provision_cmd->add_option("--config", provision.config_path, "gateway.json (rewritten atomically)")->required();
+  provision_cmd->add_option("--probe", provision.probe_id, "probe id (1..64 bytes)")->required();
+  provision_cmd->add_option("--out", provision.out_dir, "folder for probe.json (and ca.pem, probe.crt, probe.key)")->required();
+  provision_cmd->add_option("--zone", provision.zone, "zone the probe covers (default: the probe id)");
+  provision_cmd->add_flag("--rotate-token", provision.rotate_token, "give an existing probe a new token");
+  provision_cmd->add_option("--gateway-host", provision.gateway_host, "name or address the probe reaches the gateway at (default: listen.address)");
+  provision_cmd->add_option("--gateway-port", provision.gateway_port, "port (default: listen.port)")->check(CLI::Range(1, 65535));
+  provision_cmd->add_option("--interface", provision.interface, "source.interface on the probe")->capture_default_str();
+  provision_cmd->add_option("--probe-dir", provision.probe_dir, "where the files go on the probe")->capture_default_str();
+  provision_cmd->add_option("--spool-dir", provision.spool_dir, "spool.dir on the probe")->capture_default_str();
+  provision_cmd->add_option("--ca", provision.ca_file, "CA certificate of the gateway's TLS certificate (default: that certificate)");
+  provision_cmd->add_option("--client-ca-key", provision.client_ca_key, "key of listen.tls.client_ca_file: sign a client certificate for the probe");
   CLI11_PARSE(app, argc, argv);
+  if (provision_cmd->parsed()) return run_provision(provision, std::cout, std::cerr);
 
   if (help_config) {
     std::cout << options_table();

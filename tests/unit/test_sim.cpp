@@ -23,6 +23,7 @@
 #include "firmware/parse/dot11.h"
 #include "firmware/parse/radio_header.h"
 #include "tools/sim/frame_builder.h"
+#include "tools/sim/sales.h"
 #include "tools/sim/simulation.h"
 #include "tools/sim/time_text.h"
 
@@ -157,11 +158,16 @@ TEST_CASE("same arguments give byte-identical files; another seed gives another 
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(a.path())) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
-  CHECK(names == std::vector<std::string>{"probe-1.pcap", "probe-2.pcap", "probe-3.pcap", "truth-frames.tsv",
-                                          "truth.json"});
+  CHECK(names == std::vector<std::string>{"probe-1.pcap", "probe-2.pcap", "probe-3.pcap", "sales.csv",
+                                          "truth-frames.tsv", "truth.json"});
   for (const auto& name : names) {
     INFO(name);
     const std::string first = slurp(a.path() / name);
+    if (name == sim::kSalesFileName) {  // a short office run may sell nothing: the file is then its header
+      CHECK(first.starts_with("sale_id,site,time,amount\n"));
+      CHECK(first == slurp(b.path() / name));
+      continue;
+    }
     CHECK(first.size() > 1000);
     CHECK(first == slurp(b.path() / name));
     CHECK(first != slurp(c.path() / name));
@@ -528,4 +534,187 @@ TEST_CASE("bad arguments: one line naming the option, exit status 2") {
     CHECK(std::count(output.begin(), output.end(), '\n') == 1);
   }
   CHECK(fs::is_empty(dir.path()));
+}
+
+namespace {
+
+// One line of sales.csv split by RFC 4180 (quoted fields may hold commas and doubled quotes).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+std::vector<std::vector<std::string>> read_sales_csv(const fs::path& path) {
+  std::istringstream in(slurp(path));
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(csv_fields(line));
+  return rows;
+}
+
+// Checks sales.csv against truth.json: same sales, in time order, each made by a visitor inside the zone.
+std::size_t check_sales(const fs::path& dir, const std::string& site) {
+  const json truth = load_truth(dir);
+  const auto rows = read_sales_csv(dir / sim::kSalesFileName);
+  REQUIRE(!rows.empty());
+  CHECK(rows[0] == std::vector<std::string>{"sale_id", "site", "time", "amount"});
+  const auto& sales = truth["sales"];
+  REQUIRE(rows.size() == sales.size() + 1);
+  CHECK(truth["site"] == site);
+  CHECK(truth["totals"]["sales"]["count"].get<std::size_t>() == sales.size());
+  std::int64_t cents = 0;
+  std::int64_t previous_ns = 0;
+  std::set<std::string> ids;
+  for (std::size_t i = 0; i < sales.size(); ++i) {
+    const auto& sale = sales[i];
+    const auto& row = rows[i + 1];
+    INFO(sale.dump());
+    REQUIRE(row.size() == 4);
+    CHECK(row[0] == sale["sale_id"]);
+    CHECK(ids.insert(row[0]).second);
+    CHECK(row[1] == site);
+    CHECK(row[2] == sale["time"]);
+    // ISO-8601 UTC with exactly three fraction digits, and the instant of time_ns.
+    CHECK(row[2].size() == 24);
+    CHECK(row[2][19] == '.');
+    CHECK(row[2].back() == 'Z');
+    const auto t_ns = sale["time_ns"].get<std::int64_t>();
+    CHECK(sim::parse_utc_timestamp(row[2]) == t_ns);
+    CHECK(t_ns % 1'000'000 == 0);
+    CHECK(t_ns >= previous_ns);
+    previous_ns = t_ns;
+    // Two decimals, and the same amount as the truth's cents.
+    const auto dot = row[3].find('.');
+    REQUIRE(dot != std::string::npos);
+    CHECK(row[3].size() == dot + 3);
+    const auto amount_cents = sale["amount_cents"].get<std::int64_t>();
+    CHECK(amount_cents > 0);
+    CHECK(std::stoll(row[3].substr(0, dot)) * 100 + std::stoll(row[3].substr(dot + 1)) == amount_cents);
+    cents += amount_cents;
+
+    const auto& visit = truth["visits"][sale["visit"].get<std::size_t>()];
+    CHECK(visit["id"] == sale["visit"]);
+    CHECK(visit["device"] == sale["device"]);
+    CHECK(visit["counts_as"] == "visitor");
+    CHECK(visit["arrival_ns"].get<std::int64_t>() <= t_ns);
+    CHECK(t_ns <= visit["departure_ns"].get<std::int64_t>());
+    const auto& listed = visit["sales"];
+    CHECK(std::find(listed.begin(), listed.end(), sale["sale_id"]) != listed.end());
+    bool in_zone = false;
+    for (const auto& stay : visit["zones"]) {
+      in_zone = in_zone || (stay["zone"] == sale["zone"] && stay["enter_ns"].get<std::int64_t>() <= t_ns &&
+                            t_ns <= stay["leave_ns"].get<std::int64_t>());
+    }
+    CHECK(in_zone);
+  }
+  CHECK(truth["totals"]["sales"]["amount_cents"].get<std::int64_t>() == cents);
+  std::int64_t per_day = 0;
+  for (const auto& d : truth["totals"]["sales"]["per_day"]) per_day += d["amount_cents"].get<std::int64_t>();
+  CHECK(per_day == cents);
+  return sales.size();
+}
+
+}  // namespace
+
+TEST_CASE("sales: visitors in a selling zone buy; sales.csv and truth.json agree, deterministic by seed") {
+  TempDir mall_a, mall_b, office;
+  auto config = small_office(mall_a.path(), 11);
+  config.scenario = "mall";
+  config.duration_ns = 60LL * 1'000'000'000;
+  config.frame_log = false;
+  const auto result = sim::run_simulation(config);
+  CHECK(result.site == "mall");
+  const std::size_t mall_sales = check_sales(mall_a.path(), "mall");
+  CHECK(mall_sales > 5);
+  std::set<std::string> zones;
+  for (const auto& sale : load_truth(mall_a.path())["sales"]) zones.insert(sale["zone"].get<std::string>());
+  CHECK(!zones.contains("north-entrance"));
+  CHECK(!zones.contains("south-entrance"));
+  config.out_dir = mall_b.path();
+  sim::run_simulation(config);
+  CHECK(slurp(mall_a.path() / sim::kSalesFileName) == slurp(mall_b.path() / sim::kSalesFileName));
+
+  // An office sells only at the negotiation corner; a site name with a comma and quotes is quoted.
+  auto office_config = small_office(office.path(), 5);
+  office_config.duration_ns = 10LL * 60 * 1'000'000'000;
+  office_config.time_scale = 60.0;
+  office_config.frame_log = false;
+  office_config.site = R"(Sales "Nord", Berlin)";
+  sim::run_simulation(office_config);
+  CHECK(check_sales(office.path(), office_config.site) > 0);
+  for (const auto& sale : load_truth(office.path())["sales"]) CHECK(sale["zone"] == "negotiation");
+  CHECK(slurp(office.path() / sim::kSalesFileName).find(R"("Sales ""Nord"", Berlin")") != std::string::npos);
+}
+
+TEST_CASE("each visit states what an aggregator check needs: counted role, party, zones in order, sales") {
+  TempDir dir;
+  auto config = small_office(dir.path(), 3);
+  config.days = 2;
+  config.duration_ns = 5LL * 60 * 1'000'000'000;
+  config.time_scale = 60.0;
+  config.frame_log = false;
+  sim::run_simulation(config);
+  const json truth = load_truth(dir.path());
+  std::size_t groups = 0;
+  for (const auto& v : truth["visits"]) {
+    INFO(v["id"]);
+    const std::string role = v["role"];
+    CHECK(v["counts_as"] == (role == "group_member" ? "visitor" : role));
+    CHECK(v["dwell_s"].get<double>() >= 0.0);
+    CHECK(v["sales"].is_array());
+    if (v["role"] == "passer_by") {
+      CHECK(v["zones"].empty());
+      CHECK(v["entry_zone"].is_null());
+      continue;
+    }
+    REQUIRE(!v["zones"].empty());
+    CHECK(v["entry_zone"] == v["zones"].front()["zone"]);
+    CHECK(v["exit_zone"] == v["zones"].back()["zone"]);
+    std::vector<std::string> order;
+    for (const auto& stay : v["zones"]) {
+      if (std::find(order.begin(), order.end(), stay["zone"]) == order.end()) order.push_back(stay["zone"]);
+    }
+    CHECK(v["zone_order"] == json(order));
+    if (v["group"].is_null()) {
+      CHECK(v["party_size"] == 1);
+      continue;
+    }
+    // Members of a group arrive together: within the 20 s (real time) they walk in one after the other.
+    const auto& group = truth["groups"][v["group"].get<std::size_t>()];
+    CHECK(group["id"] == v["group"]);
+    CHECK(v["party_size"].get<std::size_t>() == group["visits"].size());
+    CHECK(v["party_size"].get<std::size_t>() >= 2);
+    CHECK(v["arrival_ns"].get<std::int64_t>() - group["arrival_ns"].get<std::int64_t>() <= 20'000'000'000 / 60);
+    CHECK(v["returning"] == false);
+    ++groups;
+  }
+  CHECK(groups > 0);
+}
+
+TEST_CASE("sale times and amounts as text") {
+  CHECK(sim::format_utc_ms(*sim::parse_utc_timestamp("2026-11-25T10:15:00.123456Z")) == "2026-11-25T10:15:00.123Z");
+  CHECK(sim::format_utc_ms(*sim::parse_utc_timestamp("2026-11-25T10:15:00Z")) == "2026-11-25T10:15:00.000Z");
+  CHECK(sim::format_utc_ms(-1'000'000) == "1969-12-31T23:59:59.999Z");
+  CHECK(sim::format_amount(1230) == "12.30");
+  CHECK(sim::format_amount(5) == "0.05");
+  CHECK(sim::format_amount(-105) == "-1.05");
 }

@@ -42,7 +42,11 @@ int main(int argc, char** argv) {
   CLI::App app{
       "footfall-sim: simulates WiFi probes at a site and writes <out>/probe-<id>.pcap (radiotap, ns timestamps)\n"
       "per probe plus <out>/truth.json: devices, the addresses they used, visits with zones, dwell and what\n"
-      "each probe heard. The same arguments always give byte-identical files.\n\nScenarios:\n" +
+      "each probe heard, plus <out>/sales.csv: the sales of visitors who bought something (columns\n"
+      "sale_id,site,time,amount: sale_id '<site>-000001' unique and in time order; site the --site name; time UTC\n"
+      "with milliseconds, e.g. 2026-11-25T10:15:00.123Z; amount in currency units with two decimals; a header\n"
+      "row, RFC 4180 quoting). truth.json lists each sale with the visit that made it, and totals.\n"
+      "The same arguments always give byte-identical files.\n\nScenarios:\n" +
           scenario_list(),
       "footfall-sim"};
   app.get_formatter()->column_width(30);
@@ -57,6 +61,7 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", config.scenario, "site and crowd to simulate")
       ->capture_default_str()
       ->check(CLI::IsMember(scenario_names()));
+  app.add_option("--site", config.site, "the site's name in sales.csv and truth.json (default: the scenario's name)");
   app.add_option("--seed", config.seed, "random seed; same seed, same files")->capture_default_str();
   app.add_option("--start", start_text, "opening time of the first day, UTC (YYYY-MM-DDTHH:MM:SSZ)")
       ->capture_default_str()
@@ -89,6 +94,25 @@ int main(int argc, char** argv) {
   app.add_option("--mac-change-prob", mac_change,
                  "chance a randomizing phone takes a new address per probe burst (default: per device model)")
       ->check(share_validator());
+  std::string radio_clock = "tsf";
+  app.add_option("--radio-clock", radio_clock,
+                 "radiotap TSFT of the captures: tsf = each probe's own microsecond timer (as a real radio);\n"
+                 "site = the site time in µs since the Unix epoch, for live replays faster than real time\n"
+                 "(footfall-probe source.clock \"radio\")")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tsf", "site"}));
+  std::string tail_text = "0s";
+  app.add_option("--tail", tail_text,
+                 "access points go on beaconing this long after closing, e.g. 15m, so probes that keep\n"
+                 "time by the frames they hear see the last visitors leave")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v == "0" || v == "0s") return "";
+            const auto ns = parse_duration_ns(v);
+            return ns && *ns > 0 ? "" : "expected a duration like 15m, got '" + v + "'";
+          },
+          "DURATION"));
   app.add_option("--randomizing-share", randomizing_share,
                  "share of phones that randomize their address (default: per device model)")
       ->check(share_validator());
@@ -107,6 +131,8 @@ int main(int argc, char** argv) {
   config.start_ns = *parse_utc_timestamp(start_text);
   config.duration_ns = *parse_duration_ns(duration_text);
   config.out_dir = out_dir;
+  config.tsft_is_site_time = radio_clock == "site";
+  config.tail_ns = (tail_text == "0" || tail_text == "0s") ? 0 : *parse_duration_ns(tail_text);
   if (mac_change >= 0.0) config.mac_change_per_burst = mac_change;
   if (randomizing_share >= 0.0) config.randomizing_share = randomizing_share;
 

@@ -18,7 +18,7 @@ constexpr std::int64_t kNsPerTu = 1'024'000;  // 802.11 time unit: 1024 microsec
 constexpr unsigned kScanChannels[] = {1, 6, 11};
 constexpr double kResponderMinRssi = -82.0;  // an AP answers only a probe it can decode comfortably
 
-// Derives independent seeds for the planner, the phones' behaviour and the radio from one seed.
+// Derives independent seeds for the planner, the phones' behaviour, the radio and the sales from one seed.
 std::uint64_t splitmix64(std::uint64_t& state) {
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -305,7 +305,7 @@ void SiteRun::answer_probe(std::int64_t t_ns, unsigned channel, std::int16_t ssi
 }
 
 void SiteRun::on_beacon(const Event& e) {
-  if (e.t_ns >= day_end_ns_) return;  // closing time: the probes stop listening
+  if (e.t_ns >= day_end_ns_ + config_.tail_ns) return;  // closing time (+ tail): the probes stop listening
   const AccessPoint& ap = scenario_.access_points[e.subject];
   const std::uint16_t seq = ap_seq_[e.subject];
   ap_seq_[e.subject] = static_cast<std::uint16_t>((seq + 1) & 0x0fff);
@@ -336,7 +336,9 @@ void SiteRun::transmit(FrameKind kind, std::int64_t t_ns, unsigned channel, cons
     const double mean = radio.mean_rssi(sender.position, probe.position, sender.tx_offset_db, sender.outdoor);
     const int rssi = radio.sample_rssi(mean, radio_rng_);
     if (rssi < probe.sensitivity_dbm) continue;
-    write_radiotap(frame_.radiotap_area(), {.tsft_us = tsf_us(probe_tsf_base_us_[p], t_ns),
+    const std::uint64_t tsft_us = config_.tsft_is_site_time ? static_cast<std::uint64_t>(t_ns / 1000)
+                                                            : tsf_us(probe_tsf_base_us_[p], t_ns);
+    write_radiotap(frame_.radiotap_area(), {.tsft_us = tsft_us,
                                             .freq_mhz = channel_freq_mhz(channel), .signal_dbm = rssi});
     captures_[p].write(t_ns, frame_.record());
     ++count_of(result_.heard[p], kind);
@@ -383,6 +385,9 @@ SimResult run_simulation(const SimConfig& config) {
     throw std::invalid_argument("--duration: must be at most 24h when --days is above 1");
   }
   if (!(config.time_scale > 0.0)) throw std::invalid_argument("--time-scale: must be positive");
+  if (config.tail_ns < 0 || (config.days > 1 && config.duration_ns + config.tail_ns > kNsPerDay)) {
+    throw std::invalid_argument("--tail: opening hours plus the tail must fit in a day when --days is above 1");
+  }
 
   SimResult result;
   result.scenario = std::move(*scenario);
@@ -391,6 +396,9 @@ SimResult run_simulation(const SimConfig& config) {
     run.run();
   }
   if (result.stopped_at_frame_limit) cut_at(result.schedule, result.end_ns);
+  result.site = config.site.empty() ? result.scenario.name : config.site;
+  result.sales = plan_sales(result.scenario, result.schedule, result.site, seed_for(config.seed, 3), result.end_ns);
+  write_sales_csv(config.out_dir / kSalesFileName, result.site, result.sales);
   write_truth(config.out_dir / kTruthFileName, config, result);
   return result;
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/sim/sales.h"
 #include "tools/sim/schedule.h"
 #include "tools/sim/site_model.h"
 
@@ -14,6 +15,7 @@ namespace footfall::sim {
 
 struct SimConfig {
   std::string scenario = "office";
+  std::string site;               // the site's name in sales.csv and truth.json; empty: the scenario's name
   std::uint64_t seed = 1;
   std::int64_t start_ns = 0;      // opening time of the first day, ns since the Unix epoch
   std::int64_t duration_ns = 0;   // opening hours of each day
@@ -24,6 +26,11 @@ struct SimConfig {
   bool frame_log = false;         // also write truth-frames.tsv
   std::optional<double> mac_change_per_burst;
   std::optional<double> randomizing_share;
+  // The probes' radiotap TSFT: their own free-running microsecond timer (as real radios), or the site's
+  // wall-clock time in µs since the Unix epoch, so a live replay played faster than real time still carries
+  // the true time of every frame (footfall-probe source.clock = "radio").
+  bool tsft_is_site_time = false;
+  std::int64_t tail_ns = 0;  // access points go on beaconing this long after closing (the probes listen on)
 };
 
 // Frame counts by kind, as heard by one probe or as transmitted.
@@ -36,10 +43,12 @@ struct FrameCounts {
 
 struct SimResult {
   Scenario scenario;
+  std::string site;
   Schedule schedule;
   std::vector<DayWindow> days;
   std::vector<FrameCounts> heard;  // per probe, in the order of scenario.probes
   FrameCounts transmitted;
+  std::vector<Sale> sales;         // in time order
   std::int64_t end_ns = 0;         // last instant simulated
   bool stopped_at_frame_limit = false;
 };

@@ -214,7 +214,8 @@ Scenario office() {
   s.zones = {
       {.name = "entrance", .centre = {0, 0}, .radius_m = 2.5, .entrance = true, .dwell_median_s = 90, .attraction = 0},
       {.name = "model-room", .centre = {14, 3}, .radius_m = 5, .dwell_median_s = 900, .attraction = 0.95},
-      {.name = "negotiation", .centre = {5, 12}, .radius_m = 3.5, .dwell_median_s = 1500, .attraction = 0.45},
+      {.name = "negotiation", .centre = {5, 12}, .radius_m = 3.5, .dwell_median_s = 1500, .attraction = 0.45,
+       .sale_share = 0.3, .sale_median = 5000, .sale_sigma = 0.4, .sale_min = 1000},  // reservation deposits
   };
   s.probes = {
       {.id = 1, .name = "entrance", .zone = 0, .position = {0.5, 0.5}, .channel = 1},
@@ -246,11 +247,16 @@ Scenario office() {
 std::vector<Zone> mall_zones() {
   return {
       {.name = "north-entrance", .centre = {0, 0}, .radius_m = 6, .entrance = true, .dwell_median_s = 45, .attraction = 0},
-      {.name = "atrium", .centre = {0, 55}, .radius_m = 12, .dwell_median_s = 300, .attraction = 3},
-      {.name = "fashion", .centre = {-45, 35}, .radius_m = 10, .dwell_median_s = 900, .attraction = 2},
-      {.name = "electronics", .centre = {45, 35}, .radius_m = 10, .dwell_median_s = 700, .attraction = 1.5},
-      {.name = "food-court", .centre = {-40, 95}, .radius_m = 14, .dwell_median_s = 1800, .attraction = 2},
-      {.name = "cinema", .centre = {40, 100}, .radius_m = 12, .dwell_median_s = 5400, .attraction = 0.4},
+      {.name = "atrium", .centre = {0, 55}, .radius_m = 12, .dwell_median_s = 300, .attraction = 3,
+       .sale_share = 0.05, .sale_median = 6, .sale_sigma = 0.4, .sale_min = 2},  // kiosks
+      {.name = "fashion", .centre = {-45, 35}, .radius_m = 10, .dwell_median_s = 900, .attraction = 2,
+       .sale_share = 0.35, .sale_median = 45, .sale_sigma = 0.7, .sale_min = 5},
+      {.name = "electronics", .centre = {45, 35}, .radius_m = 10, .dwell_median_s = 700, .attraction = 1.5,
+       .sale_share = 0.18, .sale_median = 120, .sale_sigma = 0.9, .sale_min = 10},
+      {.name = "food-court", .centre = {-40, 95}, .radius_m = 14, .dwell_median_s = 1800, .attraction = 2,
+       .sale_share = 0.65, .sale_median = 14, .sale_sigma = 0.5, .sale_min = 3},
+      {.name = "cinema", .centre = {40, 100}, .radius_m = 12, .dwell_median_s = 5400, .attraction = 0.4,
+       .sale_share = 0.85, .sale_median = 12, .sale_sigma = 0.3, .sale_min = 8},
       {.name = "south-entrance", .centre = {0, 130}, .radius_m = 6, .entrance = true, .dwell_median_s = 45, .attraction = 0},
   };
 }

@@ -25,6 +25,10 @@ struct Zone {
   bool entrance = false;        // routes start and end at an entrance
   double dwell_median_s = 300;  // median stay of a visitor
   double attraction = 1.0;      // relative chance a visitor includes this zone in a route
+  double sale_share = 0.0;      // chance a party staying here buys something; 0: nothing is sold here
+  double sale_median = 0.0;     // median amount of a sale (log-normal)
+  double sale_sigma = 0.5;
+  double sale_min = 1.0;
 };
 
 struct Probe {

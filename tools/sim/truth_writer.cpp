@@ -77,10 +77,19 @@ std::vector<std::pair<std::string, json>> site_json(const Scenario& s) {
   return {{"zones", zones}, {"probes", probes}, {"access_points", aps}, {"models", models}, {"radio", radio}};
 }
 
-json visit_json(const Visit& v, const Scenario& s) {
+double money(std::int64_t cents) { return static_cast<double>(cents) / 100.0; }
+
+// What an aggregator counts the visit as: group members are visitors who came together.
+std::string_view counted_as(Role r) { return r == Role::group_member ? "visitor" : to_string(r); }
+
+json visit_json(const Visit& v, const Scenario& s, const Schedule& schedule, const json& sale_ids) {
   json zones = json::array();
+  json zone_order = json::array();  // distinct zones in the order first entered
+  std::vector<bool> entered(s.zones.size(), false);
   for (const ZoneStay& stay : v.stays) {
     zones.push_back({{"zone", s.zones[stay.zone].name}, {"enter_ns", stay.enter_ns}, {"leave_ns", stay.leave_ns}});
+    if (!entered[stay.zone]) zone_order.push_back(s.zones[stay.zone].name);
+    entered[stay.zone] = true;
   }
   json probes = json::array();
   for (std::size_t p = 0; p < v.heard.size(); ++p) {
@@ -101,7 +110,13 @@ json visit_json(const Visit& v, const Scenario& s) {
               {"complete", v.complete},
               {"frames_sent", v.frames_sent},
               {"zones", zones},
-              {"probes", probes}};
+              {"probes", probes},
+              {"counts_as", counted_as(v.role)},
+              {"party_size", v.group == kNone ? std::size_t{1} : schedule.groups[v.group].visits.size()},
+              {"zone_order", zone_order},
+              {"entry_zone", v.stays.empty() ? json(nullptr) : json(s.zones[v.stays.front().zone].name)},
+              {"exit_zone", v.stays.empty() ? json(nullptr) : json(s.zones[v.stays.back().zone].name)},
+              {"sales", sale_ids}};
   if (v.outdoor) out["walk"] = {{"from", json_point(v.walk_from)}, {"to", json_point(v.walk_to)}};
   return out;
 }
@@ -180,8 +195,27 @@ void write_truth(const std::filesystem::path& path, const SimConfig& config, con
     captured.beacon += result.heard[p].beacon;
   }
 
+  json sales_per_day = json::array();
+  std::vector<std::int64_t> day_cents(days.size(), 0);
+  std::vector<std::size_t> day_sales(days.size(), 0);
+  std::vector<json> visit_sales(schedule.visits.size(), json::array());
+  std::int64_t total_cents = 0;
+  for (const Sale& sale : result.sales) {
+    total_cents += sale.amount_cents;
+    visit_sales[sale.visit].push_back(sale.sale_id);
+    const std::uint32_t day = schedule.visits[sale.visit].day;
+    if (day < days.size()) {
+      day_cents[day] += sale.amount_cents;
+      ++day_sales[day];
+    }
+  }
+  for (std::size_t d = 0; d < days.size(); ++d) {
+    sales_per_day.push_back({{"day", d}, {"count", day_sales[d]}, {"amount", money(day_cents[d])}, {"amount_cents", day_cents[d]}});
+  }
+
   TruthStream truth(out);
   truth.field("format", kTruthFormat);
+  truth.field("site", result.site);
   truth.field("scenario", s.name);
   truth.field("description", s.description);
   truth.field("seed", config.seed);
@@ -193,7 +227,10 @@ void write_truth(const std::filesystem::path& path, const SimConfig& config, con
   truth.field("days", days);
   for (const auto& [key, value] : site_json(s)) truth.field(key, value);
   truth.field("totals", {{"per_probe", per_probe}, {"captured", counts_json(captured)},
-                         {"transmitted", counts_json(result.transmitted)}});
+                         {"transmitted", counts_json(result.transmitted)},
+                         {"sales", {{"count", result.sales.size()}, {"amount", money(total_cents)},
+                                    {"amount_cents", total_cents},
+                                    {"file", kSalesFileName}, {"per_day", sales_per_day}}}});
   truth.array("groups", schedule.groups, [&](const Group& g) -> std::optional<json> {
     if (g.visits.empty()) return std::nullopt;
     std::int64_t arrival = schedule.visits[g.visits.front()].arrival_ns;
@@ -209,7 +246,13 @@ void write_truth(const std::filesystem::path& path, const SimConfig& config, con
     if (d.visits.empty()) return std::nullopt;  // planned for after the frame limit stopped the run
     return device_json(d, s);
   });
-  truth.array("visits", schedule.visits, [&](const Visit& v) -> std::optional<json> { return visit_json(v, s); });
+  truth.array("visits", schedule.visits,
+              [&](const Visit& v) -> std::optional<json> { return visit_json(v, s, schedule, visit_sales[v.id]); });
+  truth.array("sales", result.sales, [&](const Sale& sale) -> std::optional<json> {
+    return json{{"sale_id", sale.sale_id}, {"visit", sale.visit}, {"device", sale.device},
+                {"zone", s.zones[sale.zone].name}, {"time", format_utc_ms(sale.time_ns)}, {"time_ns", sale.time_ns},
+                {"amount", money(sale.amount_cents)}, {"amount_cents", sale.amount_cents}};
+  });
   truth.finish();
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }

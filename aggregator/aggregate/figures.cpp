@@ -1,0 +1,150 @@
+#include "aggregator/aggregate/figures.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "aggregator/aggregate/daily_alerts.h"
+#include "aggregator/aggregate/figure_lists.h"
+#include "aggregator/aggregate/local_time.h"
+#include "aggregator/aggregate/visit_table.h"
+#include "aggregator/aggregate/window_figures.h"
+
+namespace footfall::aggregator {
+
+const char* period_name(Period p) {
+  switch (p) {
+    case Period::hour: return "hour";
+    case Period::day: return "day";
+    case Period::week: return "week";
+    case Period::month: return "month";
+  }
+  return "?";
+}
+
+TimeMs lookback_ms(const SiteThresholds& thr) {
+  return TimeMs{std::max(thr.returning_window_days, 28) + 1} * day_ms;
+}
+
+TimeMs period_start_containing(Period p, TimeMs t, const SiteThresholds& thr) {
+  const LocalClock clock(thr.utc_offset_min);
+  switch (p) {
+    case Period::hour: return clock.hour_start(clock.hour_of(t));
+    case Period::day: return clock.day_start(clock.day_of(t));
+    case Period::week: return clock.day_start(LocalClock::monday_of(clock.day_of(t)));
+    case Period::month: return clock.day_start(clock.month_first_day(clock.day_of(t)));
+  }
+  throw std::invalid_argument("period_start_containing: unknown period");
+}
+
+TimeMs period_end(Period p, TimeMs period_start, const SiteThresholds& thr) {
+  const LocalClock clock(thr.utc_offset_min);
+  switch (p) {
+    case Period::hour: return period_start + hour_ms;
+    case Period::day: return period_start + day_ms;
+    case Period::week: return period_start + 7 * day_ms;
+    case Period::month: return clock.day_start(clock.next_month_first_day(clock.day_of(period_start)));
+  }
+  throw std::invalid_argument("period_end: unknown period");
+}
+
+nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+                              const SiteThresholds& thr, Period p, TimeMs period_start) {
+  const TimeMs end = period_end(p, period_start, thr);
+  const VisitTable table = build_visit_table(visits, thr);
+  const SalesLedger ledger(sales);
+  WindowScratch scratch(table, ledger);
+  const WindowFigures f = scratch.figures(period_start, end, WindowDetail::full);
+
+  nlohmann::json j = figures_json(f, table.clock);
+  j["period"] = period_name(p);
+  j["start"] = utc_iso(period_start);
+  j["end"] = utc_iso(end);
+  j["start_ms"] = period_start;
+  j["end_ms"] = end;
+  j["local_start"] = table.clock.local_minute(period_start);
+  j["utc_offset_min"] = thr.utc_offset_min;
+  // Arrivals per interval: hours for an hour or a day, days for a week or a month.
+  const bool by_hour = p == Period::hour || p == Period::day;
+  j["interval"] = by_hour ? "hour" : "day";
+  j["intervals"] = interval_list(scratch, period_start, end, by_hour ? hour_ms : day_ms);
+  auto [points, step_ms] = occupancy_list(scratch, period_start, end, TimeMs{thr.occupancy_step_s} * 1000, 0);
+  j["occupancy_step_s"] = step_ms / 1000;
+  j["occupancy"] = std::move(points);
+  j["dwell_histogram"] = dwell_histogram_list(f);
+  j["frequency"] = frequency_list(f);
+  j["zone_flow"] = f.zone_flow;
+  return j;
+}
+
+std::vector<nlohmann::json> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+                                         const SiteThresholds& thr, TimeMs day_start) {
+  const VisitTable table = build_visit_table(visits, thr);
+  const SalesLedger ledger(sales);
+  WindowScratch scratch(table, ledger);
+  const std::int32_t day = table.clock.day_of(day_start);
+  return alerts_on(
+      day,
+      [&](std::int32_t d) {
+        return figures_json(scratch.figures(table.clock.day_start(d), table.clock.day_start(d + 1), WindowDetail::counts),
+                            table.clock);
+      },
+      thr);
+}
+
+nlohmann::json overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from, TimeMs to,
+                              const SiteThresholds& thr) {
+  std::size_t total = 0;
+  for (const auto& [site, visits] : visits_by_site) total += visits.size();
+  DeviceIndex index(total / 2 + 16);
+  const auto min_dwell = static_cast<TimeMs>(std::llround(thr.visitor_min_dwell_s * 1000.0));
+  nlohmann::json sites = nlohmann::json::array();
+  std::vector<std::vector<std::int32_t>> visitors;  // per site: sorted distinct devices
+  for (const auto& [site, visits] : visits_by_site) {
+    sites.push_back(site);
+    std::vector<std::int32_t> devices;
+    for (const auto& v : visits) {
+      if (v.arrival < from || v.arrival >= to) continue;
+      if (qualifying_ms(v, thr) < min_dwell) continue;
+      devices.push_back(index.intern(v.key_epoch, v.device));
+    }
+    std::sort(devices.begin(), devices.end());
+    devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
+    visitors.push_back(std::move(devices));
+  }
+  const std::size_t n = visitors.size();
+  nlohmann::json counts = nlohmann::json::array();
+  nlohmann::json shared = nlohmann::json::array();
+  nlohmann::json matrix = nlohmann::json::array();
+  for (std::size_t i = 0; i < n; ++i) {
+    counts.push_back(visitors[i].size());
+    nlohmann::json shared_row = nlohmann::json::array();
+    nlohmann::json row = nlohmann::json::array();
+    for (std::size_t k = 0; k < n; ++k) {
+      std::size_t common = 0;
+      auto a = visitors[i].begin();
+      auto b = visitors[k].begin();
+      while (a != visitors[i].end() && b != visitors[k].end()) {
+        if (*a < *b) {
+          ++a;
+        } else if (*b < *a) {
+          ++b;
+        } else {
+          ++common;
+          ++a;
+          ++b;
+        }
+      }
+      shared_row.push_back(common);
+      row.push_back(visitors[i].empty() ? nlohmann::json(nullptr)
+                                        : nlohmann::json(static_cast<double>(common) /
+                                                         static_cast<double>(visitors[i].size())));
+    }
+    shared.push_back(std::move(shared_row));
+    matrix.push_back(std::move(row));
+  }
+  return {{"sites", std::move(sites)}, {"visitors", std::move(counts)}, {"shared", std::move(shared)},
+          {"matrix", std::move(matrix)}};
+}
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,44 @@
+#pragma once
+// Visitor-flow figures and 3A3R indicators of one site for a period; every figure is defined in docs/metrics.md.
+// Pure computation: visits and sales in, JSON out.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "aggregator/aggregate/thresholds.h"
+#include "aggregator/model/site_records.h"
+
+namespace footfall::aggregator {
+
+enum class Period { hour, day, week, month };
+
+const char* period_name(Period p);
+
+// How far before a period the visits must reach: the returning window, or four weeks and a day for the
+// alerts' baseline, whichever is longer, plus a day for local-day alignment.
+TimeMs lookback_ms(const SiteThresholds& thr);
+
+// Start of the local hour / day / week (Monday) / month containing t, in UTC ms.
+TimeMs period_start_containing(Period p, TimeMs t, const SiteThresholds& thr);
+// End (excluded) of the period starting at period_start.
+TimeMs period_end(Period p, TimeMs period_start, const SiteThresholds& thr);
+
+// visits: all visits of ONE site with arrival in [period_start - lookback_ms(thr), period_end), sorted by
+// arrival (sorted here when not). Sales of the site, any range (only the period's count).
+nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+                              const SiteThresholds& thr, Period p, TimeMs period_start);
+
+// Alerts of the local day starting at day_start: each daily indicator against the mean of the same weekday
+// in the four weeks before. visits as for period_figures with the day as the period.
+std::vector<nlohmann::json> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+                                         const SiteThresholds& thr, TimeMs day_start);
+
+// Cross-site overlap of one tenant in [from, to): share of site A's visitors also visitors of site B
+// (same (key_epoch, device)), all sites judged with thr.
+nlohmann::json overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from,
+                              TimeMs to, const SiteThresholds& thr);
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,78 @@
+#include "aggregator/aggregate/local_time.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace footfall::aggregator {
+namespace {
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+std::chrono::year_month_day civil(std::int32_t day) {
+  return std::chrono::year_month_day{std::chrono::sys_days{std::chrono::days{day}}};
+}
+
+std::int32_t day_number(std::chrono::year_month_day ymd) {
+  return static_cast<std::int32_t>(std::chrono::sys_days{ymd}.time_since_epoch().count());
+}
+
+}  // namespace
+
+std::int32_t LocalClock::day_of(TimeMs t) const { return static_cast<std::int32_t>(floor_div(t + offset_ms, day_ms)); }
+
+std::int64_t LocalClock::hour_of(TimeMs t) const { return floor_div(t + offset_ms, hour_ms); }
+
+int LocalClock::hour_of_day(TimeMs t) const {
+  const std::int64_t h = hour_of(t) % 24;
+  return static_cast<int>(h < 0 ? h + 24 : h);
+}
+
+std::int32_t LocalClock::weekday(std::int32_t day) {
+  const std::int32_t w = (day + 3) % 7;  // 1970-01-01 was a Thursday
+  return w < 0 ? w + 7 : w;
+}
+
+std::int32_t LocalClock::monday_of(std::int32_t day) { return day - weekday(day); }
+
+std::string LocalClock::date(std::int32_t day) {
+  const auto ymd = civil(day);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::string LocalClock::local_minute(TimeMs t) const {
+  const TimeMs local = t + offset_ms;
+  const auto day = static_cast<std::int32_t>(floor_div(local, day_ms));
+  const TimeMs in_day = local - TimeMs{day} * day_ms;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", static_cast<int>(in_day / hour_ms), static_cast<int>(in_day % hour_ms / 60'000));
+  return date(day) + "T" + buf;
+}
+
+std::int32_t LocalClock::month_first_day(std::int32_t day) const {
+  const auto ymd = civil(day);
+  return day_number(ymd.year() / ymd.month() / std::chrono::day{1});
+}
+
+std::int32_t LocalClock::next_month_first_day(std::int32_t day) const {
+  const auto ymd = civil(day);
+  const auto next = std::chrono::year_month{ymd.year(), ymd.month()} + std::chrono::months{1};
+  return day_number(next / std::chrono::day{1});
+}
+
+std::string utc_iso(TimeMs t) {
+  const auto day = static_cast<std::int32_t>(floor_div(t, day_ms));
+  const TimeMs in_day = t - TimeMs{day} * day_ms;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d.%03dZ", static_cast<int>(in_day / hour_ms),
+                static_cast<int>(in_day % hour_ms / 60'000), static_cast<int>(in_day % 60'000 / 1000),
+                static_cast<int>(in_day % 1000));
+  return LocalClock::date(day) + buf;
+}
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,297 @@
+#include "aggregator/commands/aggregator_commands.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "aggregator/aggregate/figures.h"
+#include "aggregator/aggregate/report_document.h"
+#include "aggregator/aggregate/thresholds.h"
+#include "aggregator/config/aggregator_config.h"
+#include "aggregator/ingest/feed_subscriber.h"
+#include "aggregator/ingest/ingest_pipeline.h"
+#include "aggregator/ingest/iso_time.h"
+#include "aggregator/publish/figures_publisher.h"
+#include "aggregator/store/sales_csv.h"
+#include "aggregator/store/sqlite_store.h"
+#if FOOTFALL_HAVE_REPORT
+#include "aggregator/report/report_writer.h"
+#include "aggregator/commands/report_summary.h"
+#endif
+
+namespace footfall::aggregator {
+namespace {
+
+TimeMs now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<std::string> check_thresholds(const nlohmann::json& j) {
+  try {
+    (void)SiteThresholds::from_json(j);
+    return std::nullopt;
+  } catch (const std::invalid_argument& e) {
+    return std::string(e.what());
+  }
+}
+
+// The configuration the command works with: the file's, or defaults with --store.
+std::optional<AggregatorConfig> resolve(const CommonOptions& common) {
+  AggregatorConfig cfg;
+  if (!common.config.empty()) {
+    auto loaded = load_config(common.config, check_thresholds);
+    if (auto* error = std::get_if<std::string>(&loaded)) {
+      std::cerr << "footfall-aggregator: " << *error << "\n";
+      return std::nullopt;
+    }
+    cfg = std::get<AggregatorConfig>(std::move(loaded));
+  }
+  if (!common.store.empty()) cfg.store_path = common.store;
+  if (common.config.empty() && common.store.empty()) {
+    std::cerr << "footfall-aggregator: give --config FILE or --store PATH\n";
+    return std::nullopt;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  return cfg;
+}
+
+std::string resolve_tenant(const CommonOptions& common, const AggregatorConfig& cfg) {
+  if (!common.tenant.empty()) return common.tenant;
+  return cfg.only_tenant();
+}
+
+std::unique_ptr<SqliteStore> open_store(const AggregatorConfig& cfg) {
+  try {
+    return SqliteStore::open(cfg.store_path);
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: store.path: " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
+nlohmann::json counters_json(const IngestCounters& c) {
+  return nlohmann::json{{"messages", c.messages},
+                        {"status_messages", c.status_messages},
+                        {"malformed", c.malformed},
+                        {"batches_stored", c.batches_stored},
+                        {"batches_duplicate", c.batches_duplicate},
+                        {"visits_stored", c.visits_stored},
+                        {"visits_duplicate", c.visits_duplicate},
+                        {"sales_stored", c.sales_stored},
+                        {"sales_duplicate", c.sales_duplicate},
+                        {"occupancy_samples", c.occupancy_samples},
+                        {"probe_updates", c.probe_updates},
+                        {"store_errors", c.store_errors},
+                        {"queue_full_waits", c.queue.full_waits},
+                        {"queue_high_water", c.queue.high_water}};
+}
+
+}  // namespace
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int run_command(const CommonOptions& common) {
+  const auto cfg = resolve(common);
+  if (!cfg) return 2;
+  if (cfg->mqtt.uri.empty()) {
+    std::cerr << "footfall-aggregator: mqtt.uri: required by run\n";
+    return 2;
+  }
+  auto writer_store = open_store(*cfg);
+  if (!writer_store) return 3;
+  auto reader_store = open_store(*cfg);  // the publisher's own connection: reads while the writer writes
+  if (!reader_store) return 3;
+
+  IngestPipeline pipeline(*writer_store, cfg->queue_capacity, now_ms);
+  FeedSubscriber subscriber(cfg->mqtt, cfg->mqtt_persist_dir(), [&](const std::string& topic, const std::string& payload) {
+    // Returns only once stored: the client then drops its persisted copy (see IngestPipeline).
+    if (pipeline.submit(topic, payload, true) == SubmitOutcome::refused)
+      spdlog::warn("ingest: message on {} refused while stopping; the broker or the client's persistence keeps it",
+                   topic);
+  });
+  FiguresPublisher figures(*reader_store, *cfg, [&](const std::string& topic, const std::string& payload, bool retained) {
+    return subscriber.publish(topic, payload, retained);
+  });
+  try {
+    subscriber.start();
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: " << e.what() << "\n";
+    return 2;
+  }
+  spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_path.string(), cfg->mqtt.uri,
+               cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  auto last_progress = std::chrono::steady_clock::now();
+  while (true) {
+    const timespec one_second{1, 0};
+    const int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("aggregator: signal {}: stopping", sig);
+      break;
+    }
+    subscriber.poll();
+    if (cfg->publish_enabled && subscriber.connected()) figures.tick(now_ms(), pipeline.take_dirty_sites());
+    if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
+      last_progress = std::chrono::steady_clock::now();
+      if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
+    }
+  }
+  if (pipeline.counters().store_errors > 0 && pipeline.retrying()) {
+    // Returning from the MQTT callback now would let the client forget a message that is not stored:
+    // leave without it, the client's persistence delivers it again on the next start.
+    spdlog::critical("aggregator: the store is failing with a batch pending: exiting without acknowledging it");
+    std::fflush(nullptr);
+    std::_Exit(3);
+  }
+  subscriber.stop();
+  pipeline.stop();
+  spdlog::info("ingest: {}", pipeline.progress_line());
+  return 0;
+}
+
+int ingest_file_command(const CommonOptions& common, const std::filesystem::path& file) {
+  const auto cfg = resolve(common);
+  if (!cfg) return 2;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "footfall-aggregator: cannot read " << file.string() << "\n";
+    return 2;
+  }
+  auto store = open_store(*cfg);
+  if (!store) return 3;
+  IngestPipeline pipeline(*store, cfg->queue_capacity, now_ms);
+  std::string line;
+  std::uint64_t bad_lines = 0;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto tab = line.find('\t');
+    if (tab == std::string::npos) {
+      ++bad_lines;
+      continue;
+    }
+    pipeline.submit(std::string_view(line).substr(0, tab), std::string_view(line).substr(tab + 1), false);
+  }
+  pipeline.drain();
+  pipeline.stop();
+  nlohmann::json out = counters_json(pipeline.counters());
+  out["lines_without_tab"] = bad_lines;
+  std::cout << out.dump() << "\n";
+  return pipeline.counters().store_errors > 0 ? 3 : 0;
+}
+
+int import_sales_command(const CommonOptions& common, const std::string& site, const std::filesystem::path& csv) {
+  const auto cfg = resolve(common);
+  if (!cfg) return 2;
+  const std::string tenant = resolve_tenant(common, *cfg);
+  if (tenant.empty()) {
+    std::cerr << "footfall-aggregator: --tenant: required (the config names no tenant, or several)\n";
+    return 2;
+  }
+  std::ifstream in(csv, std::ios::binary);
+  if (!in) {
+    std::cerr << "footfall-aggregator: cannot read " << csv.string() << "\n";
+    return 2;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  const SalesCsvResult parsed = parse_sales_csv(text.str(), tenant, site);
+  if (!parsed.fatal.empty()) {
+    std::cerr << "footfall-aggregator: " << csv.filename().string() << ": " << parsed.fatal << "\n";
+    return 2;
+  }
+  auto store = open_store(*cfg);
+  if (!store) return 3;
+  BatchOutcome out;
+  try {
+    out = store->add_sales(parsed.sales);
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: " << e.what() << "\n";
+    return 3;
+  }
+  std::int64_t rejected = 0;
+  for (const auto& [reason, n] : parsed.rejected) rejected += n;
+  nlohmann::json summary{{"tenant", tenant},           {"site", site},
+                         {"imported", out.sales_new},  {"already_stored", out.sales_duplicate},
+                         {"other_site_rows", parsed.other_site_rows}, {"rejected", parsed.rejected}};
+  std::cout << summary.dump() << "\n";
+  for (const auto& e : parsed.first_errors) std::cerr << csv.filename().string() << ": " << e << "\n";
+  return rejected > 0 ? 1 : 0;
+}
+
+int report_command(const CommonOptions& common, const std::string& site, const std::string& from_date,
+                   const std::string& to_date, const std::filesystem::path& out_dir, bool print_summary) {
+  const auto cfg = resolve(common);
+  if (!cfg) return 2;
+  const std::string tenant = resolve_tenant(common, *cfg);
+  if (tenant.empty()) {
+    std::cerr << "footfall-aggregator: --tenant: required (the config names no tenant, or several)\n";
+    return 2;
+  }
+  const auto from_day = parse_date_utc(from_date);
+  const auto to_day = parse_date_utc(to_date);
+  if (!from_day) {
+    std::cerr << "footfall-aggregator: --from: expected YYYY-MM-DD\n";
+    return 2;
+  }
+  if (!to_day || *to_day < *from_day) {
+    std::cerr << "footfall-aggregator: --to: expected YYYY-MM-DD, not before --from\n";
+    return 2;
+  }
+#if FOOTFALL_HAVE_REPORT
+  SiteThresholds thr;
+  try {
+    thr = site_thresholds(*cfg, tenant, site);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "footfall-aggregator: tenants." << tenant << ".sites." << site << ".thresholds: " << e.what() << "\n";
+    return 2;
+  }
+  auto store = open_store(*cfg);
+  if (!store) return 3;
+  // The dates are the site's local days, --to included.
+  const TimeMs offset = TimeMs{thr.utc_offset_min} * 60'000;
+  const TimeMs from = *from_day - offset;
+  const TimeMs to = *to_day + 86'400'000 - offset;
+  try {
+    std::vector<Visit> visits;
+    store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });
+    const std::vector<Sale> sales = store->sales(tenant, site, from - lookback_ms(thr), to);
+    const nlohmann::json doc = report_document(visits, sales, thr, from, to, tenant, site);
+    write_report(doc, out_dir);
+    // The same figures for programs: the document the page and the CSV files were made from.
+    std::ofstream(out_dir / "report.json") << doc.dump(1) << "\n";
+    if (print_summary) print_report_summary(doc, std::cout);
+    spdlog::info("report: {}/{} {}..{}: {} visits read, written to {}", tenant, site, from_date, to_date,
+                 visits.size(), out_dir.string());
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: report: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+#else
+  (void)out_dir;
+  (void)site;
+  std::cerr << "footfall-aggregator: report: this build has no report writer (aggregator/report)\n";
+  return 3;
+#endif
+}
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,12 @@
+#pragma once
+// The terminal view of a report document: the 3A3R table and the visitor-flow summary, for people who run
+// `footfall-aggregator report --summary` (and tools/demo) and want the figures without opening the HTML.
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+namespace footfall::aggregator {
+
+void print_report_summary(const nlohmann::json& document, std::ostream& out);
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,66 @@
+#pragma once
+// aggregator.json: one table of options (key, type, default, help). Every key is checked; an unknown key or
+// a bad value is an error naming the key path ("aggregator.json: tenants.acme.sites.mall-7.utc_offset_min:
+// expected an integer in [-840, 840]").
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace footfall::aggregator {
+
+struct MqttIngestSettings {
+  std::string uri;  // tcp://host:1883 or ssl://host:8883; empty: no MQTT (run refuses)
+  std::string username;
+  std::string password;
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool verify_server = true;
+  std::string client_id = "footfall-aggregator";  // persistent session: unique per aggregator instance
+  std::string share_group;                        // non-empty: $share/{group}/... (several aggregators split the feed)
+  std::filesystem::path persist_dir;              // the MQTT client's own persistence; empty: {store.path}.mqtt
+  std::uint32_t keep_alive_s = 30;
+  std::uint32_t max_buffered_publishes = 1024;    // figures/alerts waiting while disconnected; oldest dropped
+};
+
+struct SiteSettings {
+  std::string tenant;
+  std::string site;
+  int utc_offset_min = 0;                                 // local time = UTC + this (days, weeks, months)
+  nlohmann::json thresholds = nlohmann::json::object();   // given to SiteThresholds::from_json
+};
+
+struct AggregatorConfig {
+  MqttIngestSettings mqtt;
+  std::filesystem::path store_path = "/var/lib/footfall/aggregator.db";
+  std::uint32_t queue_capacity = 64;
+  bool publish_enabled = true;
+  std::uint32_t publish_interval_s = 60;
+  std::vector<SiteSettings> sites;
+  std::string log_level = "info";
+
+  [[nodiscard]] const SiteSettings* find_site(std::string_view tenant, std::string_view site) const;
+  // The one tenant configured, or "" when there are none or several.
+  [[nodiscard]] std::string only_tenant() const;
+  [[nodiscard]] std::filesystem::path mqtt_persist_dir() const;
+};
+
+// Checks one site's thresholds (SiteThresholds::from_json); returns the problem, or nullopt.
+using ThresholdCheck = std::function<std::optional<std::string>(const nlohmann::json&)>;
+
+using ConfigResult = std::variant<AggregatorConfig, std::string>;
+
+ConfigResult parse_config(std::string_view json_text, std::string_view file_label, const ThresholdCheck& check = {});
+ConfigResult load_config(const std::filesystem::path& path, const ThresholdCheck& check = {});
+
+// The options table printed by --help-config.
+std::string options_table();
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,48 @@
+#pragma once
+// One micro-batch of the feed, parsed: what it is (topic), its idempotence key (batch_id) and its items
+// as model records. Produced by the payload parser, consumed by the store.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregator/model/site_records.h"
+
+namespace footfall::aggregator {
+
+enum class FeedKind : std::uint8_t { visits, presence, probes, sales, status };
+std::string_view to_string(FeedKind kind);
+
+// What footfall/v1/{tenant}/{site}/{leaf} names.
+struct TopicAddress {
+  std::string tenant;
+  std::string site;
+  FeedKind kind = FeedKind::visits;
+};
+
+// The newest health of one probe (from .../probes): the fields a reader filters on, plus the item as sent.
+struct ProbeHealth {
+  std::string probe;
+  bool connected = false;
+  TimeMs last_heartbeat = 0;
+  std::string item_json;  // the probes[] item exactly as received (compact JSON)
+};
+
+struct IngestBatch {
+  FeedKind kind = FeedKind::visits;
+  std::string batch_id;
+  std::string tenant;
+  std::string site;
+  std::int64_t seq = 0;  // 0 when the payload has none (sales)
+  TimeMs sent_at = 0;
+
+  std::vector<Visit> visits;                 // visits
+  std::int64_t presence_changes = 0;         // presence: arrivals and departures (counted, not stored)
+  std::optional<OccupancySample> occupancy;  // presence
+  std::vector<ProbeHealth> probes;           // probes
+  std::string gateway_json;                  // probes: the "gateway" and "publisher" members, as received
+  std::vector<Sale> sales;                   // sales
+};
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,92 @@
+#include "aggregator/ingest/iso_time.h"
+
+#include <cstdio>
+
+namespace footfall::aggregator {
+namespace {
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, unsigned& out) {
+  if (at + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = at; i < at + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + static_cast<unsigned>(s[i] - '0');
+  }
+  return true;
+}
+
+bool valid_date(unsigned y, unsigned m, unsigned d) {
+  static constexpr unsigned kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1 || d > kDays[m - 1]) return false;
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return !(m == 2 && d == 29 && !leap);
+}
+
+}  // namespace
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
+}
+
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+CivilDate civil_from_days(std::int64_t z) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
+}
+
+std::optional<TimeMs> parse_date_utc(std::string_view s) {
+  unsigned y = 0, mo = 0, d = 0;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 0, 4, y) || !digits(s, 5, 2, mo) ||
+      !digits(s, 8, 2, d) || !valid_date(y, mo, d))
+    return std::nullopt;
+  return days_from_civil(y, mo, d) * 86'400'000;
+}
+
+std::optional<TimeMs> parse_iso8601_utc(std::string_view s) {
+  unsigned hh = 0, mi = 0, ss = 0;
+  if (s.size() < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || !digits(s, 11, 2, hh) ||
+      !digits(s, 14, 2, mi) || !digits(s, 17, 2, ss) || hh > 23 || mi > 59 || ss > 60)
+    return std::nullopt;
+  const auto day = parse_date_utc(s.substr(0, 10));
+  if (!day) return std::nullopt;
+  std::size_t i = 19;
+  unsigned ms = 0;
+  if (s[i] == '.') {
+    std::size_t n = 0;
+    for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9'; ++i, ++n)
+      if (n < 3) ms = ms * 10 + static_cast<unsigned>(s[i] - '0');
+    if (n == 0 || n > 9) return std::nullopt;
+    for (; n < 3; ++n) ms *= 10;
+  }
+  if (i + 1 != s.size() || s[i] != 'Z') return std::nullopt;
+  return *day + (static_cast<TimeMs>(hh) * 3600 + mi * 60 + ss) * 1000 + ms;
+}
+
+std::string format_iso8601_utc(TimeMs t) {
+  const std::int64_t days = floor_div(t, 86'400'000);
+  const std::int64_t in_day = t - days * 86'400'000;
+  const CivilDate c = civil_from_days(days);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(c.year),
+                c.month, c.day, static_cast<long long>(in_day / 3'600'000),
+                static_cast<long long>(in_day / 60'000 % 60), static_cast<long long>(in_day / 1000 % 60),
+                static_cast<long long>(in_day % 1000));
+  return buf;
+}
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,30 @@
+#pragma once
+// UTC timestamps of the feed ("2024-05-01T10:15:05.010Z") and calendar dates ("2024-05-01") to and from
+// milliseconds since the Unix epoch. No locale and no time zone database: sites carry a fixed UTC offset.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aggregator/model/site_records.h"
+
+namespace footfall::aggregator {
+
+// "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" -> ms (fraction truncated to ms); nullopt for anything else.
+std::optional<TimeMs> parse_iso8601_utc(std::string_view text);
+// Always "YYYY-MM-DDTHH:MM:SS.mmmZ".
+std::string format_iso8601_utc(TimeMs t);
+// "YYYY-MM-DD" -> ms of that day's midnight UTC.
+std::optional<TimeMs> parse_date_utc(std::string_view text);
+
+// Days since 1970-01-01 of a civil date and back (proleptic Gregorian).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
+struct CivilDate {
+  std::int64_t year = 1970;
+  unsigned month = 1;
+  unsigned day = 1;
+};
+CivilDate civil_from_days(std::int64_t days);
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b);
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,75 @@
+// footfall-aggregator: consumes the sites' MQTT feeds into a store, publishes figures and alerts, imports
+// sales and writes reports. docs/aggregator.md.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "aggregator/commands/aggregator_commands.h"
+#include "aggregator/config/aggregator_config.h"
+
+int main(int argc, char** argv) {
+  using namespace footfall::aggregator;
+  block_stop_signals();  // before any thread exists, so every thread inherits the mask
+
+  CLI::App app{"footfall-aggregator: MQTT feeds of the sites -> store -> figures, alerts and reports"};
+  app.require_subcommand(0, 1);
+  bool help_config = false;
+  app.add_flag("--help-config", help_config, "print every aggregator.json key with its type and default");
+#ifdef FOOTFALL_VERSION
+  app.set_version_flag("--version", FOOTFALL_VERSION);
+#endif
+
+  CommonOptions common;
+  auto add_common = [&](CLI::App* sub, bool store_alternative) {
+    auto* config = sub->add_option("--config", common.config, "aggregator.json");
+    if (store_alternative) {
+      auto* store = sub->add_option("--store", common.store, "SQLite store (instead of the config's store.path)");
+      sub->add_option("--tenant", common.tenant, "tenant (default: the config's only tenant)");
+      (void)store;
+    } else {
+      config->required();
+    }
+  };
+
+  auto* run = app.add_subcommand("run", "subscribe to the feeds, store them, publish figures and alerts");
+  add_common(run, false);
+
+  std::string site;
+  std::filesystem::path csv;
+  auto* import_sales = app.add_subcommand("import-sales", "import a sales CSV (sale_id,site,time,amount)");
+  add_common(import_sales, true);
+  import_sales->add_option("--site", site, "site the sales belong to")->required();
+  import_sales->add_option("--csv", csv, "CSV file")->required();
+
+  std::string from, to;
+  std::filesystem::path out_dir;
+  auto* report = app.add_subcommand("report", "write the HTML and CSV report of one site");
+  add_common(report, true);
+  report->add_option("--site", site, "site")->required();
+  report->add_option("--from", from, "first local day, YYYY-MM-DD")->required();
+  report->add_option("--to", to, "last local day (included), YYYY-MM-DD")->required();
+  report->add_option("--out", out_dir, "output folder")->required();
+  bool print_summary = false;
+  report->add_flag("--summary", print_summary, "also print the 3A3R table and the visitor-flow summary");
+
+  std::filesystem::path feed_file;
+  auto* ingest_file = app.add_subcommand("ingest-file", "ingest a file of topic<TAB>payload lines (no broker)");
+  add_common(ingest_file, true);
+  ingest_file->add_option("file", feed_file, "file of topic<TAB>payload lines")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (help_config) {
+    std::cout << options_table();
+    return 0;
+  }
+  if (*run) return run_command(common);
+  if (*import_sales) return import_sales_command(common, site, csv);
+  if (*report) return report_command(common, site, from, to, out_dir, print_summary);
+  if (*ingest_file) return ingest_file_command(common, feed_file);
+  std::cerr << app.help();
+  return 2;
+}

@@ -1,0 +1,151 @@
+#include "aggregator/publish/figures_publisher.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "aggregator/ingest/iso_time.h"
+
+namespace footfall::aggregator {
+namespace {
+
+constexpr std::array<Period, 4> kPeriods = {Period::hour, Period::day, Period::week, Period::month};
+
+}  // namespace
+
+SiteThresholds site_thresholds(const AggregatorConfig& cfg, std::string_view tenant, std::string_view site) {
+  const SiteSettings* s = cfg.find_site(tenant, site);
+  if (s == nullptr) return SiteThresholds{};
+  nlohmann::json j = s->thresholds;
+  if (j.contains("utc_offset_min") && j["utc_offset_min"] != s->utc_offset_min && s->utc_offset_min != 0)
+    throw std::invalid_argument("utc_offset_min: given both beside and inside thresholds, with different values");
+  if (!j.contains("utc_offset_min")) j["utc_offset_min"] = s->utc_offset_min;
+  return SiteThresholds::from_json(j);
+}
+
+std::string metrics_topic(const SiteKey& site, Period p) {
+  return "footfall/v1/" + site.tenant + "/" + site.site + "/metrics/" + period_name(p);
+}
+
+std::string alerts_topic(const SiteKey& site) { return "footfall/v1/" + site.tenant + "/" + site.site + "/alerts"; }
+
+nlohmann::json metrics_message(const SiteKey& site, Period p, TimeMs start, TimeMs end, TimeMs generated_at,
+                               bool final_figures, nlohmann::json figures) {
+  return nlohmann::json{{"tenant", site.tenant},
+                        {"site", site.site},
+                        {"period", period_name(p)},
+                        {"start", format_iso8601_utc(start)},
+                        {"end", format_iso8601_utc(end)},
+                        {"generated_at", format_iso8601_utc(generated_at)},
+                        {"final", final_figures},
+                        {"figures", std::move(figures)}};
+}
+
+nlohmann::json alert_message(const SiteKey& site, TimeMs day_start, TimeMs raised_at, const nlohmann::json& alert) {
+  return nlohmann::json{{"tenant", site.tenant},
+                        {"site", site.site},
+                        {"day_start", format_iso8601_utc(day_start)},
+                        {"raised_at", format_iso8601_utc(raised_at)},
+                        {"alert", alert}};
+}
+
+FiguresPublisher::FiguresPublisher(SiteStore& store, const AggregatorConfig& cfg, Sink sink)
+    : store_(store), cfg_(cfg), sink_(std::move(sink)) {}
+
+FiguresPublisher::SiteState& FiguresPublisher::state(const SiteKey& site) {
+  auto it = sites_.find(site);
+  if (it == sites_.end()) it = sites_.emplace(site, SiteState{site_thresholds(cfg_, site.tenant, site.site), {}}).first;
+  return it->second;
+}
+
+void FiguresPublisher::publish_current(const SiteKey& site, TimeMs now) {
+  SiteState& st = state(site);
+  std::vector<Job> jobs;
+  for (const Period p : kPeriods) {
+    const TimeMs start = period_start_containing(p, now, st.thr);
+    st.current_start[static_cast<std::size_t>(p)] = start;
+    jobs.push_back({p, start, false});
+  }
+  run(site, st, jobs, {}, now);
+}
+
+void FiguresPublisher::tick(TimeMs now, const std::set<SiteKey>& dirty) {
+  dirty_.insert(dirty.begin(), dirty.end());
+  for (const SiteKey& site : dirty) (void)state(site);
+  const TimeMs interval = TimeMs{cfg_.publish_interval_s} * 1000;
+  const bool interval_due = !last_interval_ || now - *last_interval_ >= interval;
+  if (interval_due) {
+    last_interval_ = now;
+    for (const SiteKey& site : store_.sites()) (void)state(site);  // sites stored by another writer
+  }
+  for (auto& [site, st] : sites_) {
+    std::vector<Job> jobs;
+    std::vector<TimeMs> alert_days;
+    for (const Period p : kPeriods) {
+      auto& known = st.current_start[static_cast<std::size_t>(p)];
+      const TimeMs start = period_start_containing(p, now, st.thr);
+      if (p == Period::day && !known) {
+        // First sight of the site (startup): the day before may have closed while we were away. A day's
+        // alerts are judged only once it is over: a day in progress would always look low.
+        alert_days.push_back(period_start_containing(Period::day, start - 1, st.thr));
+      }
+      if (known && *known != start) {
+        // The wall clock closed the period: its final figures (late visits included), then the new one.
+        jobs.push_back({p, *known, true});
+        if (p == Period::day) alert_days.push_back(*known);
+      }
+      if (!known || *known != start || (interval_due && dirty_.contains(site))) jobs.push_back({p, start, false});
+      known = start;
+    }
+    run(site, st, jobs, alert_days, now);
+  }
+  if (interval_due) dirty_.clear();
+}
+
+void FiguresPublisher::run(const SiteKey& site, const SiteState& st, const std::vector<Job>& jobs,
+                           const std::vector<TimeMs>& alert_days, TimeMs now) {
+  if (jobs.empty() && alert_days.empty()) return;
+  ++counters_.recomputes;
+  // One read covers every job: from the earliest start minus the lookback to the latest end.
+  TimeMs from = std::numeric_limits<TimeMs>::max();
+  TimeMs to = std::numeric_limits<TimeMs>::min();
+  for (const Job& j : jobs) {
+    from = std::min(from, j.start);
+    to = std::max(to, period_end(j.period, j.start, st.thr));
+  }
+  for (const TimeMs d : alert_days) {
+    from = std::min(from, d);
+    to = std::max(to, period_end(Period::day, d, st.thr));
+  }
+  from -= lookback_ms(st.thr);
+  try {
+    std::vector<Visit> visits;
+    store_.for_each_visit(site.tenant, site.site, from, to, [&](const Visit& v) { visits.push_back(v); });
+    const std::vector<Sale> sales = store_.sales(site.tenant, site.site, from, to);
+    for (const Job& j : jobs) {
+      nlohmann::json figures = period_figures(visits, sales, st.thr, j.period, j.start);
+      const nlohmann::json msg = metrics_message(site, j.period, j.start, period_end(j.period, j.start, st.thr), now,
+                                                 j.final_figures, std::move(figures));
+      ++(sink_(metrics_topic(site, j.period), msg.dump(), true) ? counters_.figures_published
+                                                                : counters_.figures_refused);
+    }
+    for (const TimeMs day : alert_days) {
+      for (const nlohmann::json& alert : daily_alerts(visits, sales, st.thr, day)) {
+        const std::string body = alert.dump();
+        if (!store_.record_alert(site.tenant, site.site, day, body, now)) {
+          ++counters_.alerts_repeated;
+          continue;
+        }
+        spdlog::info("alert: {}/{}: {}", site.tenant, site.site, body);
+        if (sink_(alerts_topic(site), alert_message(site, day, now, alert).dump(), false)) ++counters_.alerts_published;
+      }
+    }
+  } catch (const std::exception& e) {
+    ++counters_.compute_errors;
+    spdlog::error("figures: {}/{}: {}", site.tenant, site.site, e.what());
+  }
+}
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,91 @@
+#pragma once
+// What the aggregator keeps per site, behind an interface so that a server database can replace SQLite.
+// Writers store whole batches idempotently (a batch_id seen again changes nothing; a visit_id or sale_id
+// seen again is stored once); readers stream visits by arrival and fetch sales, occupancy and health.
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aggregator/ingest/ingest_batch.h"
+#include "aggregator/model/site_records.h"
+
+namespace footfall::aggregator {
+
+struct SiteKey {
+  std::string tenant;
+  std::string site;
+  auto operator<=>(const SiteKey&) const = default;
+};
+
+// What one store_batch / add_sales call changed.
+struct BatchOutcome {
+  bool duplicate_batch = false;  // batch_id already processed: nothing stored
+  std::int64_t visits_new = 0;
+  std::int64_t visits_duplicate = 0;  // visit_id already stored (from another batch)
+  std::int64_t sales_new = 0;
+  std::int64_t sales_duplicate = 0;
+  std::int64_t occupancy_new = 0;
+  std::int64_t probes_updated = 0;
+};
+
+struct StoreCounters {
+  std::uint64_t batches_stored = 0;
+  std::uint64_t batches_duplicate = 0;
+  std::uint64_t visits_stored = 0;
+  std::uint64_t visits_duplicate = 0;
+  std::uint64_t sales_stored = 0;
+  std::uint64_t sales_duplicate = 0;
+  std::uint64_t occupancy_samples = 0;
+  std::uint64_t probe_updates = 0;
+  std::uint64_t alerts_recorded = 0;
+  std::uint64_t alerts_duplicate = 0;
+};
+
+// The latest health of one probe.
+struct ProbeHealthRecord {
+  std::string probe;
+  bool connected = false;
+  TimeMs last_heartbeat = 0;
+  TimeMs received_at = 0;
+  std::int64_t batch_seq = 0;
+  std::string item_json;
+};
+
+struct AlertRecord {
+  TimeMs day_start = 0;
+  TimeMs raised_at = 0;
+  std::string body_json;
+};
+
+// Receives each visit; the reference is valid only during the call (the store reuses the object).
+using VisitSink = std::function<void(const Visit&)>;
+
+class SiteStore {
+ public:
+  virtual ~SiteStore() = default;
+
+  // One transaction per batch. received_at: when the aggregator got it (kept with the batch id).
+  virtual BatchOutcome store_batch(const IngestBatch& batch, TimeMs received_at) = 0;
+  // Sales from an import (CSV): one transaction, a sale_id already stored is skipped and counted.
+  virtual BatchOutcome add_sales(const std::vector<Sale>& sales) = 0;
+  // Records an alert raised for a site's day; false when that same alert (same body) was recorded before.
+  virtual bool record_alert(std::string_view tenant, std::string_view site, TimeMs day_start,
+                            std::string_view body_json, TimeMs raised_at) = 0;
+
+  // Visits whose arrival is in [from, to), ordered by arrival (then visit_id).
+  virtual void for_each_visit(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to,
+                              const VisitSink& fn) = 0;
+  virtual std::vector<Sale> sales(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to) = 0;
+  virtual std::vector<OccupancySample> occupancy(std::string_view tenant, std::string_view site, TimeMs from,
+                                                 TimeMs to) = 0;
+  virtual std::vector<ProbeHealthRecord> probe_health(std::string_view tenant, std::string_view site) = 0;
+  virtual std::vector<AlertRecord> alerts(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to) = 0;
+  virtual std::vector<SiteKey> sites() = 0;
+
+  [[nodiscard]] virtual StoreCounters counters() const = 0;
+};
+
+}  // namespace footfall::aggregator

@@ -1,0 +1,71 @@
+// aggregator.json: every key checked, errors name the key.
+#include <doctest/doctest.h>
+
+#include <variant>
+
+#include "aggregator/aggregate/thresholds.h"
+#include "aggregator/config/aggregator_config.h"
+#include "aggregator/publish/figures_publisher.h"
+
+using namespace footfall::aggregator;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  const ThresholdCheck check = [](const nlohmann::json& j) -> std::optional<std::string> {
+    try {
+      (void)SiteThresholds::from_json(j);
+      return std::nullopt;
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+  };
+  const auto r = parse_config(text, "aggregator.json", check);
+  const auto* e = std::get_if<std::string>(&r);
+  return e ? *e : std::string();
+}
+
+}  // namespace
+
+TEST_CASE("a full config") {
+  const auto r = parse_config(R"({
+    "mqtt": {"uri": "ssl://broker:8883", "username": "agg", "password": "p", "client_id": "agg-1",
+             "share_group": "central", "tls": {"ca_file": "/ca.crt", "verify_server": false}},
+    "store": {"path": "/tmp/a.db"},
+    "ingest": {"queue_capacity": 8},
+    "publish": {"interval_s": 30},
+    "tenants": {"acme": {"sites": {"mall-7": {"utc_offset_min": 120, "thresholds": {"visitor_min_dwell_s": 240}}}}},
+    "log_level": "debug"})", "aggregator.json");
+  REQUIRE(std::holds_alternative<AggregatorConfig>(r));
+  const auto& c = std::get<AggregatorConfig>(r);
+  CHECK(c.mqtt.client_id == "agg-1");
+  CHECK(c.mqtt.share_group == "central");
+  CHECK_FALSE(c.mqtt.verify_server);
+  CHECK(c.queue_capacity == 8);
+  CHECK(c.publish_interval_s == 30);
+  CHECK(c.mqtt_persist_dir() == "/tmp/a.db.mqtt");
+  REQUIRE(c.find_site("acme", "mall-7"));
+  CHECK(c.only_tenant() == "acme");
+  const SiteThresholds thr = site_thresholds(c, "acme", "mall-7");
+  CHECK(thr.utc_offset_min == 120);
+  CHECK(thr.visitor_min_dwell_s == doctest::Approx(240));
+  CHECK(site_thresholds(c, "acme", "elsewhere").utc_offset_min == 0);
+}
+
+TEST_CASE("errors name the key") {
+  CHECK(error_of(R"({"mqtt": {"urx": ""}})") == "aggregator.json: mqtt.urx: unknown key");
+  CHECK(error_of(R"({"mqtt": {"uri": "http://x"}})").starts_with("aggregator.json: mqtt.uri: "));
+  CHECK(error_of(R"({"publish": {"interval_s": 0}})").starts_with("aggregator.json: publish.interval_s: "));
+  CHECK(error_of(R"({"mqtt": {"share_group": "a/b"}})").starts_with("aggregator.json: mqtt.share_group: "));
+  CHECK(error_of(R"({"store": 3})") == "aggregator.json: store: expected an object");
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"utc_offset_min": 900}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.utc_offset_min: "));
+  CHECK(error_of(R"({"tenants": {"acme": {"sitez": {}}}})") == "aggregator.json: tenants.acme.sitez: unknown key");
+  const std::string thr = error_of(R"({"tenants": {"acme": {"sites": {"m": {"thresholds": {"alert_dropp": 1}}}}}})");
+  CHECK(thr.starts_with("aggregator.json: tenants.acme.sites.m.thresholds: "));
+  CHECK(thr.find("alert_dropp") != std::string::npos);
+  CHECK(error_of("{nope").starts_with("aggregator.json: not valid JSON"));
+  CHECK(error_of(R"({"mqtt": {"uri": "tcp://h:1", "password": "x"}})") ==
+        "aggregator.json: mqtt.username: required with mqtt.password");
+  CHECK(options_table().find("mqtt.share_group") != std::string::npos);
+}

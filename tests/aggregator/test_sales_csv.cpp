@@ -1,0 +1,49 @@
+// The sales CSV parser: header in any order, ISO or epoch-ms times, quotes, rejects counted by reason.
+#include <doctest/doctest.h>
+
+#include "aggregator/ingest/iso_time.h"
+#include "aggregator/store/sales_csv.h"
+
+using namespace footfall::aggregator;
+
+TEST_CASE("sales CSV: good rows, other sites, rejects") {
+  const std::string text =
+      "\xEF\xBB\xBFsale_id,site,time,amount\r\n"
+      "R-1,mall-7,2024-05-01T10:15:05Z,129.90\r\n"
+      "R-2,mall-7,1714558505000,15\n"
+      "\n"
+      "\"R-3, \"\"gift\"\"\",mall-7,2024-05-01T10:20:00.500Z,-5.5\n"
+      "R-4,mall-8,2024-05-01T10:15:05Z,1\n"
+      "R-5,mall-7,2024-13-01T10:15:05Z,1\n"
+      "R-6,mall-7,2024-05-01T10:15:05Z,12,50\n"
+      "R-7,mall-7,2024-05-01T10:15:05Z,abc\n"
+      ",mall-7,2024-05-01T10:15:05Z,1\n"
+      "R-8,mall-7\n";
+  const SalesCsvResult r = parse_sales_csv(text, "acme", "mall-7");
+  CHECK(r.fatal.empty());
+  REQUIRE(r.sales.size() == 4);
+  CHECK(r.sales[0].sale_id == "R-1");
+  CHECK(r.sales[0].at == *parse_iso8601_utc("2024-05-01T10:15:05.000Z"));
+  CHECK(r.sales[0].amount == doctest::Approx(129.9));
+  CHECK(r.sales[0].tenant == "acme");
+  CHECK(r.sales[1].at == 1714558505000);
+  CHECK(r.sales[2].sale_id == "R-3, \"gift\"");
+  CHECK(r.sales[2].amount == doctest::Approx(-5.5));
+  CHECK(r.sales[3].sale_id == "R-6");  // extra columns are ignored
+  CHECK(r.other_site_rows == 1);
+  CHECK(r.rejected.at("bad_time") == 1);
+  CHECK(r.rejected.at("bad_amount") == 1);
+  CHECK(r.rejected.at("empty_sale_id") == 1);
+  CHECK(r.rejected.at("columns") == 1);
+  REQUIRE(r.first_errors.size() == 4);
+  CHECK(r.first_errors[0] == "line 7: bad_time: '2024-13-01T10:15:05Z'");
+}
+
+TEST_CASE("sales CSV: header in another order; missing header") {
+  const auto r = parse_sales_csv("amount,time,site,sale_id\n3.5,1000,s,A\n", "t", "s");
+  REQUIRE(r.sales.size() == 1);
+  CHECK(r.sales[0].sale_id == "A");
+  CHECK(r.sales[0].at == 1000);
+  CHECK(parse_sales_csv("R-1,mall-7,1000,1\n", "t", "mall-7").fatal.find("missing sale_id") != std::string::npos);
+  CHECK_FALSE(parse_sales_csv("", "t", "s").fatal.empty());
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Builds the packages of BUILD_DIR with cpack into a temporary folder and checks them without installing
+# anything on this machine: the .debs are unpacked with dpkg -x into a throwaway root, their control files
+# read with dpkg-deb -I, their units checked with systemd-analyze verify (against the unpacked programs), and
+# the probe bundle's install.sh run with --root into another throwaway root.
+#
+#   tests/packaging/test_packages.sh BUILD_DIR SOURCE_DIR      exit 0 pass, 1 fail, 77 skipped (reason printed)
+set -uo pipefail
+build="${1:?BUILD_DIR}"
+source_dir="${2:?SOURCE_DIR}"
+
+for tool in cpack dpkg-deb dpkg; do
+  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
+done
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+check() {  # check "what" command...
+  local what="$1"
+  shift
+  if "$@" >"$work/last.log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $what"
+    sed 's/^/  | /' "$work/last.log" | head -30
+  fi
+}
+has_line() { grep -qxF -- "$2" "$1"; }
+has_match() { grep -qE -- "$2" "$1"; }
+
+components="$(sed -n 's/^ *set(CPACK_COMPONENTS_ALL \(.*\))$/\1/p' "$build/packaging/cpack-components.cmake" | head -1)"
+
+# --- .debs -------------------------------------------------------------------------------------------------
+if [ -z "$components" ]; then
+  echo "skipped .debs: this build has neither footfall-gateway nor footfall-aggregator (FOOTFALL_PROBE_ONLY?)"
+elif ! command -v dpkg-shlibdeps >/dev/null; then
+  echo "skipped .debs: dpkg-shlibdeps is missing (Debian package dpkg-dev)"
+else
+  if ! cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/debs" >"$work/cpack-deb.log" 2>&1; then
+    echo "FAIL: cpack -G DEB"; tail -30 "$work/cpack-deb.log"; exit 1
+  fi
+  for service in ${components//;/ }; do
+    pkg="footfall-$service"
+    deb="$(ls "$work/debs/${pkg}_"*.deb 2>/dev/null | head -1)"
+    check "$pkg: .deb built" test -f "$deb"
+    [ -f "$deb" ] || continue
+    dpkg-deb -I "$deb" >"$work/$pkg.info"
+    dpkg-deb -c "$deb" >"$work/$pkg.contents"
+    check "$pkg: package name" has_match "$work/$pkg.info" "^ Package: $pkg\$"
+    check "$pkg: depends on adduser and its libraries" has_match "$work/$pkg.info" "^ Depends: .*adduser.*libc6"
+    for script in postinst prerm postrm conffiles; do
+      check "$pkg: control has $script" has_match "$work/$pkg.info" "lines +\\*? +$script( |\$)"
+    done
+
+    root="$work/root-$pkg"
+    mkdir -p "$root"
+    check "$pkg: dpkg -x" dpkg -x "$deb" "$root"
+    check "$pkg: program in /usr/bin" test -x "$root/usr/bin/$pkg"
+    check "$pkg: program is stripped" bash -c "! file '$root/usr/bin/$pkg' | grep -q 'not stripped'"
+    check "$pkg: default config" test -f "$root/etc/footfall/$service.json"
+    check "$pkg: default config is JSON" python3 -m json.tool "$root/etc/footfall/$service.json"
+    check "$pkg: systemd unit" test -f "$root/lib/systemd/system/$pkg.service"
+
+    dpkg-deb -e "$deb" "$root/DEBIAN"
+    check "$pkg: conffiles lists the config" has_line "$root/DEBIAN/conffiles" "/etc/footfall/$service.json"
+    for script in postinst prerm postrm; do
+      check "$pkg: $script is valid sh" sh -n "$root/DEBIAN/$script"
+      check "$pkg: $script is executable" test -x "$root/DEBIAN/$script"
+    done
+    check "$pkg: postinst creates the system user" has_match "$root/DEBIAN/postinst" "adduser --system"
+
+    unit="$root/lib/systemd/system/$pkg.service"
+    check "$pkg: runs as footfall" has_line "$unit" "User=footfall"
+    check "$pkg: no capabilities" has_line "$unit" "CapabilityBoundingSet="
+    check "$pkg: no new privileges" has_line "$unit" "NoNewPrivileges=yes"
+    check "$pkg: unit starts the packaged program with the packaged config" \
+      has_match "$unit" "^ExecStart=/usr/bin/$pkg .*--config /etc/footfall/$service.json\$"
+    check "$pkg: the program runs (--help)" "$root/usr/bin/$pkg" --help
+
+    if command -v systemd-analyze >/dev/null; then
+      # verify checks that ExecStart's program exists: point it at the unpacked one.
+      mkdir -p "$work/units"
+      sed "s|^ExecStart=/usr/bin/|ExecStart=$root/usr/bin/|" "$unit" >"$work/units/$pkg.service"
+      check "$pkg: systemd-analyze verify" bash -c \
+        "systemd-analyze verify '$work/units/$pkg.service' 2>&1 | grep -v -e 'Failed to open /dev/tty' -e 'multi-user.target' | tee /dev/stderr | (! grep -q .)"
+    else
+      echo "skipped systemd-analyze verify for $pkg: systemd-analyze is not installed (Debian package systemd)"
+    fi
+  done
+fi
+
+# --- the probe bundle --------------------------------------------------------------------------------------
+if ! cpack --config "$build/CPackConfig.cmake" -G TGZ -B "$work/bundle" >"$work/cpack-tgz.log" 2>&1; then
+  echo "FAIL: cpack -G TGZ"; tail -30 "$work/cpack-tgz.log"; exit 1
+fi
+tarball="$(ls "$work/bundle/"footfall-probe-*.tar.gz 2>/dev/null | head -1)"
+check "probe bundle built" test -f "$tarball"
+if [ -f "$tarball" ]; then
+  tar -xzf "$tarball" -C "$work/bundle"
+  top="$work/bundle/$(basename "$tarball" .tar.gz)"
+  for f in bin/footfall-probe etc/footfall/probe.json systemd/footfall-probe.service openwrt/footfall-probe.init \
+           openwrt/footfall-probe.capabilities.json install.sh; do
+    check "bundle has $f" test -f "$top/$f"
+  done
+  check "bundle: install.sh is valid sh" sh -n "$top/install.sh"
+  check "bundle: procd script is valid sh" sh -n "$top/openwrt/footfall-probe.init"
+  check "bundle: capabilities file is JSON" python3 -m json.tool "$top/openwrt/footfall-probe.capabilities.json"
+  check "bundle: probe unit keeps only the capture capabilities" \
+    has_line "$top/systemd/footfall-probe.service" "CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN"
+
+  sysd="$work/board-systemd"
+  check "install.sh --root (systemd board)" sh "$top/install.sh" --root "$sysd"
+  check "  program installed" test -x "$sysd/usr/bin/footfall-probe"
+  check "  config installed" test -f "$sysd/etc/footfall/probe.json"
+  check "  unit installed" test -f "$sysd/etc/systemd/system/footfall-probe.service"
+  echo '{"probe_id": "kept"}' >"$sysd/etc/footfall/probe.json"
+  check "install.sh again keeps the board's config" sh "$top/install.sh" --root "$sysd"
+  check "  config kept" grep -q kept "$sysd/etc/footfall/probe.json"
+  check "  new default beside it" test -f "$sysd/etc/footfall/probe.json.new"
+
+  owrt="$work/board-openwrt"
+  mkdir -p "$owrt/etc" && echo "DISTRIB_ID='OpenWrt'" >"$owrt/etc/openwrt_release"
+  check "install.sh --root (OpenWrt board)" sh "$top/install.sh" --root "$owrt"
+  check "  procd script installed" test -x "$owrt/etc/init.d/footfall-probe"
+  check "  capabilities installed" test -f "$owrt/etc/capabilities/footfall-probe.json"
+  check "  no systemd unit" test ! -e "$owrt/etc/systemd/system/footfall-probe.service"
+  if command -v systemd-analyze >/dev/null; then
+    sed "s|^ExecStart=/usr/bin/|ExecStart=$sysd/usr/bin/|" "$top/systemd/footfall-probe.service" \
+      >"$work/footfall-probe.service"
+    check "bundle: systemd-analyze verify" bash -c \
+      "systemd-analyze verify '$work/footfall-probe.service' 2>&1 | grep -v -e 'Failed to open /dev/tty' -e 'multi-user.target' | tee /dev/stderr | (! grep -q .)"
+  else
+    echo "skipped systemd-analyze verify for the probe unit: systemd-analyze is not installed (Debian package systemd)"
+  fi
+fi
+
+echo "packages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

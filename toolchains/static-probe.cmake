@@ -1,0 +1,36 @@
+# FOOTFALL_STATIC_PROBE: footfall-probe as one static program, for boards that have none of Debian's
+# libraries (OpenWrt, Buildroot). Included by the top-level CMakeLists.txt before the libraries are looked up.
+# Why each choice: docs/cross-builds.md, "Static probe".
+
+# Static archives wherever both exist (libpcap, libzstd, libssl, libcrypto).
+set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+set(OPENSSL_USE_STATIC_LIBS TRUE)
+
+# Each function in its own section, so that the linker drops what the probe never calls.
+add_compile_options(-ffunction-sections -fdata-sections)
+
+# Debian ships spdlog and fmt as shared libraries only: the static build uses both in their header-only form.
+# Defining the two targets first makes spdlog's package file keep them (it returns when they exist).
+find_package(Threads REQUIRED)
+find_path(FOOTFALL_SPDLOG_INCLUDE_DIR spdlog/spdlog.h REQUIRED)
+foreach(spdlog_target spdlog::spdlog spdlog::spdlog_header_only)
+  add_library(${spdlog_target} INTERFACE IMPORTED)
+  set_target_properties(${spdlog_target} PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${FOOTFALL_SPDLOG_INCLUDE_DIR}"
+    INTERFACE_COMPILE_DEFINITIONS "SPDLOG_FMT_EXTERNAL;FMT_HEADER_ONLY"
+    INTERFACE_LINK_LIBRARIES Threads::Threads)
+endforeach()
+
+# libpcap.a without its D-Bus capture module (which would pull in libdbus-1.a and, through it, libsystemd,
+# which has no static library in Debian). Call after pkg_check_modules(PCAP ... IMPORTED_TARGET libpcap).
+function(footfall_static_pcap)
+  find_library(FOOTFALL_LIBPCAP_A libpcap.a REQUIRED)
+  add_library(footfall_pcap_without_dbus STATIC ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/static/pcap_without_dbus.cpp)
+  set_target_properties(footfall_pcap_without_dbus PROPERTIES OUTPUT_NAME pcap_without_dbus)
+  add_custom_command(TARGET footfall_pcap_without_dbus POST_BUILD
+    COMMAND ${CMAKE_COMMAND} -DAR=${CMAKE_AR} -DIN=${FOOTFALL_LIBPCAP_A}
+            -DOUT=$<TARGET_FILE:footfall_pcap_without_dbus>
+            -P ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/static/pcap_without_dbus.cmake
+    VERBATIM)
+  set_target_properties(PkgConfig::PCAP PROPERTIES INTERFACE_LINK_LIBRARIES footfall_pcap_without_dbus)
+endfunction()
