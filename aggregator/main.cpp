@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stderr_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "aggregator/commands/aggregator_commands.h"
 #include "aggregator/config/aggregator_config.h"
@@ -10,6 +12,8 @@
 int main(int argc, char** argv) {
   using namespace footfall::aggregator;
   block_stop_signals();  // before any thread exists, so every thread inherits the mask
+  // Logs go to standard error: standard output carries the JSON summaries and the report summary.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("footfall-aggregator"));
 
   CLI::App app{"footfall-aggregator: MQTT feeds of the sites -> store -> figures, alerts and reports"};
   app.require_subcommand(0, 1);

@@ -270,9 +270,10 @@ int main(int argc, char** argv) {
   const std::uint64_t visits = pipeline.counters().visits_submitted;
   std::printf("footfall events=%zu seconds=%.3f events_per_s=%.0f visits=%llu batches=%llu us_per_visit=%.2f "
               "journal_records=%zu fsync=%s processed_s=%.3f cpu_s=%.3f stage_cpu_s=%.3f "
-              "events_per_cpu_s=%.0f\n",
+              "events_per_cpu_s=%.0f stage_events_per_cpu_s=%.0f\n",
               events, seconds, static_cast<double>(events) / seconds, static_cast<unsigned long long>(visits),
               static_cast<unsigned long long>(c.acked), seconds * 1e6 / static_cast<double>(visits), records,
-              fsync ? "group" : "never", processed_s, cpu, stage_cpu, static_cast<double>(events) / cpu);
+              fsync ? "group" : "never", processed_s, cpu, stage_cpu, static_cast<double>(events) / cpu,
+              static_cast<double>(events) / stage_cpu);
   return pipeline.counters().records_read == records && visits * 2 == events / 6 ? 0 : 1;
 }

@@ -78,6 +78,8 @@ SitePipelineConfig site_config(const GatewayConfig& c) {
   s.merge.update_interval_ns = std::int64_t{c.update_interval_s} * 1'000'000'000;
   s.merge.max_devices = c.merge_max_devices;
   s.merge.dedup_window_ns = std::int64_t{c.dedup_window_ms} * 1'000'000;
+  s.merge.strongest_zone_hysteresis_db = c.strongest_zone_hysteresis_db;
+  s.merge.strongest_zone_hold_intervals = c.strongest_zone_hold_intervals;
   s.merge.dedup_capacity = c.dedup_capacity;
   s.keys.period_ns = c.key_rotation_s * 1'000'000'000;
   s.key_dir = c.key_dir;

@@ -57,6 +57,11 @@ SealReason BatchBuilder::due(std::int64_t now_ns) const {
   return SealReason::not_due;
 }
 
+bool BatchBuilder::has_room(std::size_t records) const {
+  return records_ + records <= limits_.max_records &&
+         bytes_bound_ + records * std::max(kMaxSightingBodyBytes, kMaxEventBodyBytes) <= limits_.max_body_bytes;
+}
+
 Batch BatchBuilder::take() {
   Batch b = std::exchange(current_, Batch{});
   b.seq = next_seq_++;

@@ -32,6 +32,8 @@ class BatchBuilder {
   void add(const PresenceEvent& e, std::int64_t now_ns);
 
   [[nodiscard]] SealReason due(std::int64_t now_ns) const;
+  // Whether `records` more records of any kind fit without crossing the count or body-size limit.
+  [[nodiscard]] bool has_room(std::size_t records) const;
   // Seals and returns the batch when it is due (counted by reason), else nullopt.
   std::optional<Batch> seal_if_due(std::int64_t now_ns);
   // Seals whatever is held (e.g. at shutdown); nullopt when empty: no seq is spent on nothing.

@@ -15,6 +15,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/wire/frame.h"
 #include "firmware/capture/pcap_source.h"
 #include "firmware/commands/frames_command.h"
 #include "firmware/config/probe_config.h"
@@ -63,7 +64,17 @@ spool::SpoolLimits spool_limits(const config::ProbeConfig& c) {
   // Several segments even in a small spool, so a full spool drops a fraction of it, not all of it.
   limits.segment_bytes = std::min<std::uint64_t>(1ull << 20, limits.max_total_bytes / 8);
   limits.full_policy = spool::FullPolicy::drop_oldest;
+  // A record is one batch frame: at most what the gateway's decoder accepts, which the encoder never exceeds.
+  limits.max_record_bytes =
+      static_cast<std::uint32_t>(wire::kFrameHeaderBytes + wire::kDefaultMaxFrameBody + wire::kFrameTrailerBytes);
   return limits;
+}
+
+// The smallest spool that holds one largest record beside a segment and a record header.
+std::uint64_t min_spool_mb() {
+  const std::uint64_t bytes = spool::kSegmentHeaderBytes + spool::kRecordHeaderBytes + wire::kFrameHeaderBytes +
+                              wire::kDefaultMaxFrameBody + wire::kFrameTrailerBytes;
+  return (bytes + (1u << 20) - 1) >> 20;
 }
 
 capture::LiveOptions live_options(const config::ProbeConfig::Source& s) {
@@ -96,9 +107,9 @@ uplink::UplinkConfig uplink_config(const config::ProbeConfig& c) {
 void log_summary(const pipeline::CaptureSnapshot& s, const uplink::UplinkCounters& u, const spool::SpoolDepth& d) {
   spdlog::info(
       "summary: packets_read={} skipped={} sightings={} malformed={} arrivals={} departures={} evictions={} "
-      "batches_spooled={} batches_lost={} checkpoint={}",
+      "batches_spooled={} batches_lost={} checkpoint={} no_radio_clock={}",
       s.packets_read, s.packets_skipped, s.sightings, s.malformed, s.presence.arrivals, s.presence.departures,
-      s.presence.evictions, s.batches_spooled, s.batches_lost, s.checkpoint_index);
+      s.presence.evictions, s.batches_spooled, s.batches_lost, s.checkpoint_index, s.no_radio_clock);
   spdlog::info(
       "summary: uplink connects={} connect_failures={} refusals={} disconnects={} ack_timeouts={} batches_sent={} "
       "batches_resent={} batches_acked={} bytes_sent={} heartbeats={}",
@@ -132,6 +143,13 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
     ~RestoreLogging() { configure_logging(level, stderr); }
   } const restore_logging{cfg.log_level};
 
+  if (static_cast<std::uint64_t>(cfg.spool.max_mb) < min_spool_mb()) {
+    std::fprintf(err, "footfall-probe: spool.max_mb: %llu MiB cannot hold one batch of up to %u KiB (the frame limit) "
+                      "beside the spool's headers: at least %llu\n",
+                 static_cast<unsigned long long>(cfg.spool.max_mb), wire::kDefaultMaxFrameBody >> 10,
+                 static_cast<unsigned long long>(min_spool_mb()));
+    return kExitUsage;
+  }
   spool::OpenResult opened = spool::Spool::open(cfg.spool.dir, spool_limits(cfg), {cfg.spool.fsync, 16, 5'000'000'000});
   if (!opened.spool) {
     std::fprintf(err, "footfall-probe: spool.dir: %s\n", opened.error.message().c_str());
@@ -151,12 +169,21 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
 
   std::optional<pipeline::ReplayCheckpoint> checkpoint;
   std::uint64_t skip = 0;
+  std::uint64_t source_id = 0;
   if (cfg.replaying_file()) {
     if (auto identity = pipeline::identify_replay_file(cfg.source.file)) {
       checkpoint.emplace(cfg.spool.dir, *identity);
+      source_id = pipeline::replay_source_id(*identity);
       std::string note;
       skip = checkpoint->load(note);
       spdlog::info("replay {}: {}", cfg.source.file, note);
+      // The newest batch in the spool (or acked) is usually past the checkpoint file, which lags until a sync.
+      if (const auto newest = spool.newest_record(); newest && newest->position.source == source_id &&
+                                                       newest->position.index > skip) {
+        skip = newest->position.index;
+        spdlog::info("replay {}: resuming after packet {}, the position of batch {} (the newest in the spool or acked)",
+                     cfg.source.file, skip, newest->seq);
+      }
     }
   }
 
@@ -199,8 +226,10 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
   stage_options.batch.max_age_ns = cfg.batch.max_age_ms * 1'000'000;
   stage_options.send_sightings = cfg.batch.send_sightings;
   stage_options.speed = cfg.source.speed;
+  stage_options.radio_clock = cfg.source.clock == "radio";
   stage_options.skip_packets = skip;
   stage_options.checkpoint = checkpoint ? &*checkpoint : nullptr;
+  stage_options.source_id = source_id;
   stage_options.fsync = cfg.spool.fsync;
   stage.emplace(*source, shared, stage_options, [&link] { link->notify_spooled(); });
 

@@ -41,6 +41,10 @@ const std::array kOptions{
     ConfigOption{"source.speed", OptionType::number, "0",
                  "file: 0 as fast as possible, 1 real time, 10 ten times faster", 0, 1000, {},
                  FOOTFALL_TARGET(source.speed)},
+    ConfigOption{"source.clock", OptionType::choice, "\"capture\"",
+                 "event times: capture = capture timestamps; radio = radiotap TSFT as µs since the Unix epoch "
+                 "(lab replays faster than real time)",
+                 0, 0, "capture|radio", FOOTFALL_TARGET(source.clock)},
     ConfigOption{"gateway.host", OptionType::string, "\"127.0.0.1\"", "gateway host name or address", 0, 0, {},
                  FOOTFALL_TARGET(gateway.host)},
     ConfigOption{"gateway.port", OptionType::integer, "7700", "gateway TCP port", 1, 65535, {},
@@ -59,7 +63,9 @@ const std::array kOptions{
                  "spool of unacked batches (and the replay checkpoint); created if missing", 0, 0, {},
                  FOOTFALL_TARGET(spool.dir)},
     ConfigOption{"spool.max_mb", OptionType::integer, "64",
-                 "spool size cap, MiB; when full the oldest unacked batches are dropped and counted", 1, kNoMax, {},
+                 "spool size cap, MiB (at least 2: one batch can be 1 MiB); when full the oldest unacked batches "
+                 "are dropped and counted",
+                 2, kNoMax, {},
                  FOOTFALL_TARGET(spool.max_mb)},
     ConfigOption{"spool.fsync", OptionType::choice, "\"group\"",
                  "always: fdatasync each batch; group: every 16 batches or 5 s; never: leave it to the kernel", 0, 0,

@@ -27,6 +27,9 @@ struct ProbeConfig {
     std::int64_t buffer_kb = 4096;
     std::string filter = "type mgt";
     double speed = 0;  // file: 0 as fast as possible, 1 real time, 10 ten times faster
+    // Event times: "capture" (the capture timestamp) or "radio" (the radiotap TSFT read as µs since the
+    // Unix epoch: lab replays played faster than real time, see footfall-sim --radio-clock site).
+    std::string clock = "capture";
     bool operator==(const Source&) const = default;
   } source;
 

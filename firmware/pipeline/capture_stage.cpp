@@ -13,6 +13,9 @@ namespace {
 
 constexpr std::uint64_t kPublishEveryPackets = 1024;
 constexpr int kSpoolSeqRetries = 4;
+// One packet's own records at most: its sighting, the departure of a device evicted for it, its arrival; one
+// spare.
+constexpr std::size_t kPacketRecords = 4;
 
 std::int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -78,6 +81,8 @@ void CaptureStage::publish() {
 
 void CaptureStage::on_event(const PresenceEvent& e) {
   builder_.add(e, now_ns_);
+  // A packet's own records are sealed after the packet (room was made before it).
+  if (in_packet_ && builder_.has_room(1)) return;
   // Count and size limits are checked per record so a burst of departures never overfills a batch.
   const wire::SealReason why = builder_.due(now_ns_);
   if (why == wire::SealReason::count || why == wire::SealReason::bytes) seal_if_due(now_ns_);
@@ -106,7 +111,9 @@ void CaptureStage::spool_batch(wire::Batch& batch) {
       ++stats_.batches_lost;
       return;
     }
-    error = spool_.with([&](spool::Spool& s) { return s.append(batch.seq, frame_, wall_ns()); });
+    const spool::SourcePosition position =
+        options_.source_id != 0 ? spool::SourcePosition{options_.source_id, completed_index_} : spool::SourcePosition{};
+    error = spool_.with([&](spool::Spool& s) { return s.append(batch.seq, frame_, wall_ns(), position); });
     if (!error) appended = true;
     if (error.code != spool::SpoolErrc::seq_not_increasing) break;
   }
@@ -155,7 +162,8 @@ bool CaptureStage::pace(std::int64_t ts_ns) {
 void CaptureStage::tick(std::int64_t wall) {
   Sink sink(*this);
   now_ns_ = wall;
-  tracker_.advance(wall, sink);
+  // On the radio clock, site time is whatever the frames say: the wall clock must not end presences.
+  if (!options_.radio_clock) tracker_.advance(wall, sink);
   seal_if_due(wall);
   (void)spool_.with([&](spool::Spool& s) { return s.sync_if_due(wall); });
   after_spool_write();
@@ -214,13 +222,19 @@ CaptureOutcome CaptureStage::run() {
     const parse::ParsedPacket parsed = parse::parse_packet(link_type, packet.bytes, packet.wire_length, false);
     if (parsed.what == parse::ParsedPacket::What::dropped) {
       stats_.drops.count(parsed.reason);
-    } else if (const auto sighting = to_sighting(parsed, packet.ts_ns)) {
+    } else if (options_.radio_clock && !parsed.radio.tsft_us) {
+      ++stats_.no_radio_clock;
+    } else if (const auto sighting = to_sighting(
+                   parsed, options_.radio_clock ? static_cast<std::int64_t>(*parsed.radio.tsft_us) * 1000 : packet.ts_ns)) {
       ++stats_.sightings;
-      if (options_.send_sightings) {
-        builder_.add(*sighting, now_ns_);
-        if (builder_.due(now_ns_) != wire::SealReason::not_due) seal_if_due(now_ns_);
-      }
+      // What fell due before this frame first (batches sealed among it name the previous packet), then this
+      // packet's own records, in one batch.
+      tracker_.advance(sighting->ts_ns, sink);
+      if (!builder_.has_room(kPacketRecords)) seal_now();
+      in_packet_ = true;
+      if (options_.send_sightings) builder_.add(*sighting, now_ns_);
       tracker_.on_sighting(*sighting, sink);
+      in_packet_ = false;
     }
     completed_index_ = index;
     seal_if_due(now_ns_);

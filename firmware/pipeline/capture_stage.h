@@ -9,6 +9,12 @@
 // live run whatever its pace. Live, the read timeout doubles as a timer: the tracker is also advanced with the
 // wall clock, so devices depart during radio silence, and batches seal by wall-clock age.
 //
+// Resume. Each spooled batch carries the index of the last packet all of whose records are in it or in older
+// batches. Batches never split one packet's own records (its sighting, an eviction, its arrival): they are
+// added to one batch with room made for them first. Events that fell due before a frame (updates, departures)
+// may be split from it, since a restarted tracker knows nothing of those devices and never makes them again.
+// So a restart that resumes after the newest batch in the spool (or acked) makes nothing twice.
+//
 // Stop (signal): the open batch is sealed into the spool and the spool synced. Presence is NOT flushed: a stop is
 // not a departure; the devices present arrive afresh after a restart. End of file: everyone departs (cause
 // shutdown) into a last batch.
@@ -38,8 +44,12 @@ struct CaptureStageOptions {
   double speed = 0;                        // file replay: 0 as fast as possible, 1 real time
   std::uint64_t skip_packets = 0;          // file replay: resume after this packet index
   const ReplayCheckpoint* checkpoint = nullptr;  // file replay: saved when spooled events are durable
+  std::uint64_t source_id = 0;             // file replay: stored with each batch's packet index (0: live)
   spool::FsyncMode fsync = spool::FsyncMode::group;
   std::int64_t live_tick_ns = 250'000'000; // live: how often time advances without frames
+  // Event time from the radiotap TSFT (µs since the Unix epoch) instead of the capture timestamp; time then
+  // advances only with frames, never with the wall clock.
+  bool radio_clock = false;
 };
 
 enum class CaptureOutcome : std::uint8_t { end_of_file, stopped, read_error };
@@ -56,6 +66,7 @@ struct CaptureSnapshot {
   std::uint64_t records_spooled = 0;
   std::uint64_t batches_lost = 0;     // could not be encoded or appended (logged, counted)
   std::uint64_t checkpoint_index = 0; // last packet index saved in the checkpoint
+  std::uint64_t no_radio_clock = 0;   // radio_clock: packets without a TSFT (not used, counted)
   capture::CaptureStats capture;
 };
 
@@ -98,6 +109,7 @@ class CaptureStage {
   std::uint64_t completed_index_ = 0;   // every event of packets up to here has been handed to the builder
   std::uint64_t pending_checkpoint_ = 0;
   bool checkpoint_pending_ = false;
+  bool in_packet_ = false;  // adding one packet's own records: they stay together in one batch
   std::uint64_t syncs_seen_ = 0;
 
   bool pacing_started_ = false;

@@ -31,6 +31,22 @@ std::optional<ReplayIdentity> identify_replay_file(const std::string& path) {
   return id;
 }
 
+std::uint64_t replay_source_id(const ReplayIdentity& identity) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  const auto mix = [&h](const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  };
+  mix(identity.path.data(), identity.path.size());
+  for (int i = 0; i < 8; ++i) {
+    const auto size_byte = static_cast<unsigned char>(identity.size >> (8 * i));
+    const auto mtime_byte = static_cast<unsigned char>(static_cast<std::uint64_t>(identity.mtime_ns) >> (8 * i));
+    mix(&size_byte, 1);
+    mix(&mtime_byte, 1);
+  }
+  return h == 0 ? 1 : h;
+}
+
 ReplayCheckpoint::ReplayCheckpoint(std::filesystem::path spool_dir, ReplayIdentity identity)
     : dir_(std::move(spool_dir)), path_(dir_ / kFileName), identity_(std::move(identity)) {}
 

@@ -1,7 +1,10 @@
 #pragma once
-// Where a file replay got to: the index of the last packet whose events are in the spool. Written atomically
-// (temporary file, fdatasync, rename, directory fsync) into the spool directory, so a restart with the same file
-// resumes after it. Presence state is not saved: devices present at the stop arrive afresh after a resume.
+// Where a file replay got to. Two records of it, and a restart with the same file resumes after the newer:
+//  - every spooled batch carries the file's source id and the index of the last packet whose records are all in
+//    it or older batches (spool::SourcePosition); it survives exactly as long as the batch, or its ack, does;
+//  - `replay.checkpoint` in the spool directory, written atomically (temporary file, fdatasync, rename, directory
+//    fsync) after a spool sync; it lags the batches, and names the file, so it is also the progress report.
+// Presence state is not saved: devices present at the stop arrive afresh after a resume.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -19,6 +22,9 @@ struct ReplayIdentity {
 
 // nullopt when the file cannot be stat'ed (standard input has no identity and is never resumed).
 std::optional<ReplayIdentity> identify_replay_file(const std::string& path);
+
+// 64-bit id of a replayed file (FNV-1a of path, size and mtime), never 0: tags the spooled batches' positions.
+std::uint64_t replay_source_id(const ReplayIdentity& identity);
 
 class ReplayCheckpoint {
  public:

@@ -18,11 +18,26 @@ namespace footfall::spool {
 
 namespace {
 
-constexpr std::array<std::uint8_t, kSegmentHeaderBytes> kSegmentHeader{'F', 'F', 'S', 'P', 'O', 'O', 'L', 1};
+constexpr std::array<std::uint8_t, kSegmentHeaderBytes> kSegmentHeader{'F', 'F', 'S', 'P', 'O', 'O', 'L',
+                                                                       kSegmentFormat};
 constexpr std::string_view kSegmentPrefix = "seg-";
 constexpr std::string_view kSegmentSuffix = ".spool";
 constexpr std::string_view kWatermarkFile = "acked";
-constexpr std::size_t kWatermarkSlotBytes = 16;  // seq u64, crc u32, reserved u32
+// Slot: watermark u64, newest acked seq u64, its source u64 and index u64, crc u32, reserved u32.
+constexpr std::size_t kWatermarkSlotBytes = 40;
+constexpr std::size_t kWatermarkSlotCovered = 32;
+constexpr std::size_t kWatermarkSlotBytesV1 = 16;  // format 1 file (32 bytes): seq u64, crc u32, reserved u32
+
+// Record header layout per segment format.
+struct RecordLayout {
+  std::size_t header_bytes;
+  std::uint32_t magic;
+  std::size_t crc_at;  // the CRC covers bytes 4 .. crc_at of the header, then the payload
+};
+constexpr RecordLayout layout_of(std::uint8_t format) {
+  return format == 1 ? RecordLayout{kRecordHeaderBytesV1, kRecordMagicV1, 16}
+                     : RecordLayout{kRecordHeaderBytes, kRecordMagic, 32};
+}
 
 std::uint64_t get_le(const std::uint8_t* p, std::size_t n) {
   std::uint64_t v = 0;
@@ -33,10 +48,10 @@ void set_le(std::uint8_t* p, std::uint64_t v, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
 
-// CRC over length, seq and payload: a flipped length or seq is caught like a flipped payload byte.
-std::uint32_t record_crc(const std::uint8_t* header, std::span<const std::uint8_t> payload) {
+// CRC over length, seq, position and payload: a flipped length or seq is caught like a flipped payload byte.
+std::uint32_t record_crc(const std::uint8_t* header, const RecordLayout& layout, std::span<const std::uint8_t> payload) {
   wire::Crc32c crc;
-  crc.process_bytes(header + 4, 12);
+  crc.process_bytes(header + 4, layout.crc_at - 4);
   crc.process_bytes(payload.data(), payload.size());
   return crc.checksum();
 }
@@ -155,12 +170,36 @@ void Spool::load_watermark() {
   if (!watermark_fd_.valid()) return;  // not fatal: without it a restart resends, which is harmless
   std::array<std::uint8_t, 2 * kWatermarkSlotBytes> buf{};
   const ssize_t n = ::pread(watermark_fd_.get(), buf.data(), buf.size(), 0);
+  if (n == static_cast<ssize_t>(2 * kWatermarkSlotBytesV1)) {  // format 1: the watermark alone
+    for (std::size_t slot = 0; slot < 2; ++slot) {
+      const std::uint8_t* p = buf.data() + slot * kWatermarkSlotBytesV1;
+      if (wire::crc32c(std::span<const std::uint8_t>(p, 8)) != get_le(p + 8, 4)) continue;  // torn slot
+      watermark_ = std::max(watermark_, get_le(p, 8));
+    }
+    return;
+  }
   for (std::size_t slot = 0; slot < 2; ++slot) {
     if (n < static_cast<ssize_t>((slot + 1) * kWatermarkSlotBytes)) break;
     const std::uint8_t* p = buf.data() + slot * kWatermarkSlotBytes;
-    if (wire::crc32c(std::span<const std::uint8_t>(p, 8)) != get_le(p + 8, 4)) continue;  // torn slot
+    if (wire::crc32c(std::span<const std::uint8_t>(p, kWatermarkSlotCovered)) != get_le(p + kWatermarkSlotCovered, 4))
+      continue;  // torn slot
     watermark_ = std::max(watermark_, get_le(p, 8));
+    const std::uint64_t acked_seq = get_le(p + 8, 8);
+    if (acked_seq != 0 && (!newest_acked_ || acked_seq > newest_acked_->seq))
+      newest_acked_ = NewestRecord{acked_seq, {get_le(p + 16, 8), get_le(p + 24, 8)}};
   }
+  if (newest_acked_) {
+    stored_acked_seq_ = newest_acked_->seq;
+    note_newest(newest_acked_->seq, newest_acked_->position);
+  }
+}
+
+void Spool::note_newest(std::uint64_t seq, SourcePosition position) {
+  if (!newest_ || seq > newest_->seq) newest_ = NewestRecord{seq, position};
+}
+
+void Spool::note_acked(const Record& rec) {
+  if (!newest_acked_ || rec.seq > newest_acked_->seq) newest_acked_ = NewestRecord{rec.seq, rec.position};
 }
 
 void Spool::store_watermark() {
@@ -168,7 +207,14 @@ void Spool::store_watermark() {
   // Two slots written in turn: a torn write spoils one, the other still holds the previous value.
   std::array<std::uint8_t, kWatermarkSlotBytes> slot{};
   set_le(slot.data(), watermark_, 8);
-  set_le(slot.data() + 8, wire::crc32c(std::span<const std::uint8_t>(slot.data(), 8)), 4);
+  if (newest_acked_) {
+    set_le(slot.data() + 8, newest_acked_->seq, 8);
+    set_le(slot.data() + 16, newest_acked_->position.source, 8);
+    set_le(slot.data() + 24, newest_acked_->position.index, 8);
+    stored_acked_seq_ = newest_acked_->seq;
+  }
+  set_le(slot.data() + kWatermarkSlotCovered,
+         wire::crc32c(std::span<const std::uint8_t>(slot.data(), kWatermarkSlotCovered)), 4);
   const auto offset = static_cast<off_t>((watermark_writes_++ % 2) * kWatermarkSlotBytes);
   (void)::pwrite(watermark_fd_.get(), slot.data(), slot.size(), offset);
 }
@@ -195,8 +241,13 @@ SpoolError Spool::load() {
     if (!seg.fd.valid()) return sys_error(SpoolErrc::io_error, path);
     if (SpoolError e = scan_segment(seg)) return e;
     for (Record& r : seg.records) {
-      if (r.seq <= watermark_) r.acked = true;
-      else ++seg.unacked;
+      note_newest(r.seq, r.position);
+      if (r.seq <= watermark_) {
+        r.acked = true;
+        note_acked(r);  // its segment may go now: the watermark file keeps its position
+      } else {
+        ++seg.unacked;
+      }
     }
     if (seg.unacked == 0) {
       ::unlink(seg.path.c_str());
@@ -210,7 +261,9 @@ SpoolError Spool::load() {
     segments_.push_back(std::move(seg));
   }
   depth_.segments = segments_.size();
-  active_open_ = !segments_.empty() && segments_.back().size < limits_.segment_bytes;
+  // Appends go to a segment of the current format only.
+  active_open_ = !segments_.empty() && segments_.back().format == kSegmentFormat &&
+                 segments_.back().size < limits_.segment_bytes;
   update_watermark();
   return {};
 }
@@ -226,7 +279,8 @@ SpoolError Spool::scan_segment(Segment& seg) {
   if (!read_all(seg.fd.get(), scratch_.data(), size, 0)) return sys_error(SpoolErrc::io_error, seg.path);
   const std::uint8_t* data = scratch_.data();
 
-  if (size < kSegmentHeaderBytes || !std::equal(kSegmentHeader.begin(), kSegmentHeader.end(), data)) {
+  if (size < kSegmentHeaderBytes || !std::equal(kSegmentHeader.begin(), kSegmentHeader.end() - 1, data) ||
+      (data[kSegmentHeaderBytes - 1] != 1 && data[kSegmentHeaderBytes - 1] != kSegmentFormat)) {
     // Crashed while creating it: nothing valid can follow a missing header.
     depth_.torn_records += size > 0 ? 1 : 0;
     depth_.torn_bytes += size;
@@ -234,16 +288,19 @@ SpoolError Spool::scan_segment(Segment& seg) {
     return {};
   }
 
+  seg.format = data[kSegmentHeaderBytes - 1];
+  const RecordLayout layout = layout_of(seg.format);
   std::uint64_t prev_seq = last_seq_;
   auto valid_at = [&](std::size_t pos) -> bool {
-    if (size - pos < kRecordHeaderBytes) return false;
+    if (size - pos < layout.header_bytes) return false;
     const std::uint8_t* h = data + pos;
-    if (get_le(h, 4) != kRecordMagic) return false;
+    if (get_le(h, 4) != layout.magic) return false;
     const auto len = get_le(h + 4, 4);
-    if (len > limits_.max_record_bytes || len > size - pos - kRecordHeaderBytes) return false;
+    if (len > limits_.max_record_bytes || len > size - pos - layout.header_bytes) return false;
     const auto seq = get_le(h + 8, 8);
     if (seq <= prev_seq) return false;
-    return record_crc(h, {h + kRecordHeaderBytes, static_cast<std::size_t>(len)}) == get_le(h + 16, 4);
+    return record_crc(h, layout, {h + layout.header_bytes, static_cast<std::size_t>(len)}) ==
+           get_le(h + layout.crc_at, 4);
   };
 
   std::size_t pos = kSegmentHeaderBytes;
@@ -264,9 +321,11 @@ SpoolError Spool::scan_segment(Segment& seg) {
     const std::uint8_t* h = data + pos;
     const auto len = static_cast<std::uint32_t>(get_le(h + 4, 4));
     const auto seq = get_le(h + 8, 8);
-    seg.records.push_back({seq, pos, len, false});
+    const SourcePosition position =
+        seg.format == 1 ? SourcePosition{} : SourcePosition{get_le(h + 16, 8), get_le(h + 24, 8)};
+    seg.records.push_back({seq, pos, len, false, position});
     prev_seq = seq;
-    pos += kRecordHeaderBytes + len;
+    pos += layout.header_bytes + len;
   }
   seg.size = std::min(pos, size);
   last_seq_ = std::max(last_seq_, prev_seq);
@@ -314,7 +373,8 @@ void Spool::drop_segment(std::size_t index, bool count_as_full_drop) {
   dir_dirty_ = true;
 }
 
-SpoolError Spool::append(std::uint64_t seq, std::span<const std::uint8_t> payload, std::int64_t now_ns) {
+SpoolError Spool::append(std::uint64_t seq, std::span<const std::uint8_t> payload, std::int64_t now_ns,
+                         SourcePosition position) {
   if (seq <= last_seq_) return {SpoolErrc::seq_not_increasing, 0, {}};
   if (payload.size() > limits_.max_record_bytes) return {SpoolErrc::record_too_large, 0, {}};
   const std::uint64_t record_bytes = kRecordHeaderBytes + payload.size();
@@ -339,7 +399,9 @@ SpoolError Spool::append(std::uint64_t seq, std::span<const std::uint8_t> payloa
   set_le(header.data(), kRecordMagic, 4);
   set_le(header.data() + 4, payload.size(), 4);
   set_le(header.data() + 8, seq, 8);
-  set_le(header.data() + 16, record_crc(header.data(), payload), 4);
+  set_le(header.data() + 16, position.source, 8);
+  set_le(header.data() + 24, position.index, 8);
+  set_le(header.data() + 32, record_crc(header.data(), layout_of(kSegmentFormat), payload), 4);
   const std::array<iovec, 2> parts{iovec{header.data(), header.size()},
                                    iovec{const_cast<std::uint8_t*>(payload.data()), payload.size()}};
   if (!write_all(seg.fd.get(), parts, seg.size)) {
@@ -348,7 +410,8 @@ SpoolError Spool::append(std::uint64_t seq, std::span<const std::uint8_t> payloa
     (void)::ftruncate(seg.fd.get(), static_cast<off_t>(seg.size));
     return sys_error(err == ENOSPC || err == EDQUOT ? SpoolErrc::disk_full : SpoolErrc::io_error, seg.path, err);
   }
-  seg.records.push_back({seq, seg.size, static_cast<std::uint32_t>(payload.size()), false});
+  seg.records.push_back({seq, seg.size, static_cast<std::uint32_t>(payload.size()), false, position});
+  note_newest(seq, position);
   seg.size += record_bytes;
   seg.dirty = true;
   seg.unacked += 1;
@@ -413,6 +476,7 @@ bool Spool::ack(std::uint64_t seq) {
   auto rec = std::lower_bound(recs.begin(), recs.end(), seq, [](const Record& r, std::uint64_t s) { return r.seq < s; });
   if (rec == recs.end() || rec->seq != seq || rec->acked) return false;
   mark_acked(*seg_it, *rec);
+  note_acked(*rec);
   forget_if_done(static_cast<std::size_t>(seg_it - segments_.begin()));
   update_watermark();
   return true;
@@ -422,7 +486,10 @@ void Spool::ack_through(std::uint64_t through) {
   while (!segments_.empty() && segments_.front().first_seq <= through) {
     Segment& seg = segments_.front();
     for (Record& r : seg.records)
-      if (r.seq <= through && !r.acked) mark_acked(seg, r);
+      if (r.seq <= through && !r.acked) {
+        mark_acked(seg, r);
+        note_acked(r);
+      }
     if (seg.unacked != 0) break;
     drop_segment(0, false);
   }
@@ -441,8 +508,9 @@ void Spool::update_watermark() {
       }
     break;
   }
-  if (w > watermark_) {
-    watermark_ = w;
+  const bool acked_newer = newest_acked_ && newest_acked_->seq > stored_acked_seq_;
+  if (w > watermark_ || acked_newer) {
+    watermark_ = std::max(watermark_, w);
     store_watermark();
   }
 }
@@ -456,16 +524,18 @@ ReadResult Spool::read_next_unacked(std::uint64_t after_seq, std::vector<std::ui
     if (seg.unacked == 0 || (!seg.records.empty() && seg.records.back().seq <= after_seq)) continue;
     for (Record& r : seg.records) {
       if (r.acked || r.seq <= after_seq) continue;
+      const RecordLayout layout = layout_of(seg.format);
       std::array<std::uint8_t, kRecordHeaderBytes> header{};
       payload.resize(r.length);
-      if (!read_all(seg.fd.get(), header.data(), header.size(), r.offset) ||
-          !read_all(seg.fd.get(), payload.data(), payload.size(), r.offset + kRecordHeaderBytes))
+      if (!read_all(seg.fd.get(), header.data(), layout.header_bytes, r.offset) ||
+          !read_all(seg.fd.get(), payload.data(), payload.size(), r.offset + layout.header_bytes))
         return {sys_error(SpoolErrc::io_error, seg.path), std::nullopt};
-      if (record_crc(header.data(), payload) == get_le(header.data() + 16, 4) && get_le(header.data() + 8, 8) == r.seq)
+      if (record_crc(header.data(), layout, payload) == get_le(header.data() + layout.crc_at, 4) &&
+          get_le(header.data() + 8, 8) == r.seq)
         return {{}, r.seq};
       // Rotted on disk since it was indexed: unreadable data cannot be sent, so count it and move on.
       depth_.corrupt_records += 1;
-      depth_.corrupt_bytes += kRecordHeaderBytes + r.length;
+      depth_.corrupt_bytes += layout.header_bytes + r.length;
       mark_acked(seg, r);
     }
   }

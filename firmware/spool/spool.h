@@ -84,6 +84,20 @@ struct OpenResult {
   SpoolError error;
 };
 
+// Where in its source a record's data came from: the probe stores the capture position with every batch, so a
+// restarted replay resumes right after the newest batch that survived (in the spool, or acked by the gateway).
+struct SourcePosition {
+  std::uint64_t source = 0;  // which source (e.g. a hash of the replayed file's identity); 0: none
+  std::uint64_t index = 0;   // everything of the source up to here is in this record or older ones
+  bool operator==(const SourcePosition&) const = default;
+};
+
+// The newest record the spool knows of (on disk, or acked and remembered in the watermark file).
+struct NewestRecord {
+  std::uint64_t seq = 0;
+  SourcePosition position;
+};
+
 struct ReadResult {
   SpoolError error;
   std::optional<std::uint64_t> seq;  // nullopt: nothing unacked after the given seq
@@ -98,7 +112,8 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
 
   // Adds one record. seq must be above every seq the spool has seen (last_seq()).
-  SpoolError append(std::uint64_t seq, std::span<const std::uint8_t> payload, std::int64_t now_ns);
+  SpoolError append(std::uint64_t seq, std::span<const std::uint8_t> payload, std::int64_t now_ns,
+                    SourcePosition position = {});
   // Group commit on a timer, for when no append comes along to trigger it.
   SpoolError sync_if_due(std::int64_t now_ns);
   SpoolError sync();
@@ -116,6 +131,9 @@ class Spool {
   [[nodiscard]] std::uint64_t last_seq() const { return last_seq_; }
   // Every seq <= this is acked or gone; persisted so a restart does not resend them.
   [[nodiscard]] std::uint64_t acked_watermark() const { return watermark_; }
+  // The record with the highest seq that is in the spool or was acked (nullopt: none since the spool was made).
+  // Its position survives kill -9 and power loss together with the record (or the ack) it belongs to.
+  [[nodiscard]] std::optional<NewestRecord> newest_record() const { return newest_; }
 
  private:
   struct Record {
@@ -123,9 +141,12 @@ class Spool {
     std::uint64_t offset;  // of the record header in its segment
     std::uint32_t length;  // payload bytes
     bool acked;
+    SourcePosition position;
   };
   struct Segment {
     std::uint64_t first_seq = 0;
+    std::uint8_t format = 2;  // segment format version: the record header layout
+
     std::filesystem::path path;
     UniqueFd fd;
     std::uint64_t size = 0;
@@ -143,6 +164,8 @@ class Spool {
   SpoolError start_segment(std::uint64_t first_seq);
   void drop_segment(std::size_t index, bool count_as_full_drop);
   void mark_acked(Segment& seg, Record& rec);
+  void note_acked(const Record& rec);
+  void note_newest(std::uint64_t seq, SourcePosition position);
   void forget_if_done(std::size_t index);
   SpoolError after_append(std::int64_t now_ns);
 
@@ -157,6 +180,9 @@ class Spool {
   std::uint64_t last_seq_ = 0;
   std::uint64_t watermark_ = 0;
   std::uint64_t watermark_writes_ = 0;
+  std::optional<NewestRecord> newest_;        // in the spool or acked
+  std::optional<NewestRecord> newest_acked_;  // what the watermark file remembers beside the watermark
+  std::uint64_t stored_acked_seq_ = 0;
   std::uint32_t unsynced_records_ = 0;
   bool dir_dirty_ = false;
   std::int64_t oldest_unsynced_ns_ = 0;
@@ -164,8 +190,11 @@ class Spool {
 };
 
 // On-disk layout constants, shared with the tests that corrupt files on purpose.
-inline constexpr std::size_t kSegmentHeaderBytes = 8;  // "FFSPOOL" + format version
-inline constexpr std::size_t kRecordHeaderBytes = 20;  // magic, length, seq, crc
-inline constexpr std::uint32_t kRecordMagic = 0x31525346;  // "FSR1" little-endian
+inline constexpr std::size_t kSegmentHeaderBytes = 8;      // "FFSPOOL" + format version
+inline constexpr std::uint8_t kSegmentFormat = 2;          // written; format 1 segments are still read
+inline constexpr std::size_t kRecordHeaderBytes = 36;      // magic, length, seq, source, index, crc
+inline constexpr std::uint32_t kRecordMagic = 0x32525346;  // "FSR2" little-endian
+inline constexpr std::size_t kRecordHeaderBytesV1 = 20;    // format 1: magic, length, seq, crc
+inline constexpr std::uint32_t kRecordMagicV1 = 0x31525346;  // "FSR1" little-endian
 
 }  // namespace footfall::spool

@@ -55,9 +55,45 @@ std::string hex64(std::uint64_t v) {
   return s;
 }
 
-Pseudonymizer::Pseudonymizer(const SecretKey& key, std::uint32_t epoch) : hmac_(key.bytes()), epoch_(epoch) {}
+Pseudonymizer::Pseudonymizer(const SecretKey& key, std::uint32_t epoch, std::size_t cache_capacity)
+    : hmac_(key.bytes()), epoch_(epoch), cache_capacity_(std::max<std::size_t>(cache_capacity, 1)) {}
 
 DevicePseudonym Pseudonymizer::device(const MacAddress& mac) {
+  if (const auto it = devices_.find(mac.as_u64()); it != devices_.end()) {
+    ++cache_.hits;
+    return it->second;
+  }
+  ++cache_.misses;
+  const std::uint64_t before = failures_;
+  const DevicePseudonym p = compute_device(mac);
+  if (failures_ != before) return p;  // never cache a failed (all-zero) result
+  if (devices_.size() >= cache_capacity_) {
+    devices_.clear();
+    ++cache_.clears;
+  }
+  devices_.emplace(mac.as_u64(), p);
+  return p;
+}
+
+std::uint64_t Pseudonymizer::fingerprint(std::uint64_t fingerprint) {
+  if (fingerprint == 0) return 0;
+  if (const auto it = fingerprints_.find(fingerprint); it != fingerprints_.end()) {
+    ++cache_.hits;
+    return it->second;
+  }
+  ++cache_.misses;
+  const std::uint64_t before = failures_;
+  const std::uint64_t p = compute_fingerprint(fingerprint);
+  if (failures_ != before) return p;
+  if (fingerprints_.size() >= cache_capacity_) {
+    fingerprints_.clear();
+    ++cache_.clears;
+  }
+  fingerprints_.emplace(fingerprint, p);
+  return p;
+}
+
+DevicePseudonym Pseudonymizer::compute_device(const MacAddress& mac) {
   HmacSha256::Digest d;
   if (!hmac_.digest(mac_prefix, mac.octets, d)) ++failures_;
   DevicePseudonym p;
@@ -66,8 +102,7 @@ DevicePseudonym Pseudonymizer::device(const MacAddress& mac) {
   return p;
 }
 
-std::uint64_t Pseudonymizer::fingerprint(std::uint64_t fingerprint) {
-  if (fingerprint == 0) return 0;
+std::uint64_t Pseudonymizer::compute_fingerprint(std::uint64_t fingerprint) {
   std::array<std::uint8_t, 8> be{};
   for (std::size_t i = 0; i < 8; ++i) be[i] = static_cast<std::uint8_t>(fingerprint >> (56 - 8 * i));
   HmacSha256::Digest d;

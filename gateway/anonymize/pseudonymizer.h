@@ -16,7 +16,10 @@
 // lengthen the record. 0 means "no fingerprint" and stays 0 (an HMAC prefix of 0 is mapped to 1).
 // The prefixes "mac:" and "fp:" keep the two uses apart under the same key.
 //
-// Hot path: one EVP_MAC context per key, keyed once and re-initialised per message (no allocation).
+// Hot path: one EVP_MAC context per key, keyed once and re-initialised per message (no allocation), and
+// bounded caches of device and fingerprint pseudonyms, so HMAC runs once per device (and per fingerprint) per
+// key epoch rather than at its arrival and again at its visit. The caches die with the Pseudonymizer, i.e.
+// with its epoch key: they hold nothing the key could not recompute. Full policy: clear (counted).
 // Not thread-safe: one Pseudonymizer per thread.
 #include <openssl/evp.h>
 
@@ -26,6 +29,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/mac_address.h"
 #include "gateway/anonymize/secret_key.h"
@@ -62,9 +66,16 @@ struct DevicePseudonym {
   auto operator<=>(const DevicePseudonym&) const = default;
 };
 
+struct PseudonymCacheCounters {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t clears = 0;  // the cache was full: emptied, then refilled as devices come
+};
+
 class Pseudonymizer {
  public:
-  Pseudonymizer(const SecretKey& key, std::uint32_t epoch);
+  static constexpr std::size_t kDefaultCacheCapacity = 1u << 16;  // devices; fingerprints share the bound
+  Pseudonymizer(const SecretKey& key, std::uint32_t epoch, std::size_t cache_capacity = kDefaultCacheCapacity);
 
   [[nodiscard]] std::uint32_t epoch() const { return epoch_; }
   DevicePseudonym device(const MacAddress& mac);
@@ -72,11 +83,19 @@ class Pseudonymizer {
   // Deterministic per (site, device, arrival): a visit produced twice (journal replay) gets the same id.
   DevicePseudonym visit_id(std::string_view site, const MacAddress& mac, std::int64_t arrival_ns, bool ble = false);
   [[nodiscard]] std::uint64_t failures() const { return failures_; }
+  [[nodiscard]] const PseudonymCacheCounters& cache_counters() const { return cache_; }
 
  private:
+  DevicePseudonym compute_device(const MacAddress& mac);
+  std::uint64_t compute_fingerprint(std::uint64_t fingerprint);
+
   HmacSha256 hmac_;
   std::uint32_t epoch_;
   std::uint64_t failures_ = 0;  // OpenSSL errors (pseudonym then all-zero: never a raw value)
+  std::size_t cache_capacity_;
+  std::unordered_map<std::uint64_t, DevicePseudonym> devices_;
+  std::unordered_map<std::uint64_t, std::uint64_t> fingerprints_;
+  PseudonymCacheCounters cache_;
 };
 
 std::string hex64(std::uint64_t v);  // 16 lowercase hex chars

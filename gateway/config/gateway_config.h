@@ -77,6 +77,8 @@ struct GatewayConfig {
   std::uint32_t update_interval_s = 60;       // must match the probes' presence.update_interval_s
   std::uint32_t merge_max_devices = 1'000'000;
   std::uint32_t dedup_window_ms = 1000;
+  std::uint32_t strongest_zone_hysteresis_db = 3;   // margin another zone needs to become the strongest
+  std::uint32_t strongest_zone_hold_intervals = 1;  // update intervals in a row it must win
   std::uint32_t dedup_capacity = 1u << 16;
 
   [[nodiscard]] const ProbeAccount* find_probe(std::string_view id) const;

@@ -36,6 +36,20 @@ bool HeldSeqs::insert(std::uint64_t seq) {
   return true;
 }
 
+std::uint64_t HeldSeqs::raise_floor(std::uint64_t through) {
+  if (through <= cumulative_) return 0;
+  std::uint64_t missing = through - cumulative_;
+  std::uint64_t floor = through;
+  while (!ranges_.empty() && ranges_.begin()->first <= floor + 1) {
+    const auto [first, last] = *ranges_.begin();
+    missing -= std::min(last, through) >= first ? std::min(last, through) - first + 1 : 0;
+    floor = std::max(floor, last);
+    ranges_.erase(ranges_.begin());
+  }
+  cumulative_ = floor;
+  return missing;
+}
+
 bool HeldSeqs::restore(std::uint64_t cumulative, std::map<std::uint64_t, std::uint64_t> ranges) {
   std::uint64_t prev_last = cumulative;
   for (const auto& [first, last] : ranges) {

@@ -13,6 +13,9 @@ class HeldSeqs {
   [[nodiscard]] bool contains(std::uint64_t seq) const;
   // False when already held.
   bool insert(std::uint64_t seq);
+  // Counts every seq <= through as held (the probe no longer has the ones missing: dropped from its full spool);
+  // returns how many were not held.
+  std::uint64_t raise_floor(std::uint64_t through);
 
   // Replaces the contents with a saved state; false (and unchanged) when the ranges are not ascending,
   // disjoint, non-adjacent and above cumulative + 1.

@@ -169,6 +169,18 @@ StoreOutcome Journal::store(const JournalRecordMeta& meta, std::span<const std::
   return StoreOutcome::stored;
 }
 
+std::uint64_t Journal::give_up_below(std::string_view probe_id, std::uint64_t first_seq) {
+  if (first_seq <= 1) return 0;
+  auto it = probes_.find(probe_id);
+  if (it == probes_.end()) it = probes_.emplace(std::string(probe_id), ProbeSeqs{}).first;
+  const std::uint64_t n = it->second.held.raise_floor(first_seq - 1);
+  if (n == 0) return 0;
+  stats_.seqs_given_up += n;
+  uncommitted_probes_.insert(it->first);
+  snapshot_stale_ = true;
+  return n;
+}
+
 spool::SpoolError Journal::commit() {
   if (options_.fsync) {
     if (spool::SpoolError e = spool_->sync()) return e;

@@ -54,6 +54,7 @@ struct JournalStats {
   std::uint64_t max_bytes = 0;
   std::uint64_t torn_records = 0;    // cut off on open (a crash mid-append; never acked)
   std::uint64_t last_journal_seq = 0;
+  std::uint64_t seqs_given_up = 0;   // batch seqs a probe no longer has (its spool dropped them): never coming
 };
 
 // One record as the reader hands it out.
@@ -79,6 +80,10 @@ class Journal {
 
   [[nodiscard]] bool holds(std::string_view probe_id, std::uint64_t probe_seq) const;
   StoreOutcome store(const JournalRecordMeta& meta, std::span<const std::uint8_t> frame, std::string* error = nullptr);
+  // The probe's session began with batch `first_seq`, its oldest unacked one: every lower seq not held here is
+  // gone from the probe and never comes. They count as held (so acked_through moves past the gap) from the
+  // next commit on. Returns how many were given up.
+  std::uint64_t give_up_below(std::string_view probe_id, std::uint64_t first_seq);
   // Makes every stored record durable (fdatasync). Only after it returns ok may they be acked.
   spool::SpoolError commit();
   [[nodiscard]] bool needs_commit() const { return !uncommitted_probes_.empty(); }

@@ -1,6 +1,7 @@
 #include "gateway/merge/site_merger.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 
@@ -53,7 +54,92 @@ std::string validate(const SiteMergeConfig& config) {
   if (config.dedup_capacity == 0 || config.dedup_capacity > (1u << 28)) return "dedup_capacity: 1 .. 2^28";
   if (config.max_presences_per_visit == 0) return "max_presences_per_visit: must be > 0";
   if (config.max_strength_samples < 2) return "max_strength_samples: must be >= 2";
+  if (config.strongest_zone_hysteresis_db > 60) return "strongest_zone_hysteresis_db: 0 .. 60";
+  if (config.strongest_zone_hold_intervals < 1 || config.strongest_zone_hold_intervals > 1440)
+    return "strongest_zone_hold_intervals: 1 .. 1440";
   return {};
+}
+
+std::size_t SiteMerger::DeviceMap::home(std::uint64_t key) const {
+  return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
+}
+
+SiteMerger::Device* SiteMerger::DeviceMap::find(std::uint64_t key) {
+  if (pos_.empty()) return nullptr;
+  const std::size_t mask = pos_.size() - 1;
+  for (std::size_t i = home(key);; i = (i + 1) & mask) {
+    if (pos_[i] == kEmpty) return nullptr;
+    if (keys_[i] == key) return &pool_[pos_[i]];
+  }
+}
+
+SiteMerger::Device& SiteMerger::DeviceMap::insert(std::uint64_t key) {
+  if ((size_ + 1) * 2 > pos_.size()) grow();
+  std::uint32_t at = 0;
+  if (!free_.empty()) {
+    at = free_.back();
+    free_.pop_back();
+    // A fresh device that keeps the old one's vector capacity.
+    Device& d = pool_[at];
+    auto presences = std::move(d.presences);
+    auto samples = std::move(d.samples);
+    auto segments = std::move(d.segments);
+    presences.clear();
+    samples.clear();
+    segments.clear();
+    d = Device{};
+    d.presences = std::move(presences);
+    d.samples = std::move(samples);
+    d.segments = std::move(segments);
+  } else {
+    at = static_cast<std::uint32_t>(pool_.size());
+    pool_.emplace_back();
+  }
+  const std::size_t mask = pos_.size() - 1;
+  std::size_t i = home(key);
+  while (pos_[i] != kEmpty) i = (i + 1) & mask;
+  keys_[i] = key;
+  pos_[i] = at;
+  ++size_;
+  return pool_[at];
+}
+
+void SiteMerger::DeviceMap::erase(std::uint64_t key) {
+  const std::size_t mask = pos_.size() - 1;
+  std::size_t i = home(key);
+  while (keys_[i] != key || pos_[i] == kEmpty) i = (i + 1) & mask;
+  free_.push_back(pos_[i]);
+  pos_[i] = kEmpty;
+  --size_;
+  // Backward-shift deletion: pull later entries of the run into the hole when that moves them nearer home.
+  for (std::size_t j = (i + 1) & mask; pos_[j] != kEmpty; j = (j + 1) & mask) {
+    const std::size_t h = home(keys_[j]);
+    const bool stays = (i <= j) ? (i < h && h <= j) : (i < h || h <= j);
+    if (stays) continue;
+    keys_[i] = keys_[j];
+    pos_[i] = pos_[j];
+    pos_[j] = kEmpty;
+    i = j;
+  }
+}
+
+void SiteMerger::DeviceMap::grow() {
+  const std::size_t capacity = std::max<std::size_t>(1024, pos_.size() * 2);
+  std::vector<std::uint64_t> keys(capacity);
+  std::vector<std::uint32_t> pos(capacity, kEmpty);
+  unsigned shift = 64;
+  for (std::size_t c = capacity; c > 1; c >>= 1) --shift;
+  std::swap(keys, keys_);
+  std::swap(pos, pos_);
+  shift_ = shift;
+  const std::size_t mask = capacity - 1;
+  for (std::size_t k = 0; k < pos.size(); ++k) {
+    if (pos[k] == kEmpty) continue;
+    std::size_t i = home(keys[k]);
+    while (pos_[i] != kEmpty) i = (i + 1) & mask;
+    keys_[i] = keys[k];
+    pos_[i] = pos[k];
+  }
 }
 
 SiteMerger::SiteMerger(SiteMergeConfig config)
@@ -107,8 +193,8 @@ void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& eve
 
 SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEvent& event, SiteSink& sink) {
   const std::uint64_t key = key_of(event.mac, event.ble);
-  if (auto it = devices_.find(key); it != devices_.end()) {
-    Device& d = it->second;
+  if (Device* found = devices_.find(key)) {
+    Device& d = *found;
     if (!d.leaving) return d;
     if (event.first_seen_ns < d.deadline_ns) {
       // Heard again within the grace: the same visit.
@@ -120,15 +206,15 @@ SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEv
     close(key, VisitEnd::departed, sink);
   }
   if (devices_.size() >= config_.max_devices) {
-    const std::uint64_t victim = by_activity_.begin()->second;
+    const std::uint64_t victim = least_active();
     ++counters_.evicted;
     close(victim, VisitEnd::evicted, sink);
   }
-  Device& d = devices_[key];
+  Device& d = devices_.insert(key);
   d.mac = event.mac;
   d.ble = event.ble;
   d.activity_ns = event.ts_ns;
-  by_activity_.emplace(d.activity_ns, key);
+  push_activity(d.activity_ns, key);
   ++counters_.site_arrivals;
   counters_.devices = devices_.size();
   counters_.peak_devices = std::max(counters_.peak_devices, counters_.devices);
@@ -281,6 +367,7 @@ void SiteMerger::fold_samples(Device& d, std::size_t count) {
   });
   std::size_t end = std::min(count, d.samples.size());
   while (end > 0 && end < d.samples.size() && d.samples[end].slot_ns == d.samples[end - 1].slot_ns) ++end;
+  const std::int64_t margin_q8 = std::int64_t{config_.strongest_zone_hysteresis_db} * 256;
   std::size_t i = 0;
   while (i < end) {
     const Sample* best = &d.samples[i];
@@ -291,10 +378,37 @@ void SiteMerger::fold_samples(Device& d, std::size_t count) {
         best = &s;  // equal strength and frames: the earlier (lower) probe index stays
     }
     const std::uint16_t zone = probe_zone_[best->probe];
-    if (d.segments.empty() || d.segments.back().zone != zone)
-      d.segments.push_back(Segment{best->slot_ns - config_.update_interval_ns, zone});
+    const std::int64_t interval_start = best->slot_ns - config_.update_interval_ns;
     d.folded = true;
     d.folded_through_ns = best->slot_ns;
+    if (d.segments.empty()) {
+      d.segments.push_back(Segment{interval_start, zone});
+    } else if (const std::uint16_t current = d.segments.back().zone; zone == current) {
+      d.challenge_wins = 0;
+    } else {
+      // The current zone's loudest probe in this interval, if it heard the device at all.
+      bool current_heard = false;
+      std::int64_t current_q8 = 0;
+      for (std::size_t k = i; k < j; ++k)
+        if (probe_zone_[d.samples[k].probe] == current) {
+          current_q8 = current_heard ? std::max<std::int64_t>(current_q8, d.samples[k].strength_q8)
+                                     : d.samples[k].strength_q8;
+          current_heard = true;
+        }
+      if (current_heard && best->strength_q8 - current_q8 < margin_q8) {
+        d.challenge_wins = 0;
+      } else {
+        if (d.challenge_wins == 0 || d.challenge_zone != zone) {
+          d.challenge_zone = zone;
+          d.challenge_from_ns = interval_start;
+          d.challenge_wins = 0;
+        }
+        if (++d.challenge_wins >= config_.strongest_zone_hold_intervals) {
+          d.segments.push_back(Segment{d.challenge_from_ns, zone});
+          d.challenge_wins = 0;
+        }
+      }
+    }
     i = j;
   }
   if (end < d.samples.size()) counters_.samples_folded_early += end;
@@ -303,10 +417,30 @@ void SiteMerger::fold_samples(Device& d, std::size_t count) {
 
 void SiteMerger::touch(Device& d, std::int64_t ts_ns) {
   if (ts_ns <= d.activity_ns) return;
-  const std::uint64_t key = key_of(d);
-  by_activity_.erase({d.activity_ns, key});
   d.activity_ns = ts_ns;
-  by_activity_.emplace(d.activity_ns, key);
+  push_activity(ts_ns, key_of(d));
+}
+
+void SiteMerger::push_activity(std::int64_t ts_ns, std::uint64_t key) {
+  if (by_activity_.size() >= 2 * devices_.size() + 1024) {
+    by_activity_.clear();
+    devices_.for_each([&](std::uint64_t k, const Device& d) {
+      if (k != key) by_activity_.emplace_back(d.activity_ns, k);
+    });
+    std::make_heap(by_activity_.begin(), by_activity_.end(), std::greater<>{});
+  }
+  by_activity_.emplace_back(ts_ns, key);
+  std::push_heap(by_activity_.begin(), by_activity_.end(), std::greater<>{});
+}
+
+std::uint64_t SiteMerger::least_active() {
+  for (;;) {
+    const Activity top = by_activity_.front();
+    const Device* d = devices_.find(top.second);
+    if (d != nullptr && d->activity_ns == top.first) return top.second;
+    std::pop_heap(by_activity_.begin(), by_activity_.end(), std::greater<>{});
+    by_activity_.pop_back();
+  }
 }
 
 void SiteMerger::move_clock(std::int64_t ts_ns, SiteSink& sink) {
@@ -318,21 +452,24 @@ void SiteMerger::move_clock(std::int64_t ts_ns, SiteSink& sink) {
 void SiteMerger::advance(std::int64_t now_ns, SiteSink& sink) { move_clock(now_ns, sink); }
 
 void SiteMerger::flush(SiteSink& sink) {
-  while (!by_activity_.empty()) {
+  std::vector<Activity> order;
+  order.reserve(devices_.size());
+  devices_.for_each([&](std::uint64_t key, const Device& d) { order.emplace_back(d.activity_ns, key); });
+  std::sort(order.begin(), order.end());
+  for (const Activity& a : order) {
     ++counters_.flushed;
-    close(by_activity_.begin()->second, VisitEnd::flushed, sink);
+    close(a.second, VisitEnd::flushed, sink);
   }
+  by_activity_.clear();
 }
 
 void SiteMerger::close(std::uint64_t key, VisitEnd end, SiteSink& sink) {
-  auto it = devices_.find(key);
-  Device& d = it->second;
+  Device& d = *devices_.find(key);
   for (Presence& p : d.presences) end_presence(d, p);
   if (d.leaving) leaving_.erase({d.deadline_ns, key});
-  by_activity_.erase({d.activity_ns, key});
   fold_samples(d, d.samples.size());
   Visit visit = build_visit(d, end);
-  devices_.erase(it);
+  devices_.erase(key);
   ++counters_.visits;
   counters_.devices = devices_.size();
   sink.on_visit(visit);
@@ -469,8 +606,8 @@ void SiteMerger::on_sighting(std::string_view probe_id, const Sighting& sighting
   counters_.dedup_evicted_live = dedup_.counters().evicted_live;
   if (!dup) return;
   ++counters_.duplicate_frames;
-  if (auto it = devices_.find(key_of(sighting.mac, false)); it != devices_.end())
-    ++it->second.duplicate_frames;
+  if (Device* d = devices_.find(key_of(sighting.mac, false)))
+    ++d->duplicate_frames;
   else
     ++counters_.duplicates_without_visit;
 }

@@ -31,6 +31,12 @@
 //   events of wire version 1 (no interval statistics) give no sample. The zone of the loudest probe per
 //   interval wins (ties: more frames in the interval, then config order); an interval in which no probe
 //   heard a frame keeps the previous zone; a change starts a segment at the start of its interval.
+//   Damping, so noise between neighbouring zones heard at similar strength does not flip the path: another
+//   zone takes over only when its loudest probe beats the current zone's loudest probe in the same interval
+//   by at least strongest_zone_hysteresis_db (any margin when the current zone was not heard in it), in
+//   strongest_zone_hold_intervals consecutive intervals with samples; the new segment starts at the first
+//   of them. A challenge still short of the hold when the visit closes changes nothing. The first
+//   interval's winner starts the path undamped. Hysteresis 0 and hold 1: the loudest zone of every interval.
 // - frames: frames_heard is the sum over probes. A raw sighting (not BLE: its seq is 0) whose (sa, seq)
 //   another probe reported within dedup_window_ns is a duplicate; frames = frames_heard - duplicates,
 //   never below the largest single probe's count. Only frames that were sent as raw sightings by both
@@ -51,6 +57,7 @@
 //   first_seen; an arrival for a probe presence still open with another first_seen means the probe lost
 //   its state: the old presence ends at its last_seen.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -79,6 +86,8 @@ struct SiteMergeConfig {
   std::uint32_t dedup_capacity = 1u << 16;            // frames remembered for dedup
   std::uint32_t max_presences_per_visit = 64;
   std::uint32_t max_strength_samples = 4096;          // per device (a day at 1-minute updates on 3 probes)
+  std::uint32_t strongest_zone_hysteresis_db = 3;     // margin another zone needs to take over; 0 .. 60
+  std::uint32_t strongest_zone_hold_intervals = 1;    // intervals in a row it must win; 1 .. 1440
 };
 
 // Empty when usable, else a message naming the bad key.
@@ -187,6 +196,9 @@ class SiteMerger {
     std::vector<Presence> presences;
     std::vector<Sample> samples;
     std::vector<Segment> segments;  // folded early, before close
+    std::int64_t challenge_from_ns = 0;  // a zone beating the current one, not yet for long enough
+    std::uint32_t challenge_wins = 0;
+    std::uint16_t challenge_zone = 0;
     std::int64_t folded_through_ns = 0;
     bool folded = false;
     std::int64_t activity_ns = 0;   // newest event ts: eviction order
@@ -194,6 +206,33 @@ class SiteMerger {
     bool leaving = false;
     std::uint32_t open = 0;         // open presences
     std::uint64_t duplicate_frames = 0;
+  };
+
+  // Devices by key: an open-addressing index (linear probing, at most half full, backward-shift deletion)
+  // into a pool whose freed entries are reused with their vectors' capacity, so a warm merge allocates
+  // nothing per visit. Pool entries have stable addresses (a deque); the pool never exceeds the peak count.
+  class DeviceMap {
+   public:
+    Device* find(std::uint64_t key);
+    Device& insert(std::uint64_t key);  // the key must be absent
+    void erase(std::uint64_t key);      // the key must be present
+    [[nodiscard]] std::size_t size() const { return size_; }
+    template <class F>
+    void for_each(F&& f) const {
+      for (std::size_t i = 0; i < pos_.size(); ++i)
+        if (pos_[i] != kEmpty) f(keys_[i], pool_[pos_[i]]);
+    }
+
+   private:
+    static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
+    [[nodiscard]] std::size_t home(std::uint64_t key) const;
+    void grow();
+    std::vector<std::uint64_t> keys_;
+    std::vector<std::uint32_t> pos_;
+    std::deque<Device> pool_;
+    std::vector<std::uint32_t> free_;
+    std::size_t size_ = 0;
+    unsigned shift_ = 64;
   };
 
   // Devices are keyed by radio and address: the BLE bit above the 48 address bits.
@@ -222,8 +261,14 @@ class SiteMerger {
   std::vector<std::string> zone_names_;
   std::vector<std::uint16_t> probe_zone_;  // probe index -> zone index
   std::map<std::string, std::uint16_t, std::less<>> probe_by_id_;
-  std::unordered_map<std::uint64_t, Device> devices_;
-  std::set<std::pair<std::int64_t, std::uint64_t>> by_activity_;  // (newest event ts, key): eviction order
+  DeviceMap devices_;
+  // (newest event ts, key), a min-heap in eviction order. An event pushes a fresh entry instead of moving the
+  // old one (no allocation per event); stale entries (older ts, closed device) are skipped when popped and
+  // dropped by a rebuild once they outnumber the devices, which bounds the heap at 2 x devices + 1024.
+  using Activity = std::pair<std::int64_t, std::uint64_t>;
+  std::vector<Activity> by_activity_;
+  void push_activity(std::int64_t ts_ns, std::uint64_t key);
+  std::uint64_t least_active();  // devices_ not empty
   std::set<std::pair<std::int64_t, std::uint64_t>> leaving_;      // (deadline, key)
   std::vector<std::uint32_t> zone_present_;
   std::uint32_t present_ = 0;

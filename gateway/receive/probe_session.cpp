@@ -138,6 +138,10 @@ void ProbeSession::handle_batch(const wire::Batch& batch) {
     close(CloseReason::bad_batch_seq, "seq 0");
     return;
   }
+  if (!batch_seen_) {
+    batch_seen_ = true;
+    server_.on_first_batch(*this, batch.seq);
+  }
   const auto frame = decoder_.last_frame();
   const auto outcome = server_.store_batch(*this, batch.seq, frame, batch.body.events.size(), batch.body.sightings.size());
   if (outcome == StoreOutcome::full) {

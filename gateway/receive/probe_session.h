@@ -73,6 +73,7 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
   std::string probe_id_;
   State state_ = State::connecting;
   bool replay_ = false;
+  bool batch_seen_ = false;  // the first batch of a session is the probe's oldest unacked one
   wire::Decoder decoder_;
   wire::Message message_;
   std::size_t in_begin_ = 0;

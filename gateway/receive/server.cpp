@@ -229,6 +229,13 @@ StoreOutcome ReceiveServer::store_batch(ProbeSession& session, std::uint64_t seq
   return outcome;
 }
 
+void ReceiveServer::on_first_batch(ProbeSession& session, std::uint64_t seq) {
+  if (const std::uint64_t n = journal_.give_up_below(session.probe_id(), seq); n != 0)
+    spdlog::warn("probe {}: resumes at batch {}; {} lower batch(es) never reached the journal and are gone from its "
+                 "spool (its spool-full drops): acked_through moves past them",
+                 session.probe_id(), seq, n);
+}
+
 void ReceiveServer::request_ack(ProbeSession& session) {
   if (!session.ack_due) {
     session.ack_due = true;
@@ -340,6 +347,7 @@ nlohmann::json ReceiveServer::health_json() const {
         {"max_bytes", j.max_bytes},
         {"torn_records", j.torn_records},
         {"unreadable_records", j.unreadable_records},
+        {"seqs_given_up", j.seqs_given_up},
         {"last_journal_seq", j.last_journal_seq}}},
   };
 }

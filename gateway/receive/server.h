@@ -58,6 +58,8 @@ class ReceiveServer {
   StoreOutcome store_batch(ProbeSession& session, std::uint64_t seq, std::span<const std::uint8_t> frame,
                            std::size_t events, std::size_t sightings, bool retry = false);
   void on_heartbeat(ProbeSession& session, const wire::Heartbeat& heartbeat);
+  // The probe sends its oldest unacked batch first: seqs below it that the journal lacks are gone for good.
+  void on_first_batch(ProbeSession& session, std::uint64_t seq);
   void on_frame(ProbeSession& session);
   void wait_for_space(const std::shared_ptr<ProbeSession>& session);
   void on_closed(ProbeSession& session, CloseReason reason);

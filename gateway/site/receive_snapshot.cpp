@@ -62,7 +62,7 @@ ReceiveSnapshot receive_snapshot(const nlohmann::json& health) {
   if (const auto j = health.find("journal"); j != health.end() && j->is_object()) {
     // torn_records were never acked (the probes send them again): a counter, not a loss.
     for (const char* k : {"stored_batches", "duplicate_batches", "full_refusals", "held_records", "consumed_records",
-                          "disk_bytes", "max_bytes", "last_journal_seq", "torn_records"})
+                          "disk_bytes", "max_bytes", "last_journal_seq", "torn_records", "seqs_given_up"})
       out.counters[std::string("journal.") + k] = count_at(*j, k);
     if (const auto n = count_at(*j, "unreadable_records")) out.drops_by_reason["journal.unreadable_records"] = n;
   }

@@ -95,3 +95,27 @@ TEST_CASE("a moved-from key is wiped") {
   const std::array<std::uint8_t, 32> zeros{};
   CHECK(std::equal(a.bytes().begin(), a.bytes().end(), zeros.begin()));  // NOLINT(bugprone-use-after-move)
 }
+
+TEST_CASE("pseudonymizer: cached pseudonyms equal computed ones; the bounded cache clears when full, counted") {
+  const SecretKey key = key_of(7);
+  Pseudonymizer cached(key, 1, 2);
+  const MacAddress a = *MacAddress::parse("da:a1:19:00:00:01");
+  const MacAddress b = *MacAddress::parse("da:a1:19:00:00:02");
+  const MacAddress c = *MacAddress::parse("da:a1:19:00:00:03");
+  std::vector<std::uint8_t> msg{'m', 'a', 'c', ':'};
+  msg.insert(msg.end(), a.octets.begin(), a.octets.end());
+  const std::string expected_a = reference_hmac_hex(key, msg, 16);
+  CHECK(cached.device(a).hex() == expected_a);
+  CHECK(cached.device(a).hex() == expected_a);  // from the cache
+  CHECK(cached.cache_counters().misses == 1);
+  CHECK(cached.cache_counters().hits == 1);
+  const DevicePseudonym pb = cached.device(b);
+  CHECK(cached.device(c) == Pseudonymizer(key, 1).device(c));  // the third device: full, cleared first
+  CHECK(cached.cache_counters().clears == 1);
+  CHECK(cached.device(b) == pb);                                 // recomputed after the clear: the same
+  CHECK(cached.device(a).hex() == expected_a);
+  const std::uint64_t fp = cached.fingerprint(0x1122334455667788ull);
+  CHECK(cached.fingerprint(0x1122334455667788ull) == fp);
+  CHECK(fp == Pseudonymizer(key, 1).fingerprint(0x1122334455667788ull));
+  CHECK(cached.fingerprint(0) == 0);
+}

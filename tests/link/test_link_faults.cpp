@@ -218,12 +218,9 @@ TEST_CASE("link (c): the network drops every connection and refuses new ones for
   check_exactly_the_reference(gateway.journal(), base);
 }
 
-// Known defect, shown on every run: the replay checkpoint is written after the spool syncs, apart from the
-// batches it covers, so batches spooled after the last checkpoint are produced again by the restarted probe
-// (a few events held twice). The fix is to carry the checkpoint inside the spool record; until then this case
-// reports its failures without failing the suite.
-TEST_CASE("link (b): kill -9 of the probe mid-stream, restart on the same spool: resumes from its checkpoint"
-          * doctest::may_fail()) {
+// Every spooled batch carries the packet index it covers; the restart resumes after the newest batch that
+// survived in the spool (or was acked), which is usually past the `replay.checkpoint` file (written at syncs).
+TEST_CASE("link (b): kill -9 of the probe mid-stream, restart on the same spool: resumes after its newest batch") {
   const SimCapture& mall = SimCapture::mall();
   TempDir dir;
   GatewayProgram gateway(dir.path() / "gateway", free_port());
@@ -233,30 +230,36 @@ TEST_CASE("link (b): kill -9 of the probe mid-stream, restart on the same spool:
   config["source"]["speed"] = kSlowReplay;
   ProbeProgram probe(dir.path() / "probe", config);
   probe.start();
-  // The checkpoint is saved when the spool syncs (every 16 batches in group mode); a kill lands anywhere in
+  // The checkpoint file is saved when the spool syncs (every 16 batches in group mode); a kill lands anywhere in
   // between. Wait for a checkpoint past 40 % of the file, then for a few more batches on the wire (~200 bytes
-  // each), so this kill too lands after the checkpoint rather than just at it.
+  // each), so the kill lands after the checkpoint file rather than just at it: the batches after it must not
+  // be made again.
   REQUIRE(eventually([&] { return probe.checkpoint() >= mall.packets() * 4 / 10 || !probe.running(); }, 20s));
   const std::uint64_t sent_at_checkpoint = relay.bytes_up();
   REQUIRE(eventually([&] { return relay.bytes_up() >= sent_at_checkpoint + 1000 || !probe.running(); }, 20s));
   REQUIRE_MESSAGE(probe.running(), probe.log());
   CHECK(probe.kill_hard() == 128 + SIGKILL);
-  const std::uint64_t checkpoint = probe.checkpoint();  // where the restart resumes: packets 1..C are not read again
-  REQUIRE(checkpoint > 0);
-  REQUIRE(checkpoint < mall.packets());
-  const std::int64_t t_c = mall.times()[checkpoint - 1];  // capture time of packet C
+  const std::uint64_t checkpoint_file = probe.checkpoint();
+  REQUIRE(checkpoint_file > 0);
 
   probe.config()["source"]["speed"] = 0;
   probe.start();
   REQUIRE_MESSAGE(probe.wait(60s) == 0, probe.log());
-  CHECK(probe.summary("skipped") == checkpoint);
+  // Where the restart resumed: packets 1..C are not read again. The newest batch is past the checkpoint file.
+  const std::uint64_t checkpoint = probe.summary("skipped").value_or(0);
+  MESSAGE("checkpoint file at the kill: packet " << checkpoint_file << "; restart resumed after packet " << checkpoint);
+  CHECK(checkpoint >= checkpoint_file);
+  REQUIRE(checkpoint > 0);
+  REQUIRE(checkpoint < mall.packets());
+  const std::int64_t t_c = mall.times()[checkpoint - 1];  // capture time of packet C
   REQUIRE(gateway.stop() == 0);
   const JournalContents held = gateway.journal();
   check_batches_once_and_contiguous(held, held.records_by_seq.size());
 
-  // The rule. Let C be the checkpoint at the kill and T_c the capture time of packet C. Every sim packet is a
+  // The rule. Let C be the packet the restart resumed after and T_c its capture time. Every sim packet is a
   // sighting, and the tracker's clock is the newest sighting time, so while packet C is read the clock reaches
-  // T_c; and the checkpoint names C only once every event handed over up to packet C is in the spool. Group the
+  // T_c; and a batch names C only once every record of packets up to C is in it or an older batch (events that
+  // fell due before packet C+1 may be there too: they are held, and the restart never makes them). Group the
   // reference events into visits (mac, first_seen F, last_seen L); a visit's departure falls due at
   // D = L + silence (never, before the end of the file, for a departure with cause shutdown).
   //  - before: D <= T_c. All its events came out while packets 1..C were read: every one is held.
@@ -374,8 +377,8 @@ TEST_CASE("link (b): kill -9 of the probe mid-stream, restart on the same spool:
 
 TEST_CASE("link (d): the gateway away until the spool overflows: exactly the dropped batches are lost") {
   const SimCapture& busy = SimCapture::busy_mall();
-  // Sightings on, a batch per second of capture: ~3000 batches, ~5 MB of spool against a 3 MB spool (the
-  // smallest spool.max_mb the probe can open: its records may be up to 2 MB).
+  // Sightings on, a batch per second of capture: ~3000 batches, ~5 MB of spool against a 3 MB spool (a few
+  // segments of 384 KiB: the overflow drops a fraction of the spool at a time).
   auto config = probe_config(busy.pcap(), "unused", 1);
   config["batch"]["send_sightings"] = true;
   const JournalContents base = baseline(config);
@@ -411,6 +414,11 @@ TEST_CASE("link (d): the gateway away until the spool overflows: exactly the dro
   REQUIRE(*dropped > 0);  // the scenario did overflow the spool
   // The gateway's view of the probe's counter (its latest Heartbeat), when one came after the drops.
   const auto health = gateway.health();
+  // The reconnected session began above the dropped seqs: the gateway gave them up, so its acked_through is
+  // not stuck below the gap but reaches the last batch.
+  REQUIRE(!health.is_null());
+  CHECK(health["probes"]["entrance"]["acked_through"].get<std::uint64_t>() == base.records_by_seq.rbegin()->first);
+  CHECK(gateway.log().find("lower batch(es) never reached the journal") != std::string::npos);
   if (!health.is_null() && health["probes"]["entrance"]["heartbeat"].is_object()) {
     const auto hb = health["probes"]["entrance"]["heartbeat"]["spool_full_drop_records"].get<std::uint64_t>();
     CHECK((hb == 0 || hb == *dropped));

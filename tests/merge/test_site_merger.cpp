@@ -657,3 +657,64 @@ TEST_CASE("merge: per-visit bounds fold presences and strength samples, counted"
     CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{t0 + 1 * s, "A"}});
   }
 }
+
+namespace {
+// One phone at two probes A and B, an update per minute at each carrying the given interval means, then a
+// departure at both: the visit's strongest_zone path under `c`.
+std::vector<ZoneSegment> path_of(SiteMergeConfig c, const std::vector<std::pair<std::int8_t, std::int8_t>>& minutes) {
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
+  SiteMerger m(c);
+  Recorder r;
+  const std::int64_t a = t0 + 1 * s;
+  m.on_presence("p1", event(PresenceKind::arrival, phone, a, a, a, 1, -60, 0, 0), r);
+  m.on_presence("p2", event(PresenceKind::arrival, phone, a, a, a, 1, -60, 0, 0), r);
+  std::uint32_t frames = 1;
+  std::int64_t last = a;
+  for (std::size_t k = 0; k < minutes.size(); ++k) {
+    const std::int64_t instant = t0 + static_cast<std::int64_t>(k + 1) * 60 * s;
+    last = instant - 1 * s;
+    frames += 6;
+    m.on_presence("p1", event(PresenceKind::update, phone, instant, a, last, frames, -60, 6, minutes[k].first), r);
+    m.on_presence("p2", event(PresenceKind::update, phone, instant, a, last, frames, -60, 6, minutes[k].second), r);
+  }
+  m.on_presence("p1", departure(phone, a, last, frames), r);
+  m.on_presence("p2", departure(phone, a, last, frames), r);
+  REQUIRE(r.visits.size() == 1);
+  return r.visits[0].strongest_zone;
+}
+}  // namespace
+
+TEST_CASE("merge: strongest zone damping: hysteresis in dB and a hold in intervals") {
+  const std::int64_t a = t0 + 1 * s;
+  const auto from = [](int minute) { return t0 + minute * 60 * s; };
+  // Standing between A and B: 1-2 dB of noise flips the loudest probe every minute; then a real move to B.
+  const std::vector<std::pair<std::int8_t, std::int8_t>> noisy{
+      {-60, -61}, {-61, -60}, {-60, -62}, {-62, -60}, {-60, -61}, {-70, -50}, {-71, -52}, {-69, -50}};
+
+  SiteMergeConfig undamped;
+  undamped.strongest_zone_hysteresis_db = 0;
+  CHECK(path_of(undamped, noisy) == std::vector<ZoneSegment>{{a, "A"}, {from(1), "B"}, {from(2), "A"}, {from(3), "B"},
+                                                            {from(4), "A"}, {from(5), "B"}});
+  SiteMergeConfig damped;  // the default: 3 dB
+  CHECK(damped.strongest_zone_hysteresis_db == 3);
+  CHECK(path_of(damped, noisy) == std::vector<ZoneSegment>{{a, "A"}, {from(5), "B"}});
+
+  // A hold of 2 intervals: a one-minute excursion to B does not count, two minutes do, from the first.
+  const std::vector<std::pair<std::int8_t, std::int8_t>> excursions{
+      {-55, -75}, {-75, -55}, {-55, -75}, {-75, -55}, {-75, -55}, {-75, -55}};
+  SiteMergeConfig held;
+  held.strongest_zone_hold_intervals = 2;
+  CHECK(path_of(held, excursions) == std::vector<ZoneSegment>{{a, "A"}, {from(3), "B"}});
+  CHECK(path_of(SiteMergeConfig{}, excursions) ==
+        std::vector<ZoneSegment>{{a, "A"}, {from(1), "B"}, {from(2), "A"}, {from(3), "B"}});
+  // A challenge still short of the hold when the visit ends changes nothing.
+  CHECK(path_of(held, {{-55, -75}, {-55, -75}, {-75, -55}}) == std::vector<ZoneSegment>{{a, "A"}});
+
+  SiteMergeConfig bad;
+  bad.probes = {{"p1", "A"}};
+  bad.strongest_zone_hold_intervals = 0;
+  CHECK(validate(bad).starts_with("strongest_zone_hold_intervals"));
+  bad.strongest_zone_hold_intervals = 1;
+  bad.strongest_zone_hysteresis_db = 61;
+  CHECK(validate(bad).starts_with("strongest_zone_hysteresis_db"));
+}

@@ -216,17 +216,19 @@ TEST_CASE("CRC corruption: in the middle it is skipped, at the end it is cut") {
 TEST_CASE("a full spool drops the oldest segment and counts it, or refuses by policy") {
   TempDir dir;
   SpoolLimits limits;
-  limits.segment_bytes = 300;
-  limits.max_total_bytes = 1000;
+  constexpr std::uint64_t record = kRecordHeaderBytes + 100;
+  constexpr std::uint64_t segment = kSegmentHeaderBytes + 2 * record;
+  limits.segment_bytes = segment;
+  limits.max_total_bytes = 4 * segment + 50;
   limits.max_record_bytes = 100;
   auto fixed = [](std::uint64_t seq) { return Bytes(100, static_cast<std::uint8_t>(seq)); };
-  // Each record is 120 bytes: two per 300-byte segment (8 + 240), four segments fit in 1000.
+  // Each record is 136 bytes: two per segment (8 + 272), four segments fit, not five.
 
   SUBCASE("drop_oldest") {
     auto spool = open_ok(dir.path(), limits);
     for (std::uint64_t s = 1; s <= 8; ++s) REQUIRE(!spool->append(s, fixed(s), 0));
     CHECK(spool->depth().full_drop_records == 0);
-    CHECK(spool->depth().disk_bytes == 4 * 248);
+    CHECK(spool->depth().disk_bytes == 4 * segment);
     REQUIRE(!spool->append(9, fixed(9), 0));  // needs a fifth segment: segment {1, 2} goes
     REQUIRE(!spool->append(10, fixed(10), 0));
     CHECK(spool->depth().full_drop_records == 2);
@@ -363,4 +365,102 @@ TEST_CASE("kill -9 while appending leaves a valid prefix") {
   CHECK(spool->last_seq() == seqs.back());
   MESSAGE("child killed after " << seqs.size() << " records; torn tails cut: " << spool->depth().torn_records);
   CHECK(!spool->append(seqs.back() + 1, payload_for(seqs.back() + 1), 0));
+}
+
+TEST_CASE("each record keeps its source position; the newest survives the record's ack and a reopen") {
+  TempDir dir;
+  const std::uint64_t source = 0xABCDEF;
+  {
+    auto spool = open_ok(dir.path());
+    CHECK(!spool->newest_record());
+    for (std::uint64_t s = 1; s <= 5; ++s) REQUIRE(!spool->append(s, payload_for(s), 0, {source, s * 100}));
+    REQUIRE(spool->newest_record());
+    CHECK(spool->newest_record()->seq == 5);
+    CHECK(spool->newest_record()->position == SourcePosition{source, 500});
+  }
+  {
+    // kill -9 or power loss after the records reached the disk: the records carry their positions.
+    auto spool = open_ok(dir.path());
+    REQUIRE(spool->newest_record());
+    CHECK(spool->newest_record()->seq == 5);
+    CHECK(spool->newest_record()->position == SourcePosition{source, 500});
+    // Everything acked: the segment file goes, the watermark file remembers the newest acked record.
+    spool->ack_through(5);
+    CHECK(segment_files(dir.path()).empty());
+  }
+  {
+    auto spool = open_ok(dir.path());
+    REQUIRE(spool->newest_record());
+    CHECK(spool->newest_record()->seq == 5);
+    CHECK(spool->newest_record()->position == SourcePosition{source, 500});
+    CHECK(spool->last_seq() == 5);
+    // A selective ack above an unacked record is remembered too.
+    REQUIRE(!spool->append(6, payload_for(6), 0, {source, 600}));
+    REQUIRE(!spool->append(7, payload_for(7), 0, {source, 700}));
+    CHECK(spool->ack(7));
+  }
+  {
+    auto spool = open_ok(dir.path());
+    REQUIRE(spool->newest_record());
+    CHECK(spool->newest_record()->seq == 7);
+    CHECK(spool->newest_record()->position == SourcePosition{source, 700});
+    // The selective ack itself is not kept (7 is sent again, harmless): only its position is.
+    CHECK(unacked_seqs(*spool) == std::vector<std::uint64_t>{6, 7});
+  }
+}
+
+TEST_CASE("format 1 segments and watermark files are still read; new records go to a format 2 segment") {
+  TempDir dir;
+  // A format 1 segment with records 3 and 4 (20-byte headers, CRC-32C of length, seq and payload), and a
+  // format 1 watermark file saying 2.
+  const auto le = [](Bytes& out, std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  };
+  const auto crc = [](const Bytes& b, std::size_t from, std::size_t to) {
+    // Bitwise CRC-32C: independent of the implementation under test.
+    std::uint32_t c = 0xFFFFFFFF;
+    for (std::size_t i = from; i < to; ++i) {
+      c ^= b[i];
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+    }
+    return ~c;
+  };
+  Bytes seg{'F', 'F', 'S', 'P', 'O', 'O', 'L', 1};
+  for (std::uint64_t s = 3; s <= 4; ++s) {
+    const Bytes p = payload_for(s);
+    Bytes rec;
+    le(rec, kRecordMagicV1, 4);
+    le(rec, p.size(), 4);
+    le(rec, s, 8);
+    Bytes covered(rec.begin() + 4, rec.end());
+    covered.insert(covered.end(), p.begin(), p.end());
+    le(rec, crc(covered, 0, covered.size()), 4);
+    rec.insert(rec.end(), p.begin(), p.end());
+    seg.insert(seg.end(), rec.begin(), rec.end());
+  }
+  std::ofstream(dir.path() / "seg-00000000000000000003.spool", std::ios::binary)
+      .write(reinterpret_cast<const char*>(seg.data()), static_cast<std::streamsize>(seg.size()));
+  Bytes mark;
+  le(mark, 2, 8);
+  le(mark, crc(mark, 0, 8), 4);
+  le(mark, 0, 4);
+  mark.insert(mark.end(), mark.begin(), mark.end());  // both slots
+  std::ofstream(dir.path() / "acked", std::ios::binary)
+      .write(reinterpret_cast<const char*>(mark.data()), static_cast<std::streamsize>(mark.size()));
+
+  auto spool = open_ok(dir.path());
+  CHECK(spool->acked_watermark() == 2);
+  CHECK(spool->depth().torn_records == 0);
+  CHECK(spool->depth().corrupt_records == 0);
+  CHECK(unacked_seqs(*spool) == std::vector<std::uint64_t>{3, 4});
+  REQUIRE(spool->newest_record());
+  CHECK(spool->newest_record()->position == SourcePosition{});  // format 1 records carry no position
+  REQUIRE(!spool->append(5, payload_for(5), 0, {9, 9}));
+  CHECK(segment_files(dir.path()).size() == 2);
+  spool->ack_through(4);
+  spool.reset();
+  auto again = open_ok(dir.path());
+  CHECK(again->acked_watermark() == 4);
+  CHECK(unacked_seqs(*again) == std::vector<std::uint64_t>{5});
+  CHECK(again->newest_record()->position == SourcePosition{9, 9});
 }
