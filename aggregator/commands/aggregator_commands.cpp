@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <variant>
 
@@ -274,7 +275,15 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::vector<Visit> visits;
     store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });
     const std::vector<Sale> sales = store->sales(tenant, site, from - lookback_ms(thr), to);
-    const nlohmann::json doc = report_document(visits, sales, thr, from, to, tenant, site);
+    nlohmann::json doc = report_document(visits, sales, thr, from, to, tenant, site);
+    // Cross-site overlap: this site's visitors also seen at the tenant's other sites over the same days.
+    std::map<std::string, std::vector<Visit>> by_site;
+    for (const SiteKey& other : store->sites()) {
+      if (other.tenant != tenant) continue;
+      auto& list = by_site[other.site];
+      store->for_each_visit(tenant, other.site, from, to, [&](const Visit& v) { list.push_back(v); });
+    }
+    if (by_site.size() > 1) doc["overlap"] = overlap_matrix(by_site, from, to, thr);
     write_report(doc, out_dir);
     // The same figures for programs: the document the page and the CSV files were made from.
     std::ofstream(out_dir / "report.json") << doc.dump(1) << "\n";
