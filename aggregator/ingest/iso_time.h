@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "aggregator/model/site_records.h"
+#include "common/civil_date.h"
 
 namespace footfall::aggregator {
 
@@ -16,15 +17,10 @@ std::string format_iso8601_utc(TimeMs t);
 // "YYYY-MM-DD" -> ms of that day's midnight UTC.
 std::optional<TimeMs> parse_date_utc(std::string_view text);
 
-// Days since 1970-01-01 of a civil date and back (proleptic Gregorian).
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
-struct CivilDate {
-  std::int64_t year = 1970;
-  unsigned month = 1;
-  unsigned day = 1;
-};
-CivilDate civil_from_days(std::int64_t days);
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b);
+// Calendar arithmetic shared with the gateway (common/civil_date.h).
+using footfall::CivilDate;
+using footfall::civil_from_days;
+using footfall::days_from_civil;
+using footfall::floor_div;
 
 }  // namespace footfall::aggregator

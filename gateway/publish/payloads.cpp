@@ -6,30 +6,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/civil_date.h"
+
 namespace footfall::publish {
 namespace {
 
 using nlohmann::json;
 
-// Civil date from days since 1970-01-01 (proleptic Gregorian): no locale, no time zone database.
-struct CivilDate {
-  std::int64_t year;
-  unsigned month;
-  unsigned day;
-};
-CivilDate civil_from_days(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0), m, d};
-}
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+using footfall::CivilDate;
+using footfall::civil_from_days;
+using footfall::floor_div;
 
 // The hot payloads (visits, presence changes) are written by hand: the same bytes nlohmann would produce
 // (members in key order, same escapes, same number forms), several times faster and without a DOM.

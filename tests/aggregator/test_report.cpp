@@ -20,34 +20,15 @@
 #include "aggregator/report/svg_chart.h"
 #include "tests/aggregator/test_report_fixture.h"
 
+#include "../support/scratch.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-class ReportDir {
- public:
-  ReportDir() {
-    std::string pattern = (fs::temp_directory_path() / "footfall-report-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ReportDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ReportDir(const ReportDir&) = delete;
-  ReportDir& operator=(const ReportDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using footfall::testing::slurp;
+using footfall::testing::TempDir;
 
 std::size_t count_of(const std::string& text, const std::string& what) {
   std::size_t n = 0;
@@ -101,7 +82,7 @@ std::pair<int, std::size_t> chart_marks(const std::string& html, const std::stri
 }  // namespace
 
 TEST_CASE("a week of a mall: index.html with every section, and one CSV per table") {
-  ReportDir dir;
+  const TempDir dir{"report"};
   const json doc = footfall::test::mall_week_document();
   footfall::aggregator::write_report(doc, dir.path() / "out");
   const std::string html = slurp(dir.path() / "out" / "index.html");
@@ -180,7 +161,7 @@ TEST_CASE("a week of a mall: index.html with every section, and one CSV per tabl
 }
 
 TEST_CASE("a hostile site name is escaped everywhere, in the page and in the CSV") {
-  ReportDir dir;
+  const TempDir dir{"report"};
   const std::string hostile = "<script>alert(1)</script>";
   json doc = footfall::test::mall_week_document(hostile);
   doc["zone_flow"]["transitions"][0]["from"] = "\"><img onerror=x>";
@@ -201,7 +182,7 @@ TEST_CASE("a hostile site name is escaped everywhere, in the page and in the CSV
 }
 
 TEST_CASE("missing, empty and mistyped members render as no data") {
-  ReportDir dir;
+  const TempDir dir{"report"};
   SUBCASE("an empty object") {
     footfall::aggregator::write_report(json::object(), dir.path());
     const std::string html = slurp(dir.path() / "index.html");
@@ -263,7 +244,7 @@ TEST_CASE("number formats") {
 }
 
 TEST_CASE("a long period keeps its axis labels apart: at most 14 dates, hours every 12 h or less often") {
-  ReportDir dir;
+  const TempDir dir{"report"};
   json doc = footfall::test::mall_week_document();
   json days = json::array();
   json hours = json::array();

@@ -29,36 +29,17 @@
 #include "aggregator/report/report_writer.h"
 #include "tests/aggregator/test_report_fixture.h"
 
+#include "../support/scratch.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
+using footfall::testing::slurp;
+using footfall::testing::TempDir;
+
 constexpr const char* kChromium = "/usr/bin/chromium";
 constexpr int kChromiumTimeoutS = 60;
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "footfall-report-browser-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 void spit(const fs::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
@@ -264,7 +245,7 @@ TEST_CASE("the report in headless Chromium: a screenshot that shows the page, ch
     MESSAGE("skipped: " << kChromium << " is absent (Debian package chromium; tools/test installs it)");
     return;
   }
-  ScratchDir scratch;
+  const TempDir scratch{"report-browser"};
   const fs::path report = scratch.path() / "report";
   footfall::aggregator::write_report(footfall::test::mall_week_document(), report);
   const std::string url = "file://" + (report / "index.html").string();

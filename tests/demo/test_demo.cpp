@@ -18,15 +18,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/scratch.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using footfall::testing::slurp;
 
 struct DemoRun {
   int status = -1;

@@ -27,35 +27,16 @@
 #include "tools/sim/simulation.h"
 #include "tools/sim/time_text.h"
 
+#include "../support/scratch.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace footfall;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "footfall-sim-test-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using footfall::testing::slurp;
+using footfall::testing::TempDir;
 
 json load_truth(const fs::path& dir) { return json::parse(slurp(dir / sim::kTruthFileName)); }
 
@@ -129,7 +110,7 @@ std::map<int, std::vector<LoggedFrame>> read_frame_log(const fs::path& dir) {
 
 // One shared run: the checks below all read the same files.
 struct OfficeRun {
-  TempDir dir;
+  const TempDir dir{"sim-test"};
   json truth;
   std::map<int, Capture> captures;  // by probe id
   std::map<int, std::vector<LoggedFrame>> log;
@@ -362,7 +343,7 @@ TEST_CASE("visits in the truth are consistent: times, zones in order, what each 
 }
 
 TEST_CASE("on later days visitors return with the same device; randomizing ones with new addresses") {
-  TempDir dir;
+  const TempDir dir{"sim-test"};
   auto config = small_office(dir.path(), 3);
   config.days = 3;
   config.duration_ns = 3LL * 60 * 1'000'000'000;
@@ -403,7 +384,7 @@ TEST_CASE("on later days visitors return with the same device; randomizing ones 
 }
 
 TEST_CASE("the frame limit stops the run once the largest capture holds that many frames") {
-  TempDir dir;
+  const TempDir dir{"sim-test"};
   auto config = small_office(dir.path(), 5);
   config.frame_limit = 3000;
   config.frame_log = false;
@@ -426,7 +407,7 @@ TEST_CASE("the frame limit stops the run once the largest capture holds that man
 }
 
 TEST_CASE("mall scenario: more probes and zones, devices heard by several probes on one channel") {
-  TempDir dir;
+  const TempDir dir{"sim-test"};
   auto config = small_office(dir.path(), 11);
   config.scenario = "mall";
   config.duration_ns = 60LL * 1'000'000'000;
@@ -505,7 +486,7 @@ TEST_CASE("bad arguments: one line naming the option, exit status 2") {
     MESSAGE("skipped: " << binary << " is not built");
     return;
   }
-  TempDir dir;
+  const TempDir dir{"sim-test"};
   struct Case {
     std::string args;
     std::string names;
@@ -666,7 +647,7 @@ TEST_CASE("sales: visitors in a selling zone buy; sales.csv and truth.json agree
 }
 
 TEST_CASE("each visit states what an aggregator check needs: counted role, party, zones in order, sales") {
-  TempDir dir;
+  const TempDir dir{"sim-test"};
   auto config = small_office(dir.path(), 3);
   config.days = 2;
   config.duration_ns = 5LL * 60 * 1'000'000'000;
