@@ -93,10 +93,12 @@ TEST_CASE("config: the options table's defaults are ProbeConfig's defaults") {
 }
 
 TEST_CASE("config: errors name the key path") {
-  CHECK(error_of(with("spool.max_mb", 0)) == "probe.json: spool.max_mb: expected a positive integer");
-  CHECK(error_of(with("spool.max_mb", -3)) == "probe.json: spool.max_mb: expected a positive integer");
-  CHECK(error_of(with("spool.max_mb", "64")) == "probe.json: spool.max_mb: expected a positive integer");
-  CHECK(error_of(with("spool.max_mb", 1.5)) == "probe.json: spool.max_mb: expected a positive integer");
+  CHECK(error_of(with("spool.max_mb", 0)) == "probe.json: spool.max_mb: expected integer >= 2");
+  CHECK(error_of(with("spool.max_mb", -3)) == "probe.json: spool.max_mb: expected integer >= 2");
+  CHECK(error_of(with("spool.max_mb", "64")) == "probe.json: spool.max_mb: expected integer >= 2");
+  CHECK(error_of(with("spool.max_mb", 1.5)) == "probe.json: spool.max_mb: expected integer >= 2");
+  // One batch can be 1 MiB: a 1 MiB spool could never hold it.
+  CHECK(error_of(with("spool.max_mb", 1)) == "probe.json: spool.max_mb: expected integer >= 2");
   CHECK(error_of(with("gateway.port", 70000)) == "probe.json: gateway.port: expected integer from 1 to 65535");
   CHECK(error_of(with("presence.signal_floor_dbm", 3)).starts_with("probe.json: presence.signal_floor_dbm: "));
   CHECK(error_of(with("batch.send_sightings", 1)) == "probe.json: batch.send_sightings: expected true or false");
