@@ -7,25 +7,9 @@ set -euo pipefail
 bin_dir=${1:-build/release/bin}
 events=${2:-240000}
 work=$(mktemp -d /tmp/footfall-gw-bench.XXXXXX)
-broker_pid=
-cleanup() {
-  if [[ -n $broker_pid ]]; then kill "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-{
-  echo "listener $port 127.0.0.1"
-  echo "allow_anonymous true"
-  [[ $(id -u) == 0 ]] && echo "user root"
-} >"$work/mosquitto.conf"
-/usr/sbin/mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 &
-broker_pid=$!
-for _ in $(seq 1 200); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.05
-done
+source "$(dirname "$0")/lib/loopback_broker.sh"
+start_loopback_broker "$work"
+port=$broker_port
 
 # One core for the client under test (the broker runs wherever the scheduler puts it, for both runs).
 pin=()
