@@ -11,62 +11,17 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/gateway/gateway_harness.h"
+#include "tests/support/child_process.h"
 
 using namespace footfall;
 using namespace footfall::gateway;
 using namespace footfall::gateway::testing;
 
-extern char** environ;
-
 namespace {
 
 const std::string kGateway = std::string(FOOTFALL_BIN_DIR) + "/footfall-gateway";
 
-// A child process with stdout and stderr in files; killed on destruction if still running.
-class Child {
- public:
-  Child(std::vector<std::string> args, const std::filesystem::path& out, const std::filesystem::path& err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Child() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  [[nodiscard]] bool started() const { return pid_ > 0; }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  // Exit status (or 128 + signal), nullopt when still running at the deadline.
-  std::optional<int> wait(std::chrono::milliseconds limit = 10000ms) {
-    std::optional<int> result;
-    eventually(
-        [&] {
-          int status = 0;
-          if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-          exited_ = true;
-          result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-          return true;
-        },
-        limit);
-    return result;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-};
+using footfall::testing::Child;
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -29,6 +29,8 @@
 
 #include "common/byte_cursor.h"
 
+#include "../support/child_process.h"
+
 extern char** environ;
 
 namespace footfall::link_testing {
@@ -102,52 +104,7 @@ inline bool accepts_connections(std::uint16_t port) {
   return ok;
 }
 
-// A child process with stdout and stderr in files; SIGKILLed and reaped on destruction if still running.
-class Child {
- public:
-  Child(std::vector<std::string> args, const fs::path& out, const fs::path& err) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Child() {
-    if (pid_ > 0 && !status_) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  [[nodiscard]] bool started() const { return pid_ > 0; }
-  void signal(int sig) const {
-    if (pid_ > 0 && !status_) ::kill(pid_, sig);
-  }
-  // True (and the exit status known) once the child has ended.
-  bool poll() {
-    if (status_) return true;
-    int status = 0;
-    if (pid_ <= 0 || ::waitpid(pid_, &status, WNOHANG) != pid_) return false;
-    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return true;
-  }
-  // Exit status (128 + signal when killed); nullopt when still running at the limit.
-  std::optional<int> wait(std::chrono::milliseconds limit) {
-    eventually([&] { return poll(); }, limit);
-    return status_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> status_;
-};
+using footfall::testing::Child;
 
 // What the comparison looks at: (kind, mac, ts_ns, first_seen_ns, last_seen_ns, frames, dwell_s).
 using EventKey = std::tuple<std::string, std::string, std::int64_t, std::int64_t, std::int64_t, std::uint32_t, std::uint32_t>;
