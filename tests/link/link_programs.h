@@ -30,6 +30,7 @@
 #include "common/byte_cursor.h"
 
 #include "../support/child_process.h"
+#include "../support/scratch.h"
 
 extern char** environ;
 
@@ -43,24 +44,7 @@ inline const std::string kProbe = kBinDir + "/footfall-probe";
 inline const std::string kGateway = kBinDir + "/footfall-gateway";
 inline const std::string kSim = kBinDir + "/footfall-sim";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "footfall-link-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using footfall::testing::TempDir;
 
 // Polls `done` until it holds or the limit passes (a bounded wait, not a sleep that hopes).
 inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "firmware/spool/spool.h"
+#include "../support/scratch.h"
 
 using namespace footfall::spool;
 namespace fs = std::filesystem;
@@ -18,24 +19,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "footfall-spool-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using footfall::testing::TempDir;
 
 // Deterministic content per seq, of varying length, so a mix-up between records shows.
 Bytes payload_for(std::uint64_t seq, std::size_t base = 50) {
