@@ -281,6 +281,11 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     for (const SiteKey& other : store->sites()) {
       if (other.tenant != tenant) continue;
       auto& list = by_site[other.site];
+      if (other.site == site) {  // already read, with the look-back before `from`
+        for (const Visit& v : visits)
+          if (v.arrival >= from) list.push_back(v);
+        continue;
+      }
       store->for_each_visit(tenant, other.site, from, to, [&](const Visit& v) { list.push_back(v); });
     }
     if (by_site.size() > 1) doc["overlap"] = overlap_matrix(by_site, from, to, thr);
