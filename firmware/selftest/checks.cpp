@@ -281,7 +281,7 @@ CheckResult judge_gateway(const GatewayAnswer& a, std::string_view probe_id) {
         break;
       case wire::RefuseReason::unknown_probe:
         r.hint = "the gateway has no probe '" + id + "': run footfall-gateway provision --probe " + id +
-                 " and restart the gateway";
+                 " (it tells a running gateway to reload; else: systemctl reload footfall-gateway)";
         break;
       case wire::RefuseReason::duplicate_session:
         r.hint = "probe '" + id + "' is connected already: stop footfall-probe run while testing, or two probes share the id";

@@ -22,6 +22,7 @@
 #include <sstream>
 
 #include "gateway/config/gateway_config.h"
+#include "gateway/config/running_gateway.h"
 
 namespace footfall::gateway {
 
@@ -34,6 +35,7 @@ constexpr int kExitOk = 0;
 constexpr int kExitRefused = 1;
 constexpr int kExitUsage = 2;
 constexpr long kClientCertDays = 825;  // the longest validity common TLS clients accept
+constexpr auto kReloadAnswerLimit = std::chrono::seconds(10);  // a reload takes milliseconds; a restarting site stage longer
 
 struct KeyFree {
   void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -237,7 +239,7 @@ int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& er
     if (p.value("id", std::string()) == o.probe_id) existing = &p;
   if (existing != nullptr && !o.rotate_token) {
     err << "footfall-gateway: probe '" << o.probe_id << "' exists in " << o.config_path
-        << "; --rotate-token gives it a new token (the old one works until the gateway restarts)\n";
+        << "; --rotate-token gives it a new token (the gateway refuses the old one once it has reloaded)\n";
     return kExitRefused;
   }
   if (existing == nullptr && o.rotate_token) {
@@ -344,9 +346,43 @@ int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& er
     out << "note: ca.pem is the gateway's own certificate (right when it is self-signed; pass --ca with the issuing "
            "CA otherwise)\n";
   if (!client_cert_note.empty()) out << client_cert_note;
-  out << "next: copy " << o.out_dir << "/* to " << o.probe_dir << "/ on the probe, restart footfall-gateway so it "
-      << "loads the " << (existing != nullptr ? "new token" : "probe") << ", then run footfall-probe selftest --config "
-      << (on_probe / "probe.json").string() << "\n";
+  const std::string what = existing != nullptr ? "the new token" : "the probe";
+  const std::string selftest = "footfall-probe selftest --config " + (on_probe / "probe.json").string();
+  const std::string copy = "copy " + o.out_dir + "/* to " + o.probe_dir + "/ on the probe";
+  if (o.no_reload) {
+    out << "next: " << copy << ", reload footfall-gateway (systemctl reload footfall-gateway) so it accepts " << what
+        << ", then run " << selftest << "\n";
+    return kExitOk;
+  }
+  const ReloadAnswer answer = ask_gateway_to_reload(gw.journal_dir, kReloadAnswerLimit);
+  switch (answer.status) {
+    case ReloadAnswer::Status::not_running:
+      out << "no footfall-gateway runs on " << gw.journal_dir.string() << ": it loads " << what << " when it starts\n";
+      break;
+    case ReloadAnswer::Status::reloaded:
+      out << "the running footfall-gateway (pid " << answer.pid << ") reloaded " << label << ": it accepts " << what
+          << (existing != nullptr ? " only" : "") << " from now on\n";
+      if (!answer.figures.needs_restart.empty()) {
+        out << "note: changed in " << label << " but taken only at a restart:";
+        for (const auto& k : answer.figures.needs_restart) out << " " << k;
+        out << "\n";
+      }
+      break;
+    case ReloadAnswer::Status::not_signalled:
+      err << "footfall-gateway: cannot signal the running footfall-gateway (pid " << answer.pid << "): " << answer.detail
+          << "; " << label << " is written: run systemctl reload footfall-gateway (as root)\n";
+      return kExitRefused;
+    case ReloadAnswer::Status::refused:
+      err << "footfall-gateway: the running footfall-gateway (pid " << answer.pid << ") refused the reload and keeps its "
+          << "config: " << answer.figures.last_error << "; fix it, then systemctl reload footfall-gateway\n";
+      return kExitRefused;
+    case ReloadAnswer::Status::no_answer:
+      err << "footfall-gateway: the running footfall-gateway (pid " << answer.pid << ") did not confirm a reload within "
+          << kReloadAnswerLimit.count() << " s (see its log); " << label
+          << " is written: systemctl reload footfall-gateway\n";
+      return kExitRefused;
+  }
+  out << "next: " << copy << ", then run " << selftest << "\n";
   return kExitOk;
 }
 

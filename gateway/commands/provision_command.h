@@ -6,7 +6,8 @@
 //
 // gateway.json is rewritten atomically (a temporary file beside it, synced, renamed over it, the folder synced),
 // every other key kept in its order; a probe that exists already is refused unless --rotate-token.
-// The gateway reads its probes at start: restart it to accept the new probe or token.
+// A gateway running on that config (its gateway.pid in the journal folder) is then told to reload (SIGHUP)
+// and its answer, read from health.json, is printed: the new probe or token is accepted from then on.
 #include <iosfwd>
 #include <string>
 
@@ -25,10 +26,11 @@ struct ProvisionOptions {
   std::string spool_dir = "/var/lib/footfall/spool";
   std::string ca_file;         // the CA of the gateway certificate; empty: the certificate itself (self-signed)
   std::string client_ca_key;   // key of listen.tls.client_ca_file: sign a client certificate for the probe
+  bool no_reload = false;      // leave a running gateway alone (it takes the file at its next reload or start)
 };
 
-// Exit status: 0 done, 1 refused (probe exists, nothing to rotate) or a file could not be written, 2 usage
-// error or a bad gateway.json.
+// Exit status: 0 done, 1 refused (probe exists, nothing to rotate), a file could not be written, or the running
+// gateway did not take the new file (it refused the reload or did not answer), 2 usage error or a bad gateway.json.
 int run_provision(const ProvisionOptions& options, std::ostream& out, std::ostream& err);
 
 // 32 random bytes from OpenSSL's CSPRNG as 64 lowercase hex digits; empty when the generator fails.

@@ -219,6 +219,92 @@ const std::vector<Option>& options() {
   return table;
 }
 
+// What a reload does with each key of the options table: one rule per key (a test checks none is missing; a key
+// without a rule would be neither applied nor reported).
+struct ReloadRule {
+  std::string_view key;
+  OnReload effect;
+  std::function<bool(const GatewayConfig&, const GatewayConfig&)> same;
+  std::function<void(const GatewayConfig& from, GatewayConfig& to)> take;  // applies: copy the new value
+};
+
+template <typename T>
+ReloadRule restart(std::string_view key, T GatewayConfig::*field) {
+  return {key, OnReload::needs_restart,
+          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.*field == b.*field; }, nullptr};
+}
+
+template <typename T>
+ReloadRule restart_mqtt(std::string_view key, T MqttSettings::*field) {
+  return {key, OnReload::needs_restart,
+          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.mqtt.*field == b.mqtt.*field; }, nullptr};
+}
+
+template <typename T>
+ReloadRule applies(std::string_view key, T GatewayConfig::*field) {
+  return {key, OnReload::applies,
+          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.*field == b.*field; },
+          [field](const GatewayConfig& from, GatewayConfig& to) { to.*field = from.*field; }};
+}
+
+ReloadRule applies_tls(std::string_view key, std::string ServerTls::*field) {
+  return {key, OnReload::applies,
+          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.tls.*field == b.tls.*field; },
+          [field](const GatewayConfig& from, GatewayConfig& to) { to.tls.*field = from.tls.*field; }};
+}
+
+const std::vector<ReloadRule>& reload_rules() {
+  static const std::vector<ReloadRule> rules = {
+      restart("tenant", &GatewayConfig::tenant),
+      restart("site", &GatewayConfig::site),
+      restart("listen.address", &GatewayConfig::listen_address),
+      restart("listen.port", &GatewayConfig::listen_port),
+      // New connections get the new TLS context; sessions up keep theirs.
+      applies_tls("listen.tls.cert_file", &ServerTls::cert_file),
+      applies_tls("listen.tls.key_file", &ServerTls::key_file),
+      applies_tls("listen.tls.client_ca_file", &ServerTls::client_ca_file),
+      applies("probes", &GatewayConfig::probes),
+      restart("journal.dir", &GatewayConfig::journal_dir),
+      restart("journal.max_mb", &GatewayConfig::journal_max_mb),
+      restart("journal.fsync", &GatewayConfig::journal_fsync),
+      applies("limits.max_connections", &GatewayConfig::max_connections),
+      restart("limits.max_frame_bytes", &GatewayConfig::max_frame_bytes),  // the journal's record bound too
+      applies("limits.max_decompressed_bytes", &GatewayConfig::max_decompressed_bytes),  // new sessions
+      applies("limits.hello_timeout_s", &GatewayConfig::hello_timeout_s),                // new connections
+      applies("limits.idle_timeout_s", &GatewayConfig::idle_timeout_s),                  // from the next frame on
+      restart("clock.tolerance_ms", &GatewayConfig::clock_tolerance_ms),
+      restart("clock.window", &GatewayConfig::clock_window),
+      applies("health.interval_s", &GatewayConfig::health_interval_s),  // from the next health write on
+      restart_mqtt("mqtt.uri", &MqttSettings::uri),
+      restart_mqtt("mqtt.username", &MqttSettings::username),
+      restart_mqtt("mqtt.password", &MqttSettings::password),
+      restart_mqtt("mqtt.tls.ca_file", &MqttSettings::ca_file),
+      restart_mqtt("mqtt.tls.cert_file", &MqttSettings::cert_file),
+      restart_mqtt("mqtt.tls.key_file", &MqttSettings::key_file),
+      restart_mqtt("mqtt.tls.verify_server", &MqttSettings::verify_server),
+      restart_mqtt("mqtt.client_id", &MqttSettings::client_id),
+      restart_mqtt("mqtt.window", &MqttSettings::window),
+      restart("publish.interval_ms", &GatewayConfig::publish_interval_ms),
+      restart("publish.max_events", &GatewayConfig::publish_max_events),
+      restart("publish.probes_interval_ms", &GatewayConfig::probes_interval_ms),
+      restart("outbox.dir", &GatewayConfig::outbox_dir),
+      restart("outbox.max_mb", &GatewayConfig::outbox_max_mb),
+      restart("privacy.key_dir", &GatewayConfig::key_dir),
+      restart("privacy.rotation", &GatewayConfig::key_rotation_s),
+      restart("privacy.create_keys", &GatewayConfig::create_keys),
+      restart("privacy.opt_out_file", &GatewayConfig::opt_out_file),  // its content is reloaded when it changes
+      restart("merge.visit_grace_s", &GatewayConfig::visit_grace_s),
+      restart("merge.update_interval_s", &GatewayConfig::update_interval_s),
+      restart("merge.max_devices", &GatewayConfig::merge_max_devices),
+      restart("merge.dedup_window_ms", &GatewayConfig::dedup_window_ms),
+      restart("merge.strongest_zone_hysteresis_db", &GatewayConfig::strongest_zone_hysteresis_db),
+      restart("merge.strongest_zone_hold_intervals", &GatewayConfig::strongest_zone_hold_intervals),
+      restart("merge.dedup_capacity", &GatewayConfig::dedup_capacity),
+      applies("log_level", &GatewayConfig::log_level),
+  };
+  return rules;
+}
+
 std::optional<std::string> parse_probes(const json& v, GatewayConfig& c) {
   if (!v.is_array()) return "probes: expected an array of {id, token, zone}";
   std::set<std::string> seen;
@@ -348,9 +434,33 @@ std::string options_table() {
   std::ostringstream out;
   out << "gateway.json options (key | type | default | meaning):\n";
   for (const Option& o : options())
-    out << "  " << o.key << " | " << o.type << " | " << o.default_value << " | " << o.help << "\n";
+    out << "  " << o.key << " | " << o.type << " | " << o.default_value << " | " << o.help
+        << (on_reload(o.key) == OnReload::applies ? " [reload]" : "") << "\n";
   out << "An unknown key or a bad value stops the gateway with one line naming the key (exit 2).\n";
+  out << "[reload]: a running gateway takes the new value on SIGHUP (systemctl reload footfall-gateway); any other\n"
+         "key changed in the file is logged as needing a restart and keeps its running value until then.\n";
   return out.str();
+}
+
+std::optional<OnReload> on_reload(std::string_view key) {
+  const auto& rules = reload_rules();
+  const auto it = std::find_if(rules.begin(), rules.end(), [&](const ReloadRule& r) { return r.key == key; });
+  if (it == rules.end()) return std::nullopt;
+  return it->effect;
+}
+
+std::vector<ConfigChange> config_changes(const GatewayConfig& running, const GatewayConfig& next) {
+  std::vector<ConfigChange> changes;
+  for (const ReloadRule& r : reload_rules())
+    if (!r.same(running, next)) changes.push_back({std::string(r.key), r.effect});
+  return changes;
+}
+
+GatewayConfig reloaded_config(const GatewayConfig& running, const GatewayConfig& next) {
+  GatewayConfig out = running;
+  for (const ReloadRule& r : reload_rules())
+    if (r.effect == OnReload::applies) r.take(next, out);
+  return out;
 }
 
 }  // namespace footfall::gateway

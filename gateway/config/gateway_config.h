@@ -14,6 +14,7 @@ struct ProbeAccount {
   std::string id;     // the probe_id a probe sends in its Hello
   std::string token;  // shared secret it must send with it
   std::string zone;   // where in the site it hangs (for the merge stage)
+  bool operator==(const ProbeAccount&) const = default;
 };
 
 struct ServerTls {
@@ -21,6 +22,7 @@ struct ServerTls {
   std::string key_file;        // PEM private key
   std::string client_ca_file;  // when set, probes must present a certificate signed by this CA
   [[nodiscard]] bool enabled() const { return !cert_file.empty(); }
+  bool operator==(const ServerTls&) const = default;
 };
 
 enum class JournalFsync : std::uint8_t {
@@ -98,5 +100,21 @@ std::optional<std::int64_t> parse_duration_s(std::string_view text);
 
 // The options table printed by --help-config.
 std::string options_table();
+
+// What a reload (SIGHUP) does with a key whose value changed. `applies`: the running gateway takes the new
+// value (probes and their tokens, the TLS files, session limits, log level); `needs_restart`: the running
+// gateway keeps its value, and says so, until it restarts (listen address, journal, MQTT, merge, privacy...).
+enum class OnReload : std::uint8_t { applies, needs_restart };
+// The rule of a key of the options table; nullopt for a key without one (a test checks there is none).
+[[nodiscard]] std::optional<OnReload> on_reload(std::string_view key);
+
+struct ConfigChange {
+  std::string key;  // as in the options table ("probes" for the whole probe list)
+  OnReload effect;
+};
+// The keys whose effective values differ between the running config and a newly loaded one.
+[[nodiscard]] std::vector<ConfigChange> config_changes(const GatewayConfig& running, const GatewayConfig& next);
+// The config a reload runs with: `running`, with the values of every `applies` key taken from `next`.
+[[nodiscard]] GatewayConfig reloaded_config(const GatewayConfig& running, const GatewayConfig& next);
 
 }  // namespace footfall::gateway

@@ -237,8 +237,11 @@ void ProbeSession::close(CloseReason reason, std::string_view detail) {
 }
 
 template <typename Stream>
-StreamSession<Stream>::StreamSession(ReceiveServer& server, Stream stream, std::string peer)
-    : ProbeSession(server, stream.get_executor(), std::move(peer)), stream_(std::move(stream)) {}
+StreamSession<Stream>::StreamSession(ReceiveServer& server, Stream stream, std::string peer,
+                                     std::shared_ptr<asio::ssl::context> tls_context)
+    : ProbeSession(server, stream.get_executor(), std::move(peer)),
+      tls_context_(std::move(tls_context)),
+      stream_(std::move(stream)) {}
 
 template <typename Stream>
 void StreamSession<Stream>::start() {

@@ -94,7 +94,9 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
 template <typename Stream>
 class StreamSession final : public ProbeSession {
  public:
-  StreamSession(ReceiveServer& server, Stream stream, std::string peer);
+  // `tls_context`: the context `stream` was made with, kept while the session lives (a reload may replace the server's).
+  StreamSession(ReceiveServer& server, Stream stream, std::string peer,
+                std::shared_ptr<asio::ssl::context> tls_context = nullptr);
   void start() override;
 
  private:
@@ -103,6 +105,7 @@ class StreamSession final : public ProbeSession {
   void shutdown_send() override;
   void close_transport() override;
 
+  std::shared_ptr<asio::ssl::context> tls_context_;  // before stream_: outlives it
   Stream stream_;
 };
 

@@ -45,4 +45,14 @@ nlohmann::json ReceiveCounters::to_json() const {
   };
 }
 
+nlohmann::json ReloadCounters::to_json() const {
+  return {
+      {"reloads_ok", ok},
+      {"reloads_failed", failed},
+      {"last_reload_ns", last_ns},
+      {"last_error", last_error},
+      {"needs_restart", needs_restart},
+  };
+}
+
 }  // namespace footfall::gateway

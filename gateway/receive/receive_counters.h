@@ -5,7 +5,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -29,6 +31,8 @@ namespace footfall::gateway {
   X(replaced)             /* a new session of the same probe took over */                   \
   X(journal_failed)       /* the journal could not store or sync */                         \
   X(slow_reader)          /* the probe does not read its acks */                            \
+  X(probe_removed)        /* a reload found the probe no longer listed in probes */         \
+  X(token_changed)        /* a reload found another token for the probe */                  \
   X(shutdown)             /* the gateway is stopping */
 
 enum class CloseReason : std::uint8_t {
@@ -70,6 +74,18 @@ struct ReceiveCounters {
     return get(hello_refused[static_cast<std::size_t>(r)]);
   }
   [[nodiscard]] std::uint64_t closes(CloseReason r) const { return get(closed[static_cast<std::size_t>(r)]); }
+
+  [[nodiscard]] nlohmann::json to_json() const;
+};
+
+// Config reloads (SIGHUP): how many applied, how many were refused (the running config kept), and what the
+// latest one said. Written by the io thread only; read there too (health.json).
+struct ReloadCounters {
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+  std::int64_t last_ns = 0;               // wall clock of the latest reload, ok or failed
+  std::string last_error;                 // of the latest failed reload; cleared by one that applies
+  std::vector<std::string> needs_restart;  // keys changed in the file that the running gateway does not take
 
   [[nodiscard]] nlohmann::json to_json() const;
 };

@@ -23,6 +23,30 @@ std::string peer_of(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
+std::shared_ptr<asio::ssl::context> make_tls_context(const ServerTls& tls, std::string& error) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
+                   ec);
+  if (ctx->use_certificate_chain_file(tls.cert_file, ec); ec) {
+    error = "listen.tls.cert_file: cannot load " + tls.cert_file + ": " + ec.message();
+    return nullptr;
+  }
+  if (ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); ec) {
+    error = "listen.tls.key_file: cannot load " + tls.key_file + ": " + ec.message();
+    return nullptr;
+  }
+  if (!tls.client_ca_file.empty()) {
+    if (ctx->load_verify_file(tls.client_ca_file, ec); ec) {
+      error = "listen.tls.client_ca_file: cannot load " + tls.client_ca_file + ": " + ec.message();
+      return nullptr;
+    }
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
 std::int64_t wall_clock_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -61,21 +85,9 @@ ReceiveServer::~ReceiveServer() = default;
 
 std::optional<ReceiveServer::StartError> ReceiveServer::start() {
   if (config_.tls.enabled()) {
-    tls_.emplace(asio::ssl::context::tls_server);
-    boost::system::error_code ec;
-    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                          asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1,
-                      ec);
-    if (tls_->use_certificate_chain_file(config_.tls.cert_file, ec); ec)
-      return StartError{"listen.tls.cert_file: cannot load " + config_.tls.cert_file + ": " + ec.message(), true};
-    if (tls_->use_private_key_file(config_.tls.key_file, asio::ssl::context::pem, ec); ec)
-      return StartError{"listen.tls.key_file: cannot load " + config_.tls.key_file + ": " + ec.message(), true};
-    if (!config_.tls.client_ca_file.empty()) {
-      if (tls_->load_verify_file(config_.tls.client_ca_file, ec); ec)
-        return StartError{"listen.tls.client_ca_file: cannot load " + config_.tls.client_ca_file + ": " + ec.message(),
-                          true};
-      tls_->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
-    }
+    std::string error;
+    tls_ = make_tls_context(config_.tls, error);
+    if (!tls_) return StartError{error, true};
   }
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(config_.listen_address, ec);
@@ -120,7 +132,8 @@ void ReceiveServer::do_accept() {
       socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // acks are small and latency-bound
       std::shared_ptr<ProbeSession> session;
       if (tls_) {
-        session = std::make_shared<TlsSession>(*this, asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), *tls_), peer);
+        session = std::make_shared<TlsSession>(*this, asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), *tls_),
+                                               peer, tls_);
       } else {
         session = std::make_shared<PlainSession>(*this, std::move(socket), peer);
       }
@@ -334,6 +347,7 @@ nlohmann::json ReceiveServer::health_json() const {
       {"written_ns", wall_clock_ns()},
       {"probes", std::move(probes)},
       {"receive", counters_.to_json()},
+      {"config", reloads_.to_json()},
       {"journal",
        {{"stored_batches", j.stored_batches},
         {"stored_bytes", j.stored_bytes},
@@ -352,8 +366,9 @@ nlohmann::json ReceiveServer::health_json() const {
   };
 }
 
-void ReceiveServer::write_health() {
-  for (const auto& [id, h] : health_.probes()) spdlog::info("{}", ProbeHealthBook::summary_line(id, h));
+void ReceiveServer::write_health(bool log_summary) {
+  if (log_summary)
+    for (const auto& [id, h] : health_.probes()) spdlog::info("{}", ProbeHealthBook::summary_line(id, h));
   std::string error;
   if (!write_json_atomically(journal_.dir() / "health.json", health_json(), &error))
     spdlog::warn("health.json not written: {}", error);
@@ -366,6 +381,25 @@ void ReceiveServer::arm_health_timer() {
     write_health();
     arm_health_timer();
   });
+}
+
+void ReceiveServer::reload(const GatewayConfig& next, std::shared_ptr<asio::ssl::context> tls) {
+  // Sessions of probes no longer listed, or listed with another token, end now; their next Hello is refused.
+  std::vector<std::pair<std::shared_ptr<ProbeSession>, CloseReason>> ending;
+  for (const auto& [id, weak] : by_probe_) {
+    auto session = weak.lock();
+    if (!session || session->closed()) continue;
+    const ProbeAccount* now = next.find_probe(id);
+    const ProbeAccount* before = config_.find_probe(id);
+    if (now == nullptr) ending.emplace_back(session, CloseReason::probe_removed);
+    else if (before == nullptr || now->token != before->token) ending.emplace_back(session, CloseReason::token_changed);
+  }
+  tls_ = std::move(tls);
+  config_ = next;
+  for (const ProbeAccount& p : config_.probes) health_.probe(p.id).zone = p.zone;
+  for (auto& [session, reason] : ending)
+    session->close(reason, reason == CloseReason::probe_removed ? "no longer in probes of the reloaded config"
+                                                                : "the reloaded config holds another token");
 }
 
 void ReceiveServer::stop() {

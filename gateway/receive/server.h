@@ -42,11 +42,18 @@ class ReceiveServer {
   // Stops accepting, closes every session, commits the journal and writes health.json.
   void stop();
 
+  // A reload (SIGHUP) with a config already checked (load_config) and merged (reloaded_config): new
+  // connections get the new TLS context, every Hello from now on is checked against the new probe list. A
+  // session whose probe is no longer listed, or whose token changed, is closed; every other session goes on.
+  // `tls`: make_tls_context(next.tls) made beforehand (null when next has no TLS).
+  void reload(const GatewayConfig& next, std::shared_ptr<asio::ssl::context> tls);
+  [[nodiscard]] ReloadCounters& reloads() { return reloads_; }
+
   [[nodiscard]] ReceiveCounters& counters() { return counters_; }
   [[nodiscard]] Journal& journal() { return journal_; }
   // health.json's content: per probe health plus the receive and journal counters.
   [[nodiscard]] nlohmann::json health_json() const;
-  void write_health();
+  void write_health(bool log_summary = true);
   // The next stage consumed journal records: batches waiting for space may go in now.
   void journal_space_freed();
 
@@ -75,11 +82,12 @@ class ReceiveServer {
   asio::io_context& io_;
   GatewayConfig config_;
   Journal& journal_;
-  std::optional<asio::ssl::context> tls_;
+  std::shared_ptr<asio::ssl::context> tls_;  // shared with the TLS sessions made with it (a reload replaces it)
   asio::ip::tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   bool stopping_ = false;
   ReceiveCounters counters_;
+  ReloadCounters reloads_;
   ProbeHealthBook health_;
   wire::Encoder encoder_;  // shared: only small replies and acks are encoded here
   std::unordered_map<ProbeSession*, std::shared_ptr<ProbeSession>> sessions_;
@@ -93,6 +101,10 @@ class ReceiveServer {
   asio::steady_timer health_timer_;
   asio::steady_timer accept_retry_timer_;
 };
+
+// The server's TLS context from the listen.tls files (read again each time: a renewed certificate is taken);
+// null with `error` naming the key of a file that does not load.
+std::shared_ptr<asio::ssl::context> make_tls_context(const ServerTls& tls, std::string& error);
 
 // Gateway wall clock, ns since the Unix epoch.
 std::int64_t wall_clock_ns();

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "gateway/config/gateway_config.h"
 #include "gateway/journal/held_seqs.h"
@@ -124,6 +126,57 @@ TEST_CASE("config: the options table lists every key") {
                           "mqtt.client_id", "publish.interval_ms", "publish.max_events", "outbox.dir", "outbox.max_mb",
                           "privacy.key_dir", "privacy.rotation", "privacy.opt_out_file", "merge.visit_grace_s"})
     CHECK(table.find(key) != std::string::npos);
+}
+
+TEST_CASE("config reload: every key of the table has a reload rule; probes, TLS files and limits apply") {
+  // Every key printed by --help-config has a rule: one without would be neither applied nor reported.
+  std::istringstream lines(options_table());
+  std::size_t keys = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("  ")) continue;
+    const std::string key = line.substr(2, line.find(" | ") - 2);
+    ++keys;
+    INFO(key);
+    REQUIRE(on_reload(key).has_value());
+    CHECK(line.ends_with(" [reload]") == (on_reload(key) == OnReload::applies));
+  }
+  CHECK(keys > 40);
+  for (const char* key : {"probes", "listen.tls.cert_file", "listen.tls.key_file", "listen.tls.client_ca_file",
+                          "limits.idle_timeout_s", "limits.hello_timeout_s", "limits.max_connections", "log_level"})
+    CHECK_MESSAGE(on_reload(key) == OnReload::applies, key);
+  for (const char* key : {"listen.address", "listen.port", "journal.dir", "journal.max_mb", "mqtt.uri",
+                          "mqtt.password", "outbox.dir", "privacy.key_dir", "merge.update_interval_s", "tenant", "site",
+                          "limits.max_frame_bytes", "clock.window"})
+    CHECK_MESSAGE(on_reload(key) == OnReload::needs_restart, key);
+}
+
+TEST_CASE("config reload: changes are listed by key; the reloaded config keeps what needs a restart") {
+  const auto base = std::get<GatewayConfig>(parse_config(R"({"tenant": "acme", "site": "mall-1",
+    "probes": [{"id": "entrance", "token": "a", "zone": "entrance"}], "journal": {"dir": "/var/j"}})", "gateway.json"));
+  CHECK(config_changes(base, base).empty());
+  // A default written out is no change.
+  const auto same = std::get<GatewayConfig>(parse_config(R"({"tenant": "acme", "site": "mall-1",
+    "listen": {"port": 7700}, "probes": [{"id": "entrance", "token": "a", "zone": "entrance"}],
+    "journal": {"dir": "/var/j"}, "privacy": {"rotation": "24h"}})", "gateway.json"));
+  CHECK(config_changes(base, same).empty());
+
+  const auto next = std::get<GatewayConfig>(parse_config(R"({"tenant": "acme", "site": "mall-1",
+    "listen": {"port": 7701}, "probes": [{"id": "entrance", "token": "b", "zone": "entrance"},
+                                         {"id": "lobby", "token": "c", "zone": "lobby"}],
+    "journal": {"dir": "/var/k"}, "limits": {"idle_timeout_s": 5}, "log_level": "debug"})", "gateway.json"));
+  std::map<std::string, OnReload> changes;
+  for (const ConfigChange& c : config_changes(base, next)) changes.emplace(c.key, c.effect);
+  CHECK(changes == std::map<std::string, OnReload>{{"listen.port", OnReload::needs_restart},
+                                                   {"probes", OnReload::applies},
+                                                   {"journal.dir", OnReload::needs_restart},
+                                                   {"limits.idle_timeout_s", OnReload::applies},
+                                                   {"log_level", OnReload::applies}});
+  const GatewayConfig applied = reloaded_config(base, next);
+  CHECK(applied.probes == next.probes);
+  CHECK(applied.idle_timeout_s == 5);
+  CHECK(applied.log_level == "debug");
+  CHECK(applied.listen_port == 7700);          // needs restart: the running value
+  CHECK(applied.journal_dir == "/var/j");
 }
 
 TEST_CASE("held seqs: cumulative point, ranges, merging and acks") {

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "common/wire/frame.h"
@@ -435,6 +436,47 @@ TEST_CASE("a second session of the same probe replaces the first") {
   std::mt19937 rng(10);
   REQUIRE(new_session.send(make_batch(1, 2, now_ns(), rng)));
   CHECK(new_session.receive_as<wire::Ack>());
+}
+
+TEST_CASE("reload: a removed probe and a changed token end their sessions; listed probes keep theirs") {
+  TempDir dir;
+  GatewayConfig config = test_config(dir.path());
+  config.probes.push_back({"lobby", "l0bby", "lobby"});
+  GatewayUnderTest gw(config);
+  TestProbe entrance, food, lobby;
+  for (const auto& [p, id, token] : {std::tuple{&entrance, "entrance", "s3cret"}, std::tuple{&food, "food-court", "t0ken"},
+                               std::tuple{&lobby, "lobby", "l0bby"}}) {
+    REQUIRE(p->connect(gw.port()));
+    REQUIRE(p->hello(id, token, now_ns())->status == wire::HelloStatus::accepted);
+  }
+  GatewayConfig next = config;
+  next.probes = {{"entrance", "s3cret", "entrance"}, {"food-court", "new-t0ken", "food"}, {"cafe", "caf3", "cafe"}};
+  gw.call([&](ReceiveServer& s) {
+    s.reload(next, nullptr);
+    return 0;
+  });
+  CHECK(lobby.wait_closed());
+  CHECK(food.wait_closed());
+  CHECK(gw.counters().closes(CloseReason::probe_removed) == 1);
+  CHECK(gw.counters().closes(CloseReason::token_changed) == 1);
+  std::mt19937 rng(12);
+  REQUIRE(entrance.send(make_batch(1, 2, now_ns(), rng)));
+  CHECK(entrance.receive_as<wire::Ack>());  // the same session, after the reload
+
+  auto hello = [&](const std::string& id, const std::string& token) {
+    TestProbe p;
+    REQUIRE(p.connect(gw.port()));
+    const auto reply = p.hello(id, token, now_ns());
+    REQUIRE(reply);
+    return *reply;
+  };
+  CHECK(hello("lobby", "l0bby").reason == wire::RefuseReason::unknown_probe);
+  CHECK(hello("food-court", "t0ken").reason == wire::RefuseReason::bad_token);
+  CHECK(hello("food-court", "new-t0ken").status == wire::HelloStatus::accepted);
+  CHECK(hello("cafe", "caf3").status == wire::HelloStatus::accepted);
+  const auto health = gw.call([](ReceiveServer& s) { return s.health_json(); });
+  CHECK(health["probes"]["cafe"]["zone"] == "cafe");
+  CHECK(health["receive"]["sessions_closed"]["probe_removed"] == 1);
 }
 
 TEST_CASE("deadlines: no hello in time closes the connection; max_connections refuses the extra one") {

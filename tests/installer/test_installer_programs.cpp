@@ -1,5 +1,6 @@
 // The installer's path with the real programs on loopback: `footfall-gateway provision` writes a probe's
-// config, a real gateway accepts a real probe with it (and refuses a wrong token), `footfall-probe selftest`
+// config, a real gateway accepts a real probe with it (and refuses a wrong token; a token rotated while the
+// gateway runs is taken at once), `footfall-probe selftest`
 // passes on a virtual monitor interface with injected frames and fails, with its hint, when something is
 // wrong, and `footfall-probe calibrate` proposes the threshold of a walk from a footfall-sim capture and live.
 // The virtual monitor needs root and /dev/net/tun: those parts skip with a message where they cannot run.
@@ -176,7 +177,7 @@ TEST_CASE("provision: the written probe.json is accepted by a real gateway; a se
   const Run added = run(provision_args(gateway_json, "entrance", out), tmp.path(), "provision");
   REQUIRE_MESSAGE(added.status == 0, added.err);
   CHECK(added.out.find("added probe 'entrance' (zone entrance)") != std::string::npos);
-  CHECK(added.out.find("restart footfall-gateway") != std::string::npos);
+  CHECK(added.out.find("no footfall-gateway runs on") != std::string::npos);  // started below: it loads the file then
 
   // gateway.json: the other probe and every other key kept, in order; the new probe with a fresh token.
   const std::string after_add = read_text(gateway_json);
@@ -236,22 +237,19 @@ TEST_CASE("provision: the written probe.json is accepted by a real gateway; a se
   CHECK(run_refused.status == 1);
   CHECK(run_refused.err.find("bad_token") != std::string::npos);
 
-  // --rotate-token: a new token; after the restart the old one is refused and the new one accepted.
+  // --rotate-token while the gateway runs: provision has it reload, and from then on the old token is refused
+  // and the new one accepted, without a restart.
   const Run rotated = run([&] {
     auto a = provision_args(gateway_json, "entrance", out);
     a.push_back("--rotate-token");
     return a;
   }(), tmp.path(), "provision-rotate");
   REQUIRE_MESSAGE(rotated.status == 0, rotated.err);
+  CHECK_MESSAGE(rotated.out.find("reloaded gateway.json: it accepts the new token only from now on") != std::string::npos,
+                rotated.out);
   const std::string new_token = read_json(out / "probe.json")["token"];
   CHECK(new_token != token);
   CHECK(json::parse(read_text(gateway_json))["probes"][1]["token"] == new_token);
-  gateway.stop();
-  // What the gateway holds came from the provisioned probe (the journal is read while the gateway is down).
-  const Run journal = run({kGateway, "journal", "--config", gateway_json.string()}, tmp.path(), "journal");
-  REQUIRE_MESSAGE(journal.status == 0, journal.err);
-  CHECK(parse_journal_dump(journal.out).probes == std::set<std::string>{"entrance"});
-  Gateway restarted(gateway_json, tmp.path(), port);
   write_json(tmp.path() / "old.json", replay);  // the old token
   const Run old = run({kProbe, "selftest", "--config", (tmp.path() / "old.json").string(), "--listen", "0.1"},
                       tmp.path(), "selftest-old");
@@ -261,6 +259,11 @@ TEST_CASE("provision: the written probe.json is accepted by a real gateway; a se
   CHECK_MESSAGE(passed(fresh.out, "gateway"), fresh.out);
   CHECK(passed(fresh.out, "clock"));
   CHECK(passed(fresh.out, "spool"));
+  gateway.stop();
+  // What the gateway holds came from the provisioned probe (the journal is read while the gateway is down).
+  const Run journal = run({kGateway, "journal", "--config", gateway_json.string()}, tmp.path(), "journal");
+  REQUIRE_MESSAGE(journal.status == 0, journal.err);
+  CHECK(parse_journal_dump(journal.out).probes == std::set<std::string>{"entrance"});
 }
 
 TEST_CASE("provision with TLS: the CA is copied, a client certificate signed; the probe is accepted over TLS") {
@@ -302,6 +305,18 @@ TEST_CASE("provision with TLS: the CA is copied, a client certificate signed; th
   const Run no_cert = run({kProbe, "selftest", "--config", (bare / "probe.json").string(), "--listen", "0.1"}, tmp.path(),
                           "selftest-no-cert");
   CHECK_MESSAGE(failed(no_cert.out, "gateway"), no_cert.out);
+
+  // A probe provisioned while the gateway runs over TLS: it reloads (reading its TLS files again) and accepts it.
+  const fs::path late = tmp.path() / "lobby";
+  args = provision_args(gateway_json, "lobby", late);
+  args.insert(args.end(), {"--gateway-host", "localhost", "--client-ca-key", client_ca.key.string()});
+  const Run late_add = run(args, tmp.path(), "provision-tls-late");
+  REQUIRE_MESSAGE(late_add.status == 0, late_add.err);
+  CHECK_MESSAGE(late_add.out.find("reloaded gateway.json: it accepts the probe from now on") != std::string::npos,
+                late_add.out);
+  const Run late_ok = run({kProbe, "selftest", "--config", (late / "probe.json").string(), "--listen", "0.1"},
+                          tmp.path(), "selftest-tls-late");
+  CHECK_MESSAGE(passed(late_ok.out, "gateway"), late_ok.out);
 }
 
 TEST_CASE("selftest: all PASS on a virtual monitor with frames and a real gateway; each fault FAILs with a hint") {

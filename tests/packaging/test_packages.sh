@@ -79,6 +79,9 @@ else
     check "$pkg: unit starts the packaged program with the packaged config" \
       has_match "$unit" "^ExecStart=/usr/bin/$pkg .*--config /etc/footfall/$service.json\$"
     check "$pkg: the program runs (--help)" "$root/usr/bin/$pkg" --help
+    if [ "$pkg" = footfall-gateway ]; then
+      check "$pkg: systemctl reload sends SIGHUP" has_line "$unit" 'ExecReload=/bin/kill -HUP $MAINPID'
+    fi
 
     if command -v systemd-analyze >/dev/null; then
       # verify checks that ExecStart's program exists: point it at the unpacked one.
