@@ -5,6 +5,6 @@ set(FOOTFALL_CROSS_TRIPLET mipsel-linux-gnu)
 set(FOOTFALL_CROSS_PROCESSOR mipsel)
 set(FOOTFALL_CROSS_QEMU qemu-mipsel)
 include(${CMAKE_CURRENT_LIST_DIR}/linux-gnu-cross.cmake)
-# 32-bit MIPS has no 64-bit atomic instructions: OpenSSL's libcrypto calls libatomic for them. Standard
-# libraries come last on the link line, after libcrypto.a in the static probe.
+# 32-bit MIPS has no 64-bit atomic instructions: OpenSSL's libcrypto, which the tests link for their TLS
+# gateways and certificates, calls libatomic for them. Standard libraries come last on the link line.
 set(CMAKE_CXX_STANDARD_LIBRARIES_INIT "-latomic")

@@ -2,12 +2,15 @@
 # libraries (OpenWrt, Buildroot). Included by the top-level CMakeLists.txt before the libraries are looked up.
 # Why each choice: docs/cross-builds.md, "Static probe".
 
-# Static archives wherever both exist (libpcap, libzstd, libssl, libcrypto).
+# Static archives wherever both exist (libpcap, libzstd, Mbed TLS; OpenSSL for the tests' own TLS peers).
 set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
 set(OPENSSL_USE_STATIC_LIBS TRUE)
 
 # Each function in its own section, so that the linker drops what the probe never calls.
 add_compile_options(-ffunction-sections -fdata-sections)
+# Size before speed, except on the per-packet path (FOOTFALL_PER_PACKET_OPTIMIZATION, set by firmware/).
+add_compile_options(-Os)
+set(FOOTFALL_PER_PACKET_OPTIMIZATION -O2)
 
 # Debian ships spdlog and fmt as shared libraries only: the static build uses both in their header-only form.
 # Defining the two targets first makes spdlog's package file keep them (it returns when they exist).

@@ -116,7 +116,36 @@ std::optional<BadReason> Encoder::encode(const Message& message, std::vector<std
   return failure;
 }
 
-Decoder::Decoder(DecoderLimits limits) : frames_(limits.max_frame_body), zstd_(limits.max_decompressed) {}
+struct Decoder::BatchDecoding {
+  virtual ~BatchDecoding() = default;
+  virtual std::optional<BadReason> decode(std::span<const std::uint8_t> compressed, std::uint8_t version,
+                                          BatchBody& out) = 0;
+};
+
+struct Decoder::ZstdBatchDecoding final : Decoder::BatchDecoding {
+  explicit ZstdBatchDecoding(std::size_t max_decompressed) : zstd(max_decompressed) {}
+  std::optional<BadReason> decode(std::span<const std::uint8_t> compressed, std::uint8_t version,
+                                  BatchBody& out) override {
+    if (auto failure = zstd.decompress(compressed, raw)) return failure;
+    return body_reader.read(raw, out, version);
+  }
+  ZstdDecompressor zstd;
+  BatchBodyReader body_reader;
+  std::vector<std::uint8_t> raw;
+};
+
+Decoder::Decoder(DecoderLimits limits, std::nullptr_t) : frames_(limits.max_frame_body) {}
+
+// The batch decoding is made here and only here: a program that never calls this constructor links none of it.
+Decoder::Decoder(DecoderLimits limits) : Decoder(limits, nullptr) {
+  batches_ = std::make_unique<ZstdBatchDecoding>(limits.max_decompressed);
+}
+
+Decoder Decoder::for_probe(DecoderLimits limits) { return Decoder(limits, nullptr); }
+
+Decoder::~Decoder() = default;
+Decoder::Decoder(Decoder&&) noexcept = default;
+Decoder& Decoder::operator=(Decoder&&) noexcept = default;
 
 void Decoder::reset() {
   frames_.reset();
@@ -161,13 +190,13 @@ std::optional<BadReason> Decoder::decode_body(MessageType type, std::span<const 
       break;
     }
     case MessageType::batch: {
+      if (!batches_) return BadReason::unknown_type;  // a probe's decoder: gateways send no batches
       Batch& b = hold<Batch>(out);
       b.seq = in.le64();
       const std::uint8_t codec = in.u8();
       if (!in.ok()) return BadReason::truncated_body;
       if (codec != kBatchCodecZstd) return BadReason::unknown_codec;
-      if (auto failure = zstd_.decompress(in.rest(), raw_)) return failure;
-      if (auto failure = body_reader_.read(raw_, b.body, frames_.version())) return failure;
+      if (auto failure = batches_->decode(in.rest(), frames_.version(), b.body)) return failure;
       return std::nullopt;  // the compressed frame ran to the end of the body by construction
     }
     case MessageType::ack: {

@@ -2,6 +2,7 @@
 // The one encoder and the one decoder of the probe <-> gateway protocol; both ends link the same code.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -44,7 +45,14 @@ struct DecoderLimits {
 
 class Decoder {
  public:
+  // Every message type: the gateway's decoder.
   explicit Decoder(DecoderLimits limits = {});
+  // The probe's: what a gateway sends. A Batch is refused as unknown_type, so neither the zstd decompressor nor
+  // the batch body reader is allocated, nor linked into a program that makes only this kind (the static probe).
+  [[nodiscard]] static Decoder for_probe(DecoderLimits limits = {});
+  ~Decoder();
+  Decoder(Decoder&&) noexcept;
+  Decoder& operator=(Decoder&&) noexcept;
 
   // Request-parser style: feed whatever arrived. `consumed` says how much was taken; call again with the
   // rest after `good`. On `good`, `out` holds the message (its vectors are reused when the type repeats).
@@ -56,12 +64,14 @@ class Decoder {
   [[nodiscard]] std::span<const std::uint8_t> last_frame() const { return frames_.frame(); }
 
  private:
+  struct BatchDecoding;  // decompression and body reading; reached through a virtual call only (see for_probe)
+  struct ZstdBatchDecoding;
+
+  Decoder(DecoderLimits limits, std::nullptr_t no_batches);
   std::optional<BadReason> decode_body(MessageType type, std::span<const std::uint8_t> body, Message& out);
 
   FrameParser frames_;
-  ZstdDecompressor zstd_;
-  BatchBodyReader body_reader_;
-  std::vector<std::uint8_t> raw_;
+  std::unique_ptr<BatchDecoding> batches_;  // null: a Batch is unknown_type
   std::optional<BadReason> failed_;
 };
 

@@ -1,5 +1,7 @@
 #include "firmware/commands/frame_json.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -31,7 +33,8 @@ class LineWriter {
   }
   void real(double v) {
     if (!std::isfinite(v)) return raw("null");
-    pos_ = std::to_chars(pos_, pos_ + 32, v).ptr;
+    // Shortest round-trip digits, as std::to_chars gives, without libstdc++'s 127 KB floating to_chars.
+    pos_ = fmt::format_to(pos_, "{}", v);
   }
   void boolean(bool v) { raw(v ? "true" : "false"); }
   void mac(const MacAddress& m) {

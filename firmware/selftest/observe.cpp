@@ -13,9 +13,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -243,11 +240,9 @@ namespace {
 class HelloExchange {
  public:
   using Tcp = asio::ip::tcp;
-  using Stream = asio::ssl::stream<Tcp::socket>;
 
   HelloExchange(const config::ProbeConfig& config, std::string version, GatewayAnswer& answer)
-      : config_(config), version_(std::move(version)), answer_(answer), resolver_(io_),
-        plain_(asio::ssl::context::tls_client) {}
+      : config_(config), version_(std::move(version)), answer_(answer), resolver_(io_) {}
 
   void run(std::chrono::milliseconds limit) {
     const auto& tls = config_.gateway.tls;
@@ -261,12 +256,12 @@ class HelloExchange {
         return;
       }
     }
-    stream_.emplace(io_, tls_ ? *tls_ : plain_);
+    stream_.emplace(io_, tls_ ? &*tls_ : nullptr);
     resolver_.async_resolve(config_.gateway.host, std::to_string(config_.gateway.port),
                             [this](const error_code& ec, const Tcp::resolver::results_type& endpoints) {
                               if (ec) return stop("cannot resolve " + config_.gateway.host + ": " + ec.message());
                               answer_.reached = GatewayAnswer::Stage::connect;
-                              asio::async_connect(stream_->next_layer(), endpoints,
+                              asio::async_connect(stream_->socket(), endpoints,
                                                   [this](const error_code& cec, const Tcp::endpoint&) {
                                                     if (cec) return stop("cannot connect: " + cec.message());
                                                     connected();
@@ -285,11 +280,7 @@ class HelloExchange {
     answer_.reached = GatewayAnswer::Stage::tls_handshake;
     const auto& tls = config_.gateway.tls;
     const std::string& name = tls.server_name.empty() ? config_.gateway.host : tls.server_name;
-    stream_->set_verify_callback(asio::ssl::host_name_verification(name));
-    error_code ignored;
-    (void)asio::ip::make_address(name, ignored);
-    if (ignored) SSL_set_tlsext_host_name(stream_->native_handle(), name.c_str());  // SNI carries names only
-    stream_->async_handshake(asio::ssl::stream_base::client, [this](const error_code& ec) {
+    stream_->async_handshake(name, [this](const error_code& ec) {
       if (ec) return stop("TLS handshake failed: " + ec.message());
       send_hello();
     });
@@ -304,14 +295,12 @@ class HelloExchange {
       if (ec) return stop("cannot send the Hello: " + ec.message());
       read();
     };
-    if (tls_) asio::async_write(*stream_, asio::buffer(frame_), on_written);
-    else asio::async_write(stream_->next_layer(), asio::buffer(frame_), on_written);
+    stream_->async_write(asio::buffer(frame_), on_written);
   }
 
   void read() {
     auto on_read = [this](const error_code& ec, std::size_t n) {
-      if (ec) return stop(ec == asio::error::eof || ec == asio::ssl::error::stream_truncated
-                              ? std::string("the gateway closed the connection before replying")
+      if (ec) return stop(ec == asio::error::eof ? std::string("the gateway closed the connection before replying")
                               : "read failed: " + ec.message());
       pending_.insert(pending_.end(), chunk_.begin(), chunk_.begin() + static_cast<std::ptrdiff_t>(n));
       wire::Message message;
@@ -326,15 +315,13 @@ class HelloExchange {
       answer_.reply = *reply;
       stop({});
     };
-    if (tls_) stream_->async_read_some(asio::buffer(chunk_), on_read);
-    else stream_->next_layer().async_read_some(asio::buffer(chunk_), on_read);
+    stream_->async_read_some(asio::buffer(chunk_), on_read);
   }
 
   void stop(std::string error) {
     done_ = true;
     answer_.error = std::move(error);
-    error_code ignored;
-    stream_->next_layer().close(ignored);
+    stream_->close();
     io_.stop();
   }
 
@@ -343,11 +330,10 @@ class HelloExchange {
   GatewayAnswer& answer_;
   asio::io_context io_;
   Tcp::resolver resolver_;
-  asio::ssl::context plain_;  // ssl::stream needs a context even without TLS
-  std::optional<asio::ssl::context> tls_;
-  std::optional<Stream> stream_;
+  std::optional<uplink::TlsClientContext> tls_;
+  std::optional<uplink::GatewayStream> stream_;
   wire::Encoder encoder_;
-  wire::Decoder decoder_;
+  wire::Decoder decoder_ = wire::Decoder::for_probe();  // the gateway sends replies and acks, no batches
   std::vector<std::uint8_t> frame_;
   std::array<std::uint8_t, 4096> chunk_{};
   std::vector<std::uint8_t> pending_;

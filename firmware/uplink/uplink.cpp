@@ -1,12 +1,9 @@
 #include "firmware/uplink/uplink.h"
 
-#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/write.hpp>
 #include <stdexcept>
 
 namespace footfall::uplink {
@@ -24,30 +21,9 @@ std::int64_t wall_clock_ns() {
       .count();
 }
 
-bool is_ip_literal(const std::string& host) {
-  error_code ec;
-  (void)asio::ip::make_address(host, ec);
-  return !ec;
-}
-
 }  // namespace
 
-asio::ssl::context make_client_tls_context(const TlsConfig& tls) {
-  asio::ssl::context ctx(asio::ssl::context::tls_client);
-  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                  asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-  ctx.set_verify_mode(asio::ssl::verify_peer);
-  error_code ec;
-  ctx.load_verify_file(tls.ca_file, ec);
-  if (ec) throw std::runtime_error("gateway.tls.ca_file: cannot load '" + tls.ca_file + "': " + ec.message());
-  if (!tls.cert_file.empty()) {
-    ctx.use_certificate_chain_file(tls.cert_file, ec);
-    if (ec) throw std::runtime_error("gateway.tls.cert_file: cannot load '" + tls.cert_file + "': " + ec.message());
-    ctx.use_private_key_file(tls.key_file.empty() ? tls.cert_file : tls.key_file, asio::ssl::context::pem, ec);
-    if (ec) throw std::runtime_error("gateway.tls.key_file: cannot load '" + tls.key_file + "': " + ec.message());
-  }
-  return ctx;
-}
+TlsClientContext make_client_tls_context(const TlsConfig& tls) { return TlsClientContext(tls); }
 
 Uplink::Uplink(asio::io_context& io, UplinkConfig config, SharedSpool& spool, HeartbeatSource heartbeat,
                std::uint64_t random_seed)
@@ -55,7 +31,6 @@ Uplink::Uplink(asio::io_context& io, UplinkConfig config, SharedSpool& spool, He
       config_(std::move(config)),
       spool_(spool),
       heartbeat_(std::move(heartbeat)),
-      plain_context_(asio::ssl::context::tls_client),
       resolver_(io),
       connect_timer_(io),
       retry_timer_(io),
@@ -123,7 +98,7 @@ void Uplink::do_connect() {
   write_queue_.clear();
   writing_ = false;
   in_flight_.clear();
-  stream_ = std::make_shared<Stream>(io_, tls_context_ ? *tls_context_ : plain_context_);
+  stream_ = std::make_shared<GatewayStream>(io_, tls_context_ ? &*tls_context_ : nullptr);
   peer_ = config_.host + ":" + std::to_string(config_.port);
 
   // One deadline covers connect, TLS handshake and HelloReply: a gateway that accepts and says nothing is down.
@@ -137,7 +112,7 @@ void Uplink::do_connect() {
                           [this, session](const error_code& ec, const Tcp::resolver::results_type& endpoints) {
                             if (!current(session)) return;
                             if (ec) return fail("cannot resolve " + config_.host + ": " + ec.message());
-                            asio::async_connect(stream_->next_layer(), endpoints,
+                            asio::async_connect(stream_->socket(), endpoints,
                                                 [this, session, keep = stream_](const error_code& cec,
                                                                                 const Tcp::endpoint& ep) {
                                                   if (!current(session)) return;
@@ -150,14 +125,11 @@ void Uplink::do_connect() {
 
 void Uplink::on_tcp_connected(std::uint64_t session) {
   error_code ignored;
-  stream_->next_layer().set_option(Tcp::no_delay(true), ignored);  // acks and small batches should not wait
-  if (!tls_context_) return send_hello(session);
+  stream_->socket().set_option(Tcp::no_delay(true), ignored);  // acks and small batches should not wait
+  if (!stream_->tls()) return send_hello(session);
 
   const std::string& name = config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
-  stream_->set_verify_callback(asio::ssl::host_name_verification(name));
-  // SNI carries names only; an address literal is checked against the certificate's IP entries instead.
-  if (!is_ip_literal(name)) SSL_set_tlsext_host_name(stream_->native_handle(), name.c_str());
-  stream_->async_handshake(asio::ssl::stream_base::client, [this, session, keep = stream_](const error_code& ec) {
+  stream_->async_handshake(name, [this, session, keep = stream_](const error_code& ec) {
     if (!current(session)) return;
     if (ec) return fail("TLS handshake failed: " + ec.message());
     send_hello(session);
@@ -178,16 +150,12 @@ void Uplink::do_read(std::uint64_t session) {
   auto handler = [this, session, keep = stream_](const error_code& ec, std::size_t n) {
     if (!current(session)) return;
     if (ec) {
-      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
-        return fail("gateway closed the connection");
+      if (ec == asio::error::eof) return fail("gateway closed the connection");
       return fail("read failed: " + ec.message());
     }
     on_bytes(session, n);
   };
-  if (tls_context_)
-    stream_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
-  else
-    stream_->next_layer().async_read_some(asio::buffer(read_buffer_), std::move(handler));
+  stream_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
 }
 
 void Uplink::on_bytes(std::uint64_t session, std::size_t n) {
@@ -331,10 +299,7 @@ void Uplink::do_write(std::uint64_t session) {
     if (ec) return fail("write failed: " + ec.message());
     do_write(session);
   };
-  if (tls_context_)
-    asio::async_write(*stream_, asio::buffer(*frame), std::move(handler));
-  else
-    asio::async_write(stream_->next_layer(), asio::buffer(*frame), std::move(handler));
+  stream_->async_write(asio::buffer(*frame), std::move(handler));
 }
 
 void Uplink::arm_heartbeat() {
@@ -393,11 +358,7 @@ void Uplink::close_session() {
   heartbeat_timer_.cancel();
   ack_timer_.cancel();
   resolver_.cancel();
-  if (stream_) {
-    error_code ignored;
-    stream_->next_layer().shutdown(Tcp::socket::shutdown_both, ignored);
-    stream_->next_layer().close(ignored);
-  }
+  if (stream_) stream_->close();
   in_flight_.clear();  // resent after the next HelloReply, from the spool
   write_queue_.clear();
   writing_ = false;

@@ -16,8 +16,6 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
@@ -34,6 +32,7 @@
 #include "common/wire/messages.h"
 #include "firmware/spool/spool.h"
 #include "firmware/uplink/backoff.h"
+#include "firmware/uplink/gateway_stream.h"
 
 namespace footfall::uplink {
 
@@ -94,8 +93,8 @@ struct UplinkCounters {
   std::uint64_t protocol_errors = 0;   // frames the decoder refused, or a message out of place
 };
 
-// Builds the client TLS context from the configuration; throws std::runtime_error naming the file on failure.
-boost::asio::ssl::context make_client_tls_context(const TlsConfig& tls);
+// Loads the client TLS context from the configuration; throws std::runtime_error naming the key on failure.
+TlsClientContext make_client_tls_context(const TlsConfig& tls);
 
 class Uplink {
  public:
@@ -130,7 +129,6 @@ class Uplink {
  private:
   enum class State : std::uint8_t { idle, waiting, connecting, hello, ready, stopped };
   using Tcp = boost::asio::ip::tcp;
-  using Stream = boost::asio::ssl::stream<Tcp::socket>;
 
   struct InFlight {
     std::uint64_t seq;
@@ -160,10 +158,9 @@ class Uplink {
   UplinkConfig config_;
   SharedSpool& spool_;
   HeartbeatSource heartbeat_;
-  std::optional<boost::asio::ssl::context> tls_context_;
-  boost::asio::ssl::context plain_context_;  // ssl::stream needs one even when TLS is off
+  std::optional<TlsClientContext> tls_context_;
   Tcp::resolver resolver_;
-  std::shared_ptr<Stream> stream_;  // shared with its pending operations
+  std::shared_ptr<GatewayStream> stream_;  // shared with its pending operations
   boost::asio::steady_timer connect_timer_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer heartbeat_timer_;
@@ -177,7 +174,7 @@ class Uplink {
   std::optional<wire::RefuseReason> last_refusal_;
 
   wire::Encoder encoder_;
-  wire::Decoder decoder_;
+  wire::Decoder decoder_ = wire::Decoder::for_probe();  // the gateway sends replies and acks, no batches
   wire::Message message_;
   std::vector<std::uint8_t> read_buffer_;
   std::vector<std::uint8_t> pending_;  // received bytes not yet consumed by the decoder

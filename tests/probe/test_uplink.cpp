@@ -1,8 +1,13 @@
 // The uplink against a fake gateway on loopback: delivery, resend after closes, lost acks and refusals, backoff, TLS.
 #include <doctest/doctest.h>
 
+#include <openssl/ssl.h>
+
 #include <boost/asio/ssl/context.hpp>
+#include <mutex>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "firmware/uplink/backoff.h"
 #include "tests/probe/fake_gateway.h"
@@ -26,6 +31,30 @@ std::set<std::uint64_t> seqs_1_to(std::uint64_t n) {
 void check_bodies(const FakeGateway::Seen& seen) {
   for (const auto& [seq, body] : seen.bodies) CHECK(body == numbered_batch(seq).body);
 }
+
+// The server names (SNI) that reached an OpenSSL server, one entry per ClientHello ("" when none was sent).
+class SniLog {
+ public:
+  explicit SniLog(boost::asio::ssl::context& server) {
+    SSL_CTX_set_tlsext_servername_callback(server.native_handle(), &SniLog::on_client_hello);
+    SSL_CTX_set_tlsext_servername_arg(server.native_handle(), this);
+  }
+  [[nodiscard]] std::vector<std::string> names() const {
+    const std::lock_guard lock(mutex_);
+    return names_;
+  }
+
+ private:
+  static int on_client_hello(SSL* ssl, int*, void* self) {
+    auto& log = *static_cast<SniLog*>(self);
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    const std::lock_guard lock(log.mutex_);
+    log.names_.emplace_back(name ? name : "");
+    return SSL_TLSEXT_ERR_OK;
+  }
+  mutable std::mutex mutex_;
+  std::vector<std::string> names_;
+};
 
 }  // namespace
 
@@ -294,10 +323,80 @@ TEST_CASE("uplink over TLS: the gateway's certificate is checked against ca_file
     REQUIRE(probe.run_until([&] { return probe.unacked() == 0; }));
     CHECK(gateway.seen().held == seqs_1_to(3));
   }
+  SUBCASE("an address the certificate does not list: rejected") {
+    auto config = test_uplink_config(gateway.port());
+    config.tls.ca_file = server.cert.string();
+    config.tls.server_name = "127.0.0.2";  // connected to 127.0.0.1, the certificate's only IP entry
+    ProbeSide probe(config);
+    probe.append(1);
+    probe.link().start();
+    REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
+    CHECK(probe.link().counters().connects == 0);
+    CHECK(gateway.seen().sessions == 0);
+  }
   SUBCASE("a CA file that cannot be read is an error naming the key") {
     auto config = test_uplink_config(gateway.port());
     config.tls.ca_file = (dir.path() / "missing.pem").string();
     CHECK_THROWS_WITH_AS(uplink::make_client_tls_context(config.tls),
                          doctest::Contains("gateway.tls.ca_file"), std::runtime_error);
+  }
+  SUBCASE("a key that is not the client certificate's is an error naming the key") {
+    auto config = test_uplink_config(gateway.port());
+    config.tls.ca_file = server.cert.string();
+    config.tls.cert_file = server.cert.string();
+    config.tls.key_file = stranger.key.string();
+    CHECK_THROWS_WITH_AS(uplink::make_client_tls_context(config.tls),
+                         doctest::Contains("gateway.tls.key_file"), std::runtime_error);
+  }
+}
+
+TEST_CASE("uplink over TLS: the server name travels as SNI, and a gateway that asks for a client certificate gets it") {
+  TempDir dir;
+  const PemFiles server = make_self_signed(dir.path(), "gateway", "gateway.test");
+  const PemFiles client = make_self_signed(dir.path(), "entrance", "entrance");
+  boost::asio::ssl::context server_tls(boost::asio::ssl::context::tls_server);
+  server_tls.use_certificate_chain_file(server.cert.string());
+  server_tls.use_private_key_file(server.key.string(), boost::asio::ssl::context::pem);
+  server_tls.load_verify_file(client.cert.string());
+  server_tls.set_verify_mode(boost::asio::ssl::verify_peer | boost::asio::ssl::verify_fail_if_no_peer_cert);
+  const SniLog sni(server_tls);
+  FakeGateway gateway({}, &server_tls);
+
+  SUBCASE("client certificate the gateway trusts: delivered, with the name as SNI") {
+    auto config = test_uplink_config(gateway.port());
+    config.tls.ca_file = server.cert.string();
+    config.tls.server_name = "gateway.test";
+    config.tls.cert_file = client.cert.string();
+    config.tls.key_file = client.key.string();
+    ProbeSide probe(config);
+    probe.append(5);
+    probe.link().start();
+    REQUIRE(probe.run_until([&] { return probe.unacked() == 0; }));
+    CHECK(gateway.seen().held == seqs_1_to(5));
+    REQUIRE_FALSE(sni.names().empty());
+    CHECK(sni.names().front() == "gateway.test");
+  }
+  SUBCASE("no client certificate: the gateway refuses the handshake") {
+    auto config = test_uplink_config(gateway.port());
+    config.tls.ca_file = server.cert.string();
+    config.tls.server_name = "gateway.test";
+    ProbeSide probe(config);
+    probe.append(1);
+    probe.link().start();
+    REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
+    CHECK(probe.link().counters().connects == 0);
+    CHECK(gateway.seen().sessions == 0);
+  }
+  SUBCASE("an address as the gateway's name: no SNI (it carries names only)") {
+    auto config = test_uplink_config(gateway.port());
+    config.tls.ca_file = server.cert.string();
+    config.tls.cert_file = client.cert.string();
+    config.tls.key_file = client.key.string();
+    ProbeSide probe(config);
+    probe.append(2);
+    probe.link().start();
+    REQUIRE(probe.run_until([&] { return probe.unacked() == 0; }));
+    REQUIRE_FALSE(sni.names().empty());
+    CHECK(sni.names().front().empty());
   }
 }

@@ -242,6 +242,28 @@ TEST_CASE("hello_reply encodes to the documented bytes") {
   CHECK(std::get<HelloReply>(m) == reply);
 }
 
+TEST_CASE("the probe's decoder reads what a gateway sends and refuses a batch") {
+  Decoder dec = Decoder::for_probe();
+  const HelloReply reply{HelloStatus::accepted, RefuseReason::none, 1'700'000'000'000'000'000, 7};
+  const Ack ack{9, {{11, 12}}};
+  Bytes stream = encode(reply);
+  const Bytes ack_frame = encode(ack);
+  stream.insert(stream.end(), ack_frame.begin(), ack_frame.end());
+  Message m;
+  ParseResult r = dec.parse(stream, m);
+  REQUIRE(r.status == ParseStatus::good);
+  CHECK(std::get<HelloReply>(m) == reply);
+  r = dec.parse(std::span<const std::uint8_t>(stream).subspan(r.consumed), m);
+  REQUIRE(r.status == ParseStatus::good);
+  CHECK(std::get<Ack>(m) == ack);
+
+  Batch batch;
+  batch.seq = 3;
+  r = dec.parse(encode(batch), m);
+  CHECK(r.status == ParseStatus::bad);
+  CHECK(r.reason == BadReason::unknown_type);
+}
+
 TEST_CASE("every message round-trips whole, byte by byte and in random splits") {
   const auto messages = one_of_each();
   Bytes stream;

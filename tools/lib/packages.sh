@@ -25,7 +25,7 @@ ensure_packages() {
 # What building and testing the project needs.
 FOOTFALL_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
-  libpcap-dev libboost-dev nlohmann-json3-dev libzstd-dev doctest-dev libcli11-dev libspdlog-dev libssl-dev
+  libpcap-dev libboost-dev nlohmann-json3-dev libzstd-dev doctest-dev libcli11-dev libspdlog-dev libssl-dev libmbedtls-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
   iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev
 )
