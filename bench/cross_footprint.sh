@@ -31,6 +31,11 @@ fi
 # Native programs of the build machine: the simulator (made by tools/cross-test) and the probe.
 sim=build/cross-host/bin/footfall-sim
 [ -x "$sim" ] || { echo "bench/cross_footprint.sh: $sim is missing: run tools/cross-test ARCH first" >&2; exit 1; }
+if [ ! -f build/cross-host/build.ninja ]; then
+  # tools/cross-test copied footfall-sim from build/release instead of configuring build/cross-host.
+  cmake -S . -B build/cross-host -G Ninja -DCMAKE_BUILD_TYPE=Release -DFOOTFALL_PROBE_ONLY=ON \
+    -DFOOTFALL_BUILD_TESTS=OFF >/dev/null
+fi
 cmake --build build/cross-host --target footfall-probe -j 2 >/dev/null
 native_probe=build/cross-host/bin/footfall-probe
 
