@@ -78,6 +78,7 @@ SitePipelineConfig site_config(const GatewayConfig& c) {
   s.site = c.site;
   for (const ProbeAccount& p : c.probes) s.merge.probes.push_back({p.id, p.zone});
   s.merge.visit_grace_ns = std::int64_t{c.visit_grace_s} * 1'000'000'000;
+  s.merge.max_probe_lag_ns = std::int64_t{c.max_probe_lag_s} * 1'000'000'000;
   s.merge.update_interval_ns = std::int64_t{c.update_interval_s} * 1'000'000'000;
   s.merge.max_devices = c.merge_max_devices;
   s.merge.dedup_window_ns = std::int64_t{c.dedup_window_ms} * 1'000'000;

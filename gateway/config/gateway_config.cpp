@@ -192,6 +192,10 @@ const std::vector<Option>& options() {
       {"merge.visit_grace_s", "integer 0..86400", "0",
        "a device heard again this soon after leaving every probe continues its visit",
        integer(&GatewayConfig::visit_grace_s, 0, 86400)},
+      {"merge.max_probe_lag_s", "integer 0..604800", "3600",
+       "how far a probe that is behind (draining its spool, replaying slower) may hold the site clock back, so "
+       "that visits wait for its events; 0: never wait",
+       integer(&GatewayConfig::max_probe_lag_s, 0, 604800)},
       {"merge.update_interval_s", "integer 1..86400", "60", "the probes' presence.update_interval_s",
        integer(&GatewayConfig::update_interval_s, 1, 86400)},
       {"merge.max_devices", "positive integer", "1000000",
@@ -294,6 +298,7 @@ const std::vector<ReloadRule>& reload_rules() {
       restart("privacy.create_keys", &GatewayConfig::create_keys),
       restart("privacy.opt_out_file", &GatewayConfig::opt_out_file),  // its content is reloaded when it changes
       restart("merge.visit_grace_s", &GatewayConfig::visit_grace_s),
+      restart("merge.max_probe_lag_s", &GatewayConfig::max_probe_lag_s),
       restart("merge.update_interval_s", &GatewayConfig::update_interval_s),
       restart("merge.max_devices", &GatewayConfig::merge_max_devices),
       restart("merge.dedup_window_ms", &GatewayConfig::dedup_window_ms),

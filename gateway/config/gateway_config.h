@@ -76,6 +76,7 @@ struct GatewayConfig {
   bool create_keys = false;                   // single-site tenant: the gateway makes its own epoch keys
   std::filesystem::path opt_out_file;         // empty: nobody opted out
   std::uint32_t visit_grace_s = 0;
+  std::uint32_t max_probe_lag_s = 3600;
   std::uint32_t update_interval_s = 60;       // must match the probes' presence.update_interval_s
   std::uint32_t merge_max_devices = 1'000'000;
   std::uint32_t dedup_window_ms = 1000;

@@ -48,6 +48,8 @@ std::string validate(const SiteMergeConfig& config) {
         return "probes[" + std::to_string(i) + "].probe_id: duplicate '" + config.probes[i].probe_id + "'";
   }
   if (config.visit_grace_ns < 0) return "visit_grace_ns: must be >= 0";
+  if (config.max_probe_lag_ns < 0 || config.max_probe_lag_ns > 7 * 86'400 * ns_per_s)
+    return "max_probe_lag_ns: 0 .. 7 days";
   if (config.update_interval_ns <= 0) return "update_interval_ns: must be > 0 (the probes' update interval)";
   if (config.max_devices == 0) return "max_devices: must be > 0";
   if (config.dedup_window_ns < 0) return "dedup_window_ns: must be >= 0";
@@ -154,6 +156,8 @@ SiteMerger::SiteMerger(SiteMergeConfig config)
     probe_by_id_.emplace(pz.probe_id, static_cast<std::uint16_t>(i));
   }
   zone_present_.assign(zone_names_.size(), 0);
+  progress_.assign(config_.probes.size(), kNoProgress);
+  event_progress_.assign(config_.probes.size(), kNoProgress);
 }
 
 const std::uint16_t* SiteMerger::probe_index(std::string_view probe_id) const {
@@ -173,15 +177,24 @@ void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& eve
     case PresenceKind::update: ++counters_.updates; break;
     case PresenceKind::departure: ++counters_.departures; break;
   }
+  // A departure's ts is the device's last frame: it is sent one departure silence later, so it is never late.
+  if (clock_started_ && event.ts_ns < clock_ns_ && event.kind != PresenceKind::departure) ++counters_.late_events;
   Device& d = device_for(*probe, event, sink);
   const std::uint64_t key = key_of(d);
   apply(d, *probe, event);
   touch(d, event.ts_ns);
-  move_clock(event.ts_ns, sink);
+  note_progress(*probe, event.ts_ns);
+  // When the probe let the device go: no earlier than any other event it sent before (events come in the
+  // order the probe made them), which its departure's own ts (the last frame) is not. Events only, not
+  // silence: a replay of the same records must find the same deadline.
+  std::int64_t& sent = event_progress_[*probe];
+  sent = std::max(sent, event.ts_ns);
+  if (event.kind == PresenceKind::departure) d.departed_ns = std::max(d.departed_ns, sent);
+  move_clock(sink);
   if (d.open == 0 && !d.leaving) {
     std::int64_t last = 0;
     for (const Presence& p : d.presences) last = std::max(last, p.last_seen_ns);
-    d.deadline_ns = last + config_.visit_grace_ns;
+    d.deadline_ns = std::max(d.departed_ns, last + config_.visit_grace_ns);
     if (d.deadline_ns <= clock_ns_) {
       close(key, VisitEnd::departed, sink);
     } else {
@@ -443,13 +456,37 @@ std::uint64_t SiteMerger::least_active() {
   }
 }
 
-void SiteMerger::move_clock(std::int64_t ts_ns, SiteSink& sink) {
-  if (!clock_started_ || ts_ns > clock_ns_) clock_ns_ = ts_ns;
+void SiteMerger::note_progress(std::uint16_t probe, std::int64_t ts_ns) {
+  std::int64_t& progress = progress_[probe];
+  if (ts_ns <= progress) return;
+  const bool was_slowest = progress == slowest_;
+  progress = ts_ns;
+  newest_ = std::max(newest_, ts_ns);
+  // Only a rise of the slowest probe can raise the minimum: the scan is per such rise, not per event.
+  if (was_slowest) slowest_ = *std::min_element(progress_.begin(), progress_.end());
+}
+
+void SiteMerger::move_clock(SiteSink& sink) {
+  if (newest_ == kNoProgress) return;
+  const std::int64_t watermark = std::max(slowest_, newest_ - config_.max_probe_lag_ns);
+  if (!clock_started_ || watermark > clock_ns_) clock_ns_ = watermark;
   clock_started_ = true;
   while (!leaving_.empty() && leaving_.begin()->first <= clock_ns_) close(leaving_.begin()->second, VisitEnd::departed, sink);
 }
 
-void SiteMerger::advance(std::int64_t now_ns, SiteSink& sink) { move_clock(now_ns, sink); }
+void SiteMerger::advance(std::int64_t now_ns, SiteSink& sink) {
+  for (std::int64_t& progress : progress_) progress = std::max(progress, now_ns);
+  newest_ = std::max(newest_, now_ns);
+  slowest_ = *std::min_element(progress_.begin(), progress_.end());
+  move_clock(sink);
+}
+
+void SiteMerger::probe_progress(std::string_view probe_id, std::int64_t through_ns, SiteSink& sink) {
+  const std::uint16_t* probe = probe_index(probe_id);
+  if (probe == nullptr) return;
+  note_progress(*probe, through_ns);
+  move_clock(sink);
+}
 
 void SiteMerger::flush(SiteSink& sink) {
   std::vector<Activity> order;

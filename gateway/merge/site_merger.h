@@ -10,13 +10,22 @@
 // - present at the site: present at one or more of its probes (arrived there, not yet departed).
 // - site arrival: the first probe arrival received for a device not present. The visit's arrival_ns is
 //   the earliest first_seen over all its probe presences, which a slower probe may lower later.
-// - site departure: every probe presence of the device has departed, and the site clock (the newest
-//   event time received from any probe, or advance()) has reached latest last_seen + visit_grace_ns.
-//   Until then the visit is "leaving": an arrival with first_seen before that deadline, at any probe,
-//   continues it. With the default grace 0 the visit closes at the last departure: a device walking
-//   from probe A to probe B through a gap in coverage shorter than the probes' departure silence
-//   (300 s) is heard at B before A reports it gone, so it is one visit without any grace, as long as
-//   B's uplink lags A's by less than (silence - gap). A grace covers longer lags and longer gaps.
+// - site clock: a low watermark over the probes. Each probe's progress is the newest event time it sent
+//   (or that probe_progress() / advance() reported for it: silence). The site clock is the least progress
+//   of all configured probes, but never more than max_probe_lag_ns behind the most advanced one (a probe
+//   that is down, or was never installed, holds the site back by that much and no more), and it never
+//   goes back. So a probe replaying its backlog slower than the others cannot make a visit close before
+//   its own events of that visit are in. Arrivals and updates older than the clock when they come are late
+//   (counted): a visit they belong to may have closed already.
+// - site departure: every probe presence of the device has departed, and the site clock has reached the
+//   visit's deadline: the latest time a probe declared the device gone (the newest event time it had sent
+//   when the departure came, since a departure's ts is the last frame but it is sent a departure silence
+//   later) and latest last_seen + visit_grace_ns, whichever is later. Until then the visit is "leaving": an arrival with first_seen before that deadline, at any
+//   probe, continues it. With the default grace 0 the visit closes once every probe has reported up to
+//   the last departure: a device walking from probe A to probe B through a gap in coverage shorter than
+//   the probes' departure silence (300 s) was heard at B before A declared it gone, so it is one visit
+//   without any grace, whatever the order in which the two probes' events arrive (within the lag bound).
+//   A grace covers longer gaps.
 // - Visit: departure_ns = latest last_seen, dwell_s = whole seconds. probes: per probe over all its
 //   presences in the visit, in order of first hearing. zones: the zone of each probe presence in order
 //   of its first_seen, consecutive repeats collapsed. A, B, A means the device really left A's reach
@@ -58,6 +67,7 @@
 //   its state: the old presence ends at its last_seen.
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -80,6 +90,9 @@ struct ProbeZone {
 struct SiteMergeConfig {
   std::vector<ProbeZone> probes;
   std::int64_t visit_grace_ns = 0;
+  // How far the slowest probe may hold the site clock back: an hour of backlog, drained after a link or
+  // gateway outage faster by one probe than by another, still merges into whole visits.
+  std::int64_t max_probe_lag_ns = 3'600'000'000'000;
   std::int64_t update_interval_ns = 60'000'000'000;  // the probes' update interval; > 0
   std::uint32_t max_devices = 1'000'000;
   std::int64_t dedup_window_ns = 1'000'000'000;
@@ -114,6 +127,7 @@ struct SiteMergeCounters {
   std::uint64_t restarted = 0;          // probe presence replaced by a new one without a departure
   std::uint64_t site_arrivals = 0;
   std::uint64_t rejoined = 0;           // arrival within the grace continued a leaving visit
+  std::uint64_t late_events = 0;        // event time already behind the site clock when it came
   std::uint64_t visits = 0;
   std::uint64_t evicted = 0;
   std::uint64_t flushed = 0;
@@ -137,14 +151,21 @@ class SiteMerger {
 
   void on_presence(std::string_view probe_id, const PresenceEvent& event, SiteSink& sink);
   void on_sighting(std::string_view probe_id, const Sighting& sighting);
-  // Lets site time pass without events, so leaving visits close when the grace runs out.
+  // Lets site time pass without events, so leaving visits close when the grace runs out: every probe has
+  // reported everything up to now_ns.
   void advance(std::int64_t now_ns, SiteSink& sink);
+  // One probe has reported everything up to through_ns (it heard nothing since its last event). Unknown
+  // probes are ignored.
+  void probe_progress(std::string_view probe_id, std::int64_t through_ns, SiteSink& sink);
   // Shutdown: every visit ends now (end = flushed), least recently active first.
   void flush(SiteSink& sink);
 
   [[nodiscard]] SiteOccupancy occupancy() const;
   [[nodiscard]] const SiteMergeCounters& counters() const { return counters_; }
   [[nodiscard]] std::int64_t clock_ns() const { return clock_ns_; }
+  // The newest time any probe reported (0 before the first): where the site would be without waiting.
+  [[nodiscard]] std::int64_t newest_ns() const { return newest_ == kNoProgress ? 0 : newest_; }
+  [[nodiscard]] bool knows_probe(std::string_view probe_id) const { return probe_index(probe_id) != nullptr; }
 
  private:
   // Totals over finished parts of one probe's presences (folded presences, or a whole visit's).
@@ -203,6 +224,7 @@ class SiteMerger {
     bool folded = false;
     std::int64_t activity_ns = 0;   // newest event ts: eviction order
     std::int64_t deadline_ns = 0;   // when leaving
+    std::int64_t departed_ns = 0;   // when the latest departure was declared (its probe's progress then)
     bool leaving = false;
     std::uint32_t open = 0;         // open presences
     std::uint64_t duplicate_frames = 0;
@@ -253,7 +275,8 @@ class SiteMerger {
   void add_sample(Device& d, Presence& p, const PresenceEvent& event);
   void fold_samples(Device& d, std::size_t count);
   void touch(Device& d, std::int64_t ts_ns);
-  void move_clock(std::int64_t ts_ns, SiteSink& sink);
+  void note_progress(std::uint16_t probe, std::int64_t ts_ns);
+  void move_clock(SiteSink& sink);
   void close(std::uint64_t key, VisitEnd end, SiteSink& sink);
   [[nodiscard]] Visit build_visit(const Device& d, VisitEnd end) const;
 
@@ -274,6 +297,12 @@ class SiteMerger {
   std::uint32_t present_ = 0;
   std::int64_t clock_ns_ = 0;
   bool clock_started_ = false;
+  // Per probe index: the newest time it reported (kNoProgress until then); the least and the greatest.
+  static constexpr std::int64_t kNoProgress = std::numeric_limits<std::int64_t>::min();
+  std::vector<std::int64_t> progress_;
+  std::vector<std::int64_t> event_progress_;  // the newest event time only (no silence)
+  std::int64_t slowest_ = kNoProgress;
+  std::int64_t newest_ = kNoProgress;
   FrameDedup dedup_;
   SiteMergeCounters counters_;
 };

@@ -25,6 +25,7 @@ ReceiveSnapshot receive_snapshot(const nlohmann::json& health) {
       // The receive side's offset is gateway time minus probe time; the topic states probe minus gateway.
       if (clock.contains("offset_ns") && clock["offset_ns"].is_number_integer())
         h.clock_offset_us = -clock["offset_ns"].get<std::int64_t>() / 1000;
+      if (clock.value("replay", false)) out.replaying.insert(id);
       const auto& hb = p.at("heartbeat");
       if (hb.is_object()) {
         h.last_heartbeat = hb.value("received_ns", std::int64_t{0}) / 1'000'000;

@@ -34,13 +34,18 @@ std::variant<SiteCheckpoint, std::string> load_site_checkpoint(const std::filesy
   if (!doc.is_object() || !field("processed_through", c.processed_through) ||
       !field("consumed_through", c.consumed_through) || !field("retired_before", c.retired_before))
     return path.string() + ": not a site checkpoint (remove it to replay the whole journal)";
+  if (const auto it = doc.find("processed_clock_ns"); it != doc.end()) {
+    if (!it->is_number_integer()) return path.string() + ": processed_clock_ns is not an integer";
+    c.processed_clock_ns = it->get<std::int64_t>();
+  }
   return c;
 }
 
 std::string save_site_checkpoint(const std::filesystem::path& path, const SiteCheckpoint& c) {
   const std::string text = nlohmann::json{{"processed_through", c.processed_through},
                                           {"consumed_through", c.consumed_through},
-                                          {"retired_before", c.retired_before}}
+                                          {"retired_before", c.retired_before},
+                                          {"processed_clock_ns", c.processed_clock_ns}}
                                .dump() +
                            "\n";
   const auto tmp = std::filesystem::path(path.string() + ".tmp");

@@ -15,6 +15,9 @@ struct SiteCheckpoint {
   std::uint64_t processed_through = 0;
   std::uint64_t consumed_through = 0;  // journal records <= this were released (informational)
   std::uint32_t retired_before = 0;    // key epochs below this were destroyed: never make them again
+  // The site clock up to which visits closed in silence had their items durable too: a replay lets the
+  // site clock pass to here (suppressed) once it has read processed_through. 0 in older checkpoints.
+  std::int64_t processed_clock_ns = 0;
   bool operator==(const SiteCheckpoint&) const = default;
 };
 

@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <limits>
 
 #include <spdlog/spdlog.h>
 
@@ -107,6 +106,7 @@ bool SitePipeline::step(std::int64_t now_ns) {
         ++counters_.read_errors;
         spdlog::error("site: journal read: {}", chunk_.error);
       }
+      at_journal_end_ = chunk_.entries.size() < config_.read_chunk;
       for (const JournalEntry& entry : chunk_.entries) {
         process(entry, now_ns);
         read_any = true;
@@ -115,12 +115,7 @@ bool SitePipeline::step(std::int64_t now_ns) {
       apply_horizon(chunk_);
     }
   }
-  // Silence lets site time pass, so visits close without new events; never while replaying (below).
-  if (!replaying() && anchor_wall_ns_ != 0 && waiting_.empty()) {
-    current_record_ = last_read_;
-    suppress_ = false;
-    merger_.advance(anchor_site_ns_ + (now_ns - anchor_wall_ns_), *this);
-  }
+  pass_silence(now_ns);
   publisher_.poll(to_ms(now_ns));
   release_durable();
   update_occupancy(now_ns);
@@ -143,7 +138,19 @@ void SitePipeline::finish(std::int64_t now_ns) {
                last_read_, processed_through_, counters_.consumed_through, pins_.size());
 }
 
+// The end of a replay: visits that the first run closed in silence, with their items made durable, close
+// again here, suppressed, before any record it never processed.
+void SitePipeline::finish_replay() {
+  replay_finished_ = true;
+  if (saved_.processed_clock_ns == 0) return;
+  current_record_ = replay_through_;
+  suppress_ = true;
+  merger_.advance(saved_.processed_clock_ns, *this);
+  suppress_ = false;
+}
+
 void SitePipeline::process(const JournalEntry& entry, std::int64_t now_ns) {
+  if (!replay_finished_ && entry.journal_seq > replay_through_) finish_replay();
   last_read_ = entry.journal_seq;
   current_record_ = entry.journal_seq;
   suppress_ = entry.journal_seq <= replay_through_;
@@ -173,9 +180,55 @@ void SitePipeline::process(const JournalEntry& entry, std::int64_t now_ns) {
     }
     merger_.on_sighting(probe, s);
   }
-  anchor_site_ns_ = merger_.clock_ns();
+  anchor_site_ns_ = merger_.newest_ns();
   anchor_wall_ns_ = now_ns;
+  if (receive_) {
+    // Records from a probe last seen offline: it has connected since, and may be behind.
+    const auto state = probe_states_.find(probe);
+    if (state == probe_states_.end() || !state->second.connected) next_behind_ns_ = 0;
+  }
+  if (!replay_finished_ && entry.journal_seq == replay_through_) finish_replay();
   note_record_done(entry.journal_seq);
+}
+
+void SitePipeline::refresh_receive_snapshot(std::int64_t now_ns) {
+  if (!receive_) return;
+  auto snapshot = receive_();
+  if (!snapshot) return;  // no answer: the previous view stays
+  receive_snapshot_ = std::move(*snapshot);
+  for (const publish::ProbeHealth& h : receive_snapshot_.probes) {
+    if (!merger_.knows_probe(h.probe)) continue;
+    ProbeState& state = probe_states_[h.probe];
+    state.connected = h.connected;
+    state.spool_drained = h.spool_depth_records <= kCurrentSpoolRecords;
+    state.replay = receive_snapshot_.replaying.contains(h.probe);
+  }
+  next_behind_ns_ = now_ns + config_.behind_interval_ns;
+}
+
+// Silence lets site time pass, so visits close without new events; never while replaying (see the header),
+// nor while the journal holds records not read yet (their probes' progress is in them).
+void SitePipeline::pass_silence(std::int64_t now_ns) {
+  if (replaying() || !at_journal_end_ || !waiting_.empty() || anchor_wall_ns_ == 0) return;
+  current_record_ = last_read_;
+  suppress_ = false;
+  const std::int64_t through = anchor_site_ns_ + (now_ns - anchor_wall_ns_);
+  const std::uint64_t items_before = publisher_.issued_tickets() + waiting_.size();
+  if (!receive_) {
+    merger_.advance(through, *this);
+  } else {
+    if (now_ns >= next_behind_ns_) refresh_receive_snapshot(now_ns);
+    for (const auto& [probe, state] : probe_states_)
+      if (!state.connected || (state.spool_drained && !state.replay)) merger_.probe_progress(probe, through, *this);
+  }
+  // Visits closed in silence count with the latest record: it is processed only once they are durable.
+  if (publisher_.issued_tickets() + waiting_.size() != items_before) {
+    silence_pending_ = true;
+    if (waiting_.empty()) {
+      note_record_done(last_read_);
+      silence_pending_ = false;
+    }
+  }
 }
 
 void SitePipeline::on_arrival(const SiteArrival& arrival) {
@@ -251,21 +304,30 @@ bool SitePipeline::drain_waiting() {
     }
     waiting_.pop_front();
   }
-  if (last_read_ > ticketed_through_) note_record_done(last_read_);
+  if (last_read_ > ticketed_through_ || silence_pending_) {
+    note_record_done(last_read_);
+    silence_pending_ = false;
+  }
   return true;
 }
 
 void SitePipeline::note_record_done(std::uint64_t record) {
   if (!waiting_.empty()) return;  // drain_waiting() notes it once the items are accepted
-  record_tickets_.emplace_back(record, publisher_.issued_tickets());
+  const RecordDone done{record, publisher_.issued_tickets(), merger_.clock_ns()};
+  // Silence after a record: its visits count with that record, and the record is processed only with them.
+  if (!record_tickets_.empty() && record_tickets_.back().record == record)
+    record_tickets_.back() = done;
+  else
+    record_tickets_.push_back(done);
   ticketed_through_ = record;
 }
 
 void SitePipeline::release_durable() {
   const std::uint64_t issued = publisher_.issued_tickets();
   const std::uint64_t durable = publisher_.durable_tickets();
-  while (!record_tickets_.empty() && record_tickets_.front().second <= durable) {
-    processed_through_ = std::max(processed_through_, record_tickets_.front().first);
+  while (!record_tickets_.empty() && record_tickets_.front().tickets <= durable) {
+    processed_through_ = std::max(processed_through_, record_tickets_.front().record);
+    processed_clock_ns_ = std::max(processed_clock_ns_, record_tickets_.front().clock_ns);
     record_tickets_.pop_front();
   }
   while (!releasing_.empty()) {
@@ -310,6 +372,7 @@ void SitePipeline::checkpoint(std::int64_t now_ns, bool force) {
   if (!pinned_records_.empty()) consume_to = std::min(consume_to, pinned_records_.begin()->first - 1);
   SiteCheckpoint next = saved_;
   next.processed_through = processed_through_;
+  next.processed_clock_ns = std::max(saved_.processed_clock_ns, processed_clock_ns_);
   next.consumed_through = std::max(saved_.consumed_through, consume_to);
   if (next != saved_ && !config_.checkpoint_path.empty()) {
     // Written before consuming: a crash in between replays more than needed, never less.
@@ -445,6 +508,7 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
   c["merge.duplicate_frames"] = m.duplicate_frames;
   c["merge.presences_folded"] = m.presences_folded;
   c["merge.samples_late"] = m.samples_late;
+  c["merge.late_events"] = m.late_events;
   const PrivacyCounters& p = privacy_.counters();
   c["privacy.visits_out"] = p.visits_out;
   c["privacy.arrivals_out"] = p.arrivals_out;
@@ -477,9 +541,7 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
 }
 
 void SitePipeline::publish_health(std::int64_t now_ns) {
-  if (receive_) {
-    if (auto snapshot = receive_()) receive_snapshot_ = std::move(*snapshot);
-  }
+  refresh_receive_snapshot(now_ns);
   const publish::UnixMs now_ms = to_ms(now_ns);
   for (const publish::ProbeHealth& h : receive_snapshot_.probes) publisher_.update_probe_health(h, now_ms);
   const publish::GatewayHealth g = gateway_health();

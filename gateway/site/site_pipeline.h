@@ -4,7 +4,8 @@
 //
 //   read     journal records in order (JournalFeed), decoded with their clock correction;
 //   opt-out  events and sightings of listed addresses are dropped before anything else (counted);
-//   merge    SiteMerger: site arrivals, visits (closing in silence too: advance() on the gateway clock);
+//   merge    SiteMerger: site arrivals, visits (closing in silence too: each probe's progress on the gateway
+//            clock, below);
 //   privacy  PrivacyFilter: pseudonyms, visit ids (keyed hash of site, device, arrival);
 //   publish  Publisher: micro-batches into the durable outbox, then MQTT.
 //
@@ -18,6 +19,15 @@
 // before and are suppressed (counted); advance() is held back until the replay has passed that point, so
 // a replayed visit never closes earlier than it did the first time. Delivery is at least once: see
 // docs/mqtt.md for the narrow windows in which a visit can be published twice (same visit_id).
+//
+// Silence: once the stage has read the journal to its end, site time passes (the newest event time of any
+// probe plus the gateway time since the latest record) for every probe that is not *behind*. A probe is
+// behind while it is connected and either had more than kCurrentSpoolRecords batches unacked in its spool
+// at its latest heartbeat (it is draining a backlog) or replays a capture (its times are capture times:
+// silence only means it reads slower than the others). A probe that is behind holds the site clock back, by
+// merge.max_probe_lag_ns at most, so visits wait for its events. A disconnected probe is not waited for
+// (it may never come back): what it sends after reconnecting from before the site clock is late, counted
+// (merge.late_events), and may split visits. Without a receive side (benchmarks, tests) no probe is behind.
 //
 // Back-pressure: when the Publisher refuses (outbox full), the refused items wait here in order and no
 // record is read until they are accepted; the journal then fills and the receive side stops acking.
@@ -56,6 +66,7 @@ struct ReceiveSnapshot {
   std::vector<publish::ProbeHealth> probes;
   std::map<std::string, std::uint64_t> counters;
   std::map<std::string, std::uint64_t> drops_by_reason;
+  std::set<std::string> replaying;  // probes replaying a capture: their times are capture times
 };
 // Called from the stage's thread; nullopt when the receive side could not answer.
 using ReceiveSnapshotSource = std::function<std::optional<ReceiveSnapshot>()>;
@@ -71,6 +82,7 @@ struct SitePipelineConfig {
   std::size_t read_chunk = 64;                 // journal records per read
   std::int64_t checkpoint_interval_ns = 1'000'000'000;
   std::int64_t health_interval_ns = 30'000'000'000;   // probe / gateway health to the Publisher
+  std::int64_t behind_interval_ns = 500'000'000;      // how often the receive side is asked who is behind
   std::int64_t retire_margin_ns = 3'600'000'000'000;  // keys stay this long past the oldest data still needed
 };
 
@@ -104,6 +116,9 @@ struct SiteCounters {
 
 class SitePipeline final : private SiteSink {
  public:
+  // A current probe has at most this many batches unacked: about one a second is sealed and acked at once,
+  // so more means the probe is replaying a spool backlog.
+  static constexpr std::uint64_t kCurrentSpoolRecords = 4;
   struct Opened {
     std::unique_ptr<SitePipeline> pipeline;  // null on error
     std::string error;                       // names the setting or file
@@ -148,6 +163,7 @@ class SitePipeline final : private SiteSink {
   void submit(Item item);
   bool drain_waiting();
   void note_record_done(std::uint64_t record);
+  void finish_replay();
   void ensure_key(std::int64_t ts_ns);
   void unpin(std::uint64_t mac_key);
   void release_durable();
@@ -157,6 +173,8 @@ class SitePipeline final : private SiteSink {
   void retire_keys();
   void reload_opt_out();
   void update_occupancy(std::int64_t now_ns);
+  void refresh_receive_snapshot(std::int64_t now_ns);
+  void pass_silence(std::int64_t now_ns);
   [[nodiscard]] bool replaying() const { return last_read_ < replay_through_; }
 
   SitePipelineConfig config_;
@@ -178,15 +196,32 @@ class SitePipeline final : private SiteSink {
   std::uint64_t current_record_ = 0;     // the record being processed (attribution of pins)
   bool suppress_ = false;                // products of the current record were published before
   std::uint64_t processed_through_ = 0;
-  std::deque<std::pair<std::uint64_t, std::uint64_t>> record_tickets_;  // (record, tickets issued after it)
+  // A record and the tickets issued once it (and any silence after it) was done, with the site clock then.
+  struct RecordDone {
+    std::uint64_t record;
+    std::uint64_t tickets;
+    std::int64_t clock_ns;
+  };
+  std::deque<RecordDone> record_tickets_;
+  std::int64_t processed_clock_ns_ = 0;  // site clock of the newest processed entry above
+  bool silence_pending_ = false;         // silence produced items that wait for the publisher
+  bool replay_finished_ = false;         // the site clock was passed to the checkpoint's processed_clock_ns
   std::uint64_t ticketed_through_ = 0;   // newest record with an entry above
   std::unordered_map<std::uint64_t, Pin> pins_;  // device -> the record of its site arrival
   std::map<std::uint64_t, std::uint32_t> pinned_records_;  // record -> number of pins on it
   std::deque<std::pair<std::uint64_t, std::uint64_t>> releasing_;  // (ticket, record): unpin when durable
   std::deque<Item> waiting_;             // refused by the publisher: retried in order
   std::set<std::uint32_t> keys_ready_;   // epochs whose key exists (create_keys)
-  std::int64_t anchor_site_ns_ = 0;      // site clock at the newest record ...
+  std::int64_t anchor_site_ns_ = 0;      // newest event time of any probe at the latest record ...
   std::int64_t anchor_wall_ns_ = 0;      // ... and the gateway clock then: silence advances site time
+  struct ProbeState {
+    bool replay = false;         // replays a capture, as the receive side last said ...
+    bool connected = false;
+    bool spool_drained = false;  // ... and its latest heartbeat
+  };
+  std::map<std::string, ProbeState, std::less<>> probe_states_;
+  std::int64_t next_behind_ns_ = 0;       // ask again then, or at once when a probe thought offline sends
+  bool at_journal_end_ = false;          // the latest read returned less than a chunk
   std::int64_t now_ns_ = 0;              // gateway clock of the current step
   std::int64_t next_checkpoint_ns_ = 0;
   std::int64_t next_health_ns_ = 0;

@@ -235,9 +235,20 @@ TEST_CASE("merge: the order in which probes' events interleave does not change t
     CHECK(r.visits[0] == reference.visits[0]);
   }
 
-  // Each probe's whole stream after the other's: only a grace longer than the probes' skew keeps it one visit.
+  // Each probe's whole stream after the other's (a probe replaying its backlog long after the others): the
+  // site clock waits for the probes behind, so it stays one visit without any grace ...
   SiteMerger no_grace(mall_config());
-  CHECK(run(no_grace, one_probe_after_another(streams), walk_end).visits.size() == 3);
+  const Recorder after = run(no_grace, one_probe_after_another(streams), walk_end);
+  REQUIRE(after.visits.size() == 1);
+  CHECK(after.visits[0] == reference.visits[0]);
+
+  // ... as long as they lag by less than max_probe_lag_ns. With 0 (the clock is the newest event of any probe:
+  // nobody is waited for), every probe's part closes before the next probe's stream comes: three visits.
+  SiteMergeConfig no_wait = mall_config();
+  no_wait.max_probe_lag_ns = 0;
+  SiteMerger newest_clock(no_wait);
+  CHECK(run(newest_clock, one_probe_after_another(streams), walk_end).visits.size() == 3);
+  CHECK(newest_clock.counters().late_events > 0);
 
   SiteMergeConfig with_grace = mall_config();
   with_grace.visit_grace_ns = 900 * s;
@@ -441,6 +452,8 @@ TEST_CASE("merge: interval strength is exact per event; arrival and update in on
   m.on_presence("p2", event(PresenceKind::update, phone, t0 + 180 * s, a, t0 + 170 * s, 9, -52, 3, 0), r);
   m.on_presence("p1", event(PresenceKind::departure, phone, t0 + 150 * s, a, t0 + 150 * s, 29, -62, 5, -70), r);
   m.on_presence("p2", event(PresenceKind::departure, phone, t0 + 170 * s, a, t0 + 170 * s, 9, -52, 0, 0), r);
+  CHECK(r.visits.empty());         // p1 has not reported beyond t0 + 150 s yet
+  m.advance(t0 + 180 * s, r);      // both probes have reported this far
   REQUIRE(r.visits.size() == 1);
   // B leads the first two intervals (one segment), A the third.
   CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "B"}, {t0 + 120 * s, "A"}});
@@ -457,6 +470,7 @@ TEST_CASE("merge: interval strength is exact per event; arrival and update in on
   old.on_presence("p1", event(PresenceKind::update, phone, t0 + 60 * s, a, t0 + 59 * s, 4, -70), r2);
   old.on_presence("p2", event(PresenceKind::departure, phone, t0 + 59 * s, a, t0 + 59 * s, 4, -40), r2);
   old.on_presence("p1", event(PresenceKind::departure, phone, t0 + 59 * s, a, t0 + 59 * s, 4, -70), r2);
+  old.advance(t0 + 60 * s, r2);
   REQUIRE(r2.visits.size() == 1);
   CHECK(r2.visits[0].strongest_zone == std::vector<ZoneSegment>{{a, "B"}});
 }
@@ -490,6 +504,7 @@ TEST_CASE("merge: a BLE device and a WiFi device with the same 48 bits are two v
   PresenceEvent ble_departure = departure(laptop, t0 + 2 * s, t0 + 40 * s, 9);
   ble_departure.ble = true;
   m.on_presence("p1", ble_departure, r);
+  m.advance(t0 + 40 * s, r);  // p2, silent all along, has reported this far too
   REQUIRE(r.visits.size() == 1);
   CHECK(r.visits[0].ble);
   CHECK(r.visits[0].device == laptop);
@@ -536,6 +551,7 @@ TEST_CASE("merge: a frame heard by two probes counts once when raw sightings sho
 
   m.on_presence("p1", departure(laptop, a, a + 5 * s, 6), r);
   m.on_presence("p2", departure(laptop, a + 100 * ms, a + 6 * s, 4), r);
+  m.advance(a + 6 * s, r);
   REQUIRE(r.visits.size() == 1);
   CHECK(r.visits[0].frames_heard == 10);
   CHECK(r.visits[0].duplicate_frames == 3);
@@ -626,6 +642,7 @@ TEST_CASE("merge: per-visit bounds fold presences and strength samples, counted"
       m.on_presence("p1", departure(laptop, t0 + starts[i] * s, t0 + (starts[i] + 10) * s, frames[i]), r);
     }
     m.on_presence("p2", departure(laptop, t0 + 1 * s, t0 + 900 * s, 50), r);
+    m.advance(t0 + 900 * s, r);
     CHECK(m.counters().presences_folded == 2);
     REQUIRE(r.visits.size() == 1);
     const Visit& v = r.visits[0];
@@ -653,6 +670,7 @@ TEST_CASE("merge: per-visit bounds fold presences and strength samples, counted"
     CHECK(m.counters().adopted == 1);
     m.on_presence("p2", departure(laptop, t0 + 2 * s, t0 + 59 * s, 30), r);
     m.on_presence("p1", departure(laptop, t0 + 1 * s, t0 + 359 * s, 60), r);
+    m.advance(t0 + 360 * s, r);  // p1 declared it gone after its update at +360 s
     REQUIRE(r.visits.size() == 1);
     CHECK(r.visits[0].strongest_zone == std::vector<ZoneSegment>{{t0 + 1 * s, "A"}});
   }
@@ -717,4 +735,66 @@ TEST_CASE("merge: strongest zone damping: hysteresis in dB and a hold in interva
   bad.strongest_zone_hold_intervals = 1;
   bad.strongest_zone_hysteresis_db = 61;
   CHECK(validate(bad).starts_with("strongest_zone_hysteresis_db"));
+}
+
+TEST_CASE("merge: the site clock waits for the slowest probe, up to max_probe_lag_ns") {
+  SiteMergeConfig c;
+  c.probes = {{"p1", "A"}, {"p2", "B"}};
+  REQUIRE(c.max_probe_lag_ns == 3600 * s);
+  c.max_probe_lag_ns = 300 * s;
+  // The phone is heard at p1 from +0 to +100 s (p1 declares it gone at +400 s), at p2 from +120 s to +500 s;
+  // p2's uplink is behind: its events come after p1 has already declared the departure.
+  const auto feed_until_p1_departure = [](SiteMerger& m, Recorder& r) {
+    m.on_presence("p2", arrival(laptop, t0 + 50 * s), r);
+    m.on_presence("p1", arrival(phone, t0), r);
+    m.on_presence("p1", event(PresenceKind::departure, phone, t0 + 400 * s, t0, t0 + 100 * s, 10), r);
+  };
+  SUBCASE("a slow probe's part of the visit is waited for") {
+    SiteMerger m(c);
+    Recorder r;
+    feed_until_p1_departure(m, r);
+    CHECK(r.visits.empty());
+    CHECK(m.occupancy().leaving == 1);
+    CHECK(m.clock_ns() == t0 + 100 * s);  // p2 at +50 s, but at most 300 s behind p1's +400 s
+    m.on_presence("p2", arrival(phone, t0 + 120 * s), r);
+    m.on_presence("p2", event(PresenceKind::departure, phone, t0 + 800 * s, t0 + 120 * s, t0 + 500 * s, 20), r);
+    CHECK(r.visits.empty());  // p1 has reported only up to +400 s
+    m.probe_progress("p1", t0 + 800 * s, r);  // p1 heard nothing since
+    REQUIRE(r.visits.size() == 1);
+    CHECK(r.visits[0].zones == std::vector<std::string>{"A", "B"});
+    CHECK(r.visits[0].arrival_ns == t0);
+    CHECK(r.visits[0].departure_ns == t0 + 500 * s);
+    CHECK(m.counters().rejoined == 1);
+    CHECK(m.counters().late_events == 0);
+
+    // p2 goes quiet for good (link down): it holds the site back by max_probe_lag_ns, no more.
+    m.on_presence("p1", arrival(watch, t0 + 1000 * s), r);
+    m.on_presence("p1", event(PresenceKind::departure, watch, t0 + 1400 * s, t0 + 1000 * s, t0 + 1100 * s, 5), r);
+    CHECK(r.visits.size() == 1);
+    m.probe_progress("p1", t0 + 1699 * s, r);
+    CHECK(r.visits.size() == 1);
+    m.probe_progress("p1", t0 + 1700 * s, r);
+    REQUIRE(r.visits.size() == 2);
+    CHECK(r.visits[1].device == watch);
+    CHECK(m.clock_ns() == t0 + 1400 * s);
+    // What p2 sends from before the clock now is late, counted.
+    m.on_presence("p2", event(PresenceKind::update, laptop, t0 + 900 * s, t0 + 50 * s, t0 + 880 * s, 9), r);
+    CHECK(m.counters().late_events == 1);
+    m.probe_progress("p9", t0 + 9000 * s, r);  // unknown probe: ignored
+    CHECK(m.clock_ns() == t0 + 1400 * s);
+  }
+  SUBCASE("without the lag bound the clock is the newest event of any probe: the visit splits") {
+    c.max_probe_lag_ns = 0;
+    SiteMerger m(c);
+    Recorder r;
+    feed_until_p1_departure(m, r);
+    REQUIRE(r.visits.size() == 1);
+    m.on_presence("p2", arrival(phone, t0 + 120 * s), r);
+    CHECK(m.counters().late_events == 2);  // p1's +0 s after p2's +50 s, and this one after p1's +400 s
+    CHECK(m.counters().site_arrivals == 3);  // laptop, phone, phone again
+  }
+  SUBCASE("a bad bound names the key") {
+    c.max_probe_lag_ns = -1;
+    CHECK(validate(c).find("max_probe_lag_ns") == 0);
+  }
 }

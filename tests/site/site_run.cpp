@@ -164,7 +164,10 @@ std::vector<std::string> find_macs(const std::vector<Received>& messages, const 
 }
 
 SiteRun::SiteRun(std::string broker_uri, double probe_speed)
-    : dir_("footfall-site"), broker_uri_(std::move(broker_uri)), speed_(probe_speed) {
+    : SiteRun(std::move(broker_uri), std::vector<double>(3, probe_speed)) {}
+
+SiteRun::SiteRun(std::string broker_uri, std::vector<double> probe_speeds)
+    : dir_("footfall-site"), broker_uri_(std::move(broker_uri)), speeds_(std::move(probe_speeds)) {
   // A couple of opening hours of the office, every phone with one fixed address (the truth is per address).
   const int rc = run_program({FOOTFALL_SIM_BIN, "--scenario", "office", "--duration", "2h", "--seed", "4",
                               "--randomizing-share", "0", "--out", (dir() / "sim").string()},
@@ -173,7 +176,8 @@ SiteRun::SiteRun(std::string broker_uri, double probe_speed)
   gateway_port_ = pick_free_loopback_port();
 }
 
-void SiteRun::write_gateway_config(const std::string& username, const std::string& password) {
+void SiteRun::write_gateway_config(const std::string& username, const std::string& password,
+                                   const nlohmann::json& merge) {
   nlohmann::json mqtt = {{"uri", broker_uri_}};
   if (!username.empty()) {
     mqtt["username"] = username;
@@ -194,7 +198,9 @@ void SiteRun::write_gateway_config(const std::string& username, const std::strin
       {"outbox", {{"dir", outbox_dir().string()}, {"max_mb", 64}}},
       {"privacy", {{"key_dir", key_dir().string()}, {"create_keys", true}}},
       {"log_level", "info"}};
-  std::ofstream(dir() / "gateway.json") << doc.dump(2);
+  nlohmann::json config = doc;
+  if (!merge.empty()) config["merge"] = merge;
+  std::ofstream(dir() / "gateway.json") << config.dump(2);
 }
 
 bool SiteRun::start_gateway() {
@@ -225,7 +231,7 @@ bool SiteRun::start_probes() {
     const nlohmann::json doc = {
         {"probe_id", id},
         {"token", token},
-        {"source", {{"file", (dir() / "sim" / ("probe-" + std::to_string(i + 1) + ".pcap")).string()}, {"speed", speed_}}},
+        {"source", {{"file", (dir() / "sim" / ("probe-" + std::to_string(i + 1) + ".pcap")).string()}, {"speed", speeds_.at(i)}}},
         {"gateway", {{"host", "127.0.0.1"}, {"port", gateway_port_}}},
         {"spool", {{"dir", (dir() / (std::string("spool-") + id)).string()}, {"fsync", "never"}}},
         {"uplink", {{"backoff_initial_ms", 50}, {"backoff_max_ms", 1000}}},

@@ -62,6 +62,8 @@ std::vector<std::string> find_macs(const std::vector<Received>& messages, const 
 class SiteRun {
  public:
   explicit SiteRun(std::string broker_uri, double probe_speed);
+  // Each probe (entrance, model-room, negotiation) replaying at its own speed.
+  SiteRun(std::string broker_uri, std::vector<double> probe_speeds);
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_.path(); }
   [[nodiscard]] std::filesystem::path truth_file() const { return dir() / "sim" / "truth.json"; }
   [[nodiscard]] std::filesystem::path gateway_log() const { return dir() / "gateway.log"; }
@@ -70,7 +72,9 @@ class SiteRun {
   [[nodiscard]] std::filesystem::path journal_dir() const { return dir() / "journal"; }
   [[nodiscard]] const std::string& setup_error() const { return error_; }
 
-  void write_gateway_config(const std::string& username, const std::string& password);
+  // `merge`: keys of the gateway's merge section, when not the defaults.
+  void write_gateway_config(const std::string& username, const std::string& password,
+                            const nlohmann::json& merge = nlohmann::json::object());
   bool start_gateway();
   // SIGTERM; the exit status (or -1).
   int stop_gateway();
@@ -82,7 +86,7 @@ class SiteRun {
  private:
   TempDir dir_;
   std::string broker_uri_;
-  double speed_;
+  std::vector<double> speeds_;  // per probe
   std::uint16_t gateway_port_ = 0;
   pid_t gateway_ = -1;
   std::vector<pid_t> probes_;
