@@ -11,6 +11,14 @@ add_compile_options(-ffunction-sections -fdata-sections)
 # Size before speed, except on the per-packet path (FOOTFALL_PER_PACKET_OPTIMIZATION, set by firmware/).
 add_compile_options(-Os)
 set(FOOTFALL_PER_PACKET_OPTIMIZATION -O2)
+# lld folds identical functions and constants (aarch64 -2 %); gold's static programs abort on exceptions; MIPS grows.
+if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "^mips")
+  find_program(FOOTFALL_LLD ld.lld REQUIRED)
+  # A cross g++ asks for <triplet>-ld.lld, which Debian does not ship; -B DIR makes it take DIR/ld.lld.
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/static-probe-ld)
+  file(CREATE_LINK ${FOOTFALL_LLD} ${CMAKE_BINARY_DIR}/static-probe-ld/ld.lld SYMBOLIC)
+  set(FOOTFALL_STATIC_PROBE_LINK_OPTIONS -B${CMAKE_BINARY_DIR}/static-probe-ld -fuse-ld=lld -Wl,--icf=all -Wl,-O2)
+endif()
 
 # Debian ships spdlog and fmt as shared libraries only: the static build uses both in their header-only form.
 # Defining the two targets first makes spdlog's package file keep them (it returns when they exist).
