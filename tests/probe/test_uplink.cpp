@@ -56,6 +56,18 @@ class SniLog {
   std::vector<std::string> names_;
 };
 
+// A probe with `config` and `batches` spooled never gets through the TLS handshake: it keeps failing to
+// connect and no Hello reaches the gateway; every batch stays in its spool.
+void check_refused_by_tls(const uplink::UplinkConfig& config, const FakeGateway& gateway, std::uint64_t batches) {
+  ProbeSide probe(config);
+  probe.append(batches);
+  probe.link().start();
+  REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
+  CHECK(probe.link().counters().connects == 0);
+  CHECK(gateway.seen().sessions == 0);  // no Hello ever crossed
+  CHECK(probe.unacked() == batches);
+}
+
 }  // namespace
 
 TEST_CASE("backoff: the ceiling doubles from initial and stops at max; full jitter stays below it") {
@@ -295,24 +307,13 @@ TEST_CASE("uplink over TLS: the gateway's certificate is checked against ca_file
     auto config = test_uplink_config(gateway.port());
     config.tls.ca_file = stranger.cert.string();
     config.tls.server_name = "gateway.test";
-    ProbeSide probe(config);
-    probe.append(2);
-    probe.link().start();
-    REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
-    CHECK(probe.link().counters().connects == 0);
-    CHECK(gateway.seen().sessions == 0);  // no Hello ever crossed
-    CHECK(probe.unacked() == 2);
+    check_refused_by_tls(config, gateway, 2);
   }
   SUBCASE("trusted certificate, wrong name: rejected") {
     auto config = test_uplink_config(gateway.port());
     config.tls.ca_file = server.cert.string();
     config.tls.server_name = "other.test";
-    ProbeSide probe(config);
-    probe.append(1);
-    probe.link().start();
-    REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
-    CHECK(probe.link().counters().connects == 0);
-    CHECK(gateway.seen().sessions == 0);
+    check_refused_by_tls(config, gateway, 1);
   }
   SUBCASE("host address checked against the certificate's IP entry when no name is given") {
     auto config = test_uplink_config(gateway.port());
@@ -327,12 +328,7 @@ TEST_CASE("uplink over TLS: the gateway's certificate is checked against ca_file
     auto config = test_uplink_config(gateway.port());
     config.tls.ca_file = server.cert.string();
     config.tls.server_name = "127.0.0.2";  // connected to 127.0.0.1, the certificate's only IP entry
-    ProbeSide probe(config);
-    probe.append(1);
-    probe.link().start();
-    REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
-    CHECK(probe.link().counters().connects == 0);
-    CHECK(gateway.seen().sessions == 0);
+    check_refused_by_tls(config, gateway, 1);
   }
   SUBCASE("a CA file that cannot be read is an error naming the key") {
     auto config = test_uplink_config(gateway.port());
@@ -380,12 +376,7 @@ TEST_CASE("uplink over TLS: the server name travels as SNI, and a gateway that a
     auto config = test_uplink_config(gateway.port());
     config.tls.ca_file = server.cert.string();
     config.tls.server_name = "gateway.test";
-    ProbeSide probe(config);
-    probe.append(1);
-    probe.link().start();
-    REQUIRE(probe.run_until([&] { return probe.link().counters().connect_failures >= 2; }));
-    CHECK(probe.link().counters().connects == 0);
-    CHECK(gateway.seen().sessions == 0);
+    check_refused_by_tls(config, gateway, 1);
   }
   SUBCASE("an address as the gateway's name: no SNI (it carries names only)") {
     auto config = test_uplink_config(gateway.port());
