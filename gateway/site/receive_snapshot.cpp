@@ -67,6 +67,11 @@ ReceiveSnapshot receive_snapshot(const nlohmann::json& health) {
       out.counters[std::string("journal.") + k] = count_at(*j, k);
     if (const auto n = count_at(*j, "unreadable_records")) out.drops_by_reason["journal.unreadable_records"] = n;
   }
+  // Config reloads (SIGHUP): a central server sees a refused reload as it sees any other counter.
+  if (const auto c = health.find("config"); c != health.end() && c->is_object()) {
+    out.counters["config.reloads_ok"] = count_at(*c, "reloads_ok");
+    out.counters["config.reloads_failed"] = count_at(*c, "reloads_failed");
+  }
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include "gateway/journal/journal.h"
 #include "gateway/publish/outbox.h"
 #include "gateway/publish/publisher.h"
+#include "gateway/site/receive_snapshot.h"
 #include "gateway/site/site_pipeline.h"
 #include "mosquitto_broker.h"
 #include "test_subscriber.h"
@@ -281,4 +282,31 @@ TEST_CASE("site stage: a full outbox stops the reading; nothing is lost once the
     return ids.size() == kDevices;
   }, 20s);
   CHECK(ids.size() == kDevices);
+}
+
+TEST_CASE("receive snapshot: who replays a capture, spool depth, reload counters, from the receive side's health") {
+  // Counts are unsigned in the receive side's health (as here); anything else reads as 0.
+  const json health = {
+      {"probes",
+       {{"entrance",
+         {{"connected", true},
+          {"clock", {{"replay", true}, {"offset_ns", nullptr}}},
+          {"heartbeat", {{"received_ns", 1'000'000'000}, {"spool_records", 9u}}},
+          {"batches_stored", 3u},
+          {"events_stored", 40u}}},
+        {"model-room",
+         {{"connected", false}, {"clock", {{"replay", false}, {"offset_ns", -2'000'000}}}, {"heartbeat", nullptr}}}}},
+      {"config", {{"reloads_ok", 2u}, {"reloads_failed", 1u}, {"last_error", "probes[1].token: empty"}}}};
+  const ReceiveSnapshot snap = receive_snapshot(health);
+  CHECK(snap.replaying == std::set<std::string>{"entrance"});
+  REQUIRE(snap.probes.size() == 2);
+  const auto& entrance = snap.probes[0].probe == "entrance" ? snap.probes[0] : snap.probes[1];
+  const auto& room = snap.probes[0].probe == "entrance" ? snap.probes[1] : snap.probes[0];
+  CHECK(entrance.connected);
+  CHECK(entrance.spool_depth_records == 9);
+  CHECK_FALSE(room.connected);
+  CHECK(room.clock_offset_us == 2000);
+  CHECK(snap.counters.at("config.reloads_ok") == 2);
+  CHECK(snap.counters.at("config.reloads_failed") == 1);
+  CHECK(snap.counters.at("probe.entrance.events_stored") == 40);
 }
