@@ -20,8 +20,8 @@
 // - site departure: every probe presence of the device has departed, and the site clock has reached the
 //   visit's deadline: the latest time a probe declared the device gone (the newest event time it had sent
 //   when the departure came, since a departure's ts is the last frame but it is sent a departure silence
-//   later) and latest last_seen + visit_grace_ns, whichever is later. Until then the visit is "leaving": an arrival with first_seen before that deadline, at any
-//   probe, continues it. With the default grace 0 the visit closes once every probe has reported up to
+//   later) and latest last_seen + visit_grace_ns, whichever is later. Until then the visit is "leaving":
+//   an arrival with first_seen before that deadline, at any probe, continues it. With the default grace 0 the visit closes once every probe has reported up to
 //   the last departure: a device walking from probe A to probe B through a gap in coverage shorter than
 //   the probes' departure silence (300 s) was heard at B before A declared it gone, so it is one visit
 //   without any grace, whatever the order in which the two probes' events arrive (within the lag bound).
@@ -127,7 +127,7 @@ struct SiteMergeCounters {
   std::uint64_t restarted = 0;          // probe presence replaced by a new one without a departure
   std::uint64_t site_arrivals = 0;
   std::uint64_t rejoined = 0;           // arrival within the grace continued a leaving visit
-  std::uint64_t late_events = 0;        // event time already behind the site clock when it came
+  std::uint64_t late_events = 0;        // arrival or update already behind the site clock when it came
   std::uint64_t visits = 0;
   std::uint64_t evicted = 0;
   std::uint64_t flushed = 0;
@@ -224,7 +224,7 @@ class SiteMerger {
     bool folded = false;
     std::int64_t activity_ns = 0;   // newest event ts: eviction order
     std::int64_t deadline_ns = 0;   // when leaving
-    std::int64_t departed_ns = 0;   // when the latest departure was declared (its probe's progress then)
+    std::int64_t departed_ns = 0;   // when the latest departure was declared (its probe's newest event then)
     bool leaving = false;
     std::uint32_t open = 0;         // open presences
     std::uint64_t duplicate_frames = 0;

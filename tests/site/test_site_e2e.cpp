@@ -93,21 +93,25 @@ struct Matching {
   std::vector<std::string> zone_mismatches;
 };
 
-// Published visits by device pseudonym, matched to truth visits through the key the gateway used.
-Matching match(const Truth& truth, const std::vector<json>& visits, const std::filesystem::path& key_dir) {
+// The pseudonyms the gateway gave the published visits: their one key epoch (two hours of one day), from
+// the run's key folder.
+footfall::gateway::Pseudonymizer pseudonyms_of(const std::vector<json>& visits, const std::filesystem::path& key_dir) {
   using namespace footfall::gateway;
-  Matching m;
-  std::map<std::string, std::vector<const json*>> by_device;
   std::set<std::uint32_t> epochs;
-  for (const json& v : visits) {
-    by_device[v.at("device")].push_back(&v);
-    epochs.insert(v.at("key_epoch").get<std::uint32_t>());
-  }
-  REQUIRE(epochs.size() == 1);  // two hours of one day: one key epoch
+  for (const json& v : visits) epochs.insert(v.at("key_epoch").get<std::uint32_t>());
+  REQUIRE(epochs.size() == 1);
   KeyStore store(key_dir);
   auto key = store.load(*epochs.begin());
   REQUIRE_MESSAGE(std::holds_alternative<SecretKey>(key), std::get<std::string>(key));
-  Pseudonymizer pseudonyms(std::get<SecretKey>(key), *epochs.begin());
+  return Pseudonymizer(std::get<SecretKey>(key), *epochs.begin());
+}
+
+// Published visits by device pseudonym, matched to truth visits through the key the gateway used.
+Matching match(const Truth& truth, const std::vector<json>& visits, const std::filesystem::path& key_dir) {
+  Matching m;
+  std::map<std::string, std::vector<const json*>> by_device;
+  for (const json& v : visits) by_device[v.at("device")].push_back(&v);
+  footfall::gateway::Pseudonymizer pseudonyms = pseudonyms_of(visits, key_dir);
   std::set<std::string> explained;
   for (const TruthVisit& t : truth.visits) {
     ++m.truth_visits;
@@ -352,17 +356,9 @@ SpeedRun replay_at(const std::vector<double>& speeds, const json& merge) {
 
   const std::vector<json> visits = visits_of(collect(sub.messages()));
   const Truth truth = read_truth(run.truth_file());
-  std::set<std::uint32_t> epochs;
   std::map<std::string, std::size_t> by_device;
-  for (const json& v : visits) {
-    ++by_device[v.at("device").get<std::string>()];
-    epochs.insert(v.at("key_epoch").get<std::uint32_t>());
-  }
-  REQUIRE(epochs.size() == 1);
-  footfall::gateway::KeyStore store(run.key_dir());
-  auto key = store.load(*epochs.begin());
-  REQUIRE_MESSAGE(std::holds_alternative<footfall::gateway::SecretKey>(key), std::get<std::string>(key));
-  footfall::gateway::Pseudonymizer pseudonyms(std::get<footfall::gateway::SecretKey>(key), *epochs.begin());
+  for (const json& v : visits) ++by_device[v.at("device").get<std::string>()];
+  footfall::gateway::Pseudonymizer pseudonyms = pseudonyms_of(visits, run.key_dir());
   SpeedRun out;
   out.visits = visits.size();
   out.late_events = settled["gateway"]["counters"].value("merge.late_events", std::uint64_t{0});
