@@ -122,6 +122,12 @@ std::size_t lines_with(const std::string& text, const std::string& what) {
   return n;
 }
 
+// The listed probe "entrance" (token "s3cret" in every config here) with its session established.
+void open_entrance_session(TestProbe& entrance, std::uint16_t port) {
+  REQUIRE(entrance.connect(port));
+  REQUIRE(entrance.hello("entrance", "s3cret", now_ns())->status == wire::HelloStatus::accepted);
+}
+
 }  // namespace
 
 TEST_CASE("reload: provision + SIGHUP; the new probe is accepted and an established session goes on") {
@@ -131,8 +137,7 @@ TEST_CASE("reload: provision + SIGHUP; the new probe is accepted and an establis
   RunningGateway gw(dir.path(), port);
 
   TestProbe entrance;
-  REQUIRE(entrance.connect(port));
-  REQUIRE(entrance.hello("entrance", "s3cret", now_ns())->status == wire::HelloStatus::accepted);
+  open_entrance_session(entrance, port);
   std::mt19937 rng(1);
   REQUIRE(entrance.send(make_batch(1, 3, now_ns(), rng)));
   REQUIRE(entrance.receive_as<wire::Ack>());
@@ -185,8 +190,7 @@ TEST_CASE("reload: provision tells the running gateway itself; --rotate-token re
   write_json(dir.path() / "gateway.json", gateway_config(dir.path(), port));
   RunningGateway gw(dir.path(), port);
   TestProbe entrance;
-  REQUIRE(entrance.connect(port));
-  REQUIRE(entrance.hello("entrance", "s3cret", now_ns())->status == wire::HelloStatus::accepted);
+  open_entrance_session(entrance, port);
 
   const Run added = provision(dir.path(), "cafe");
   REQUIRE_MESSAGE(added.status == 0, added.err);
@@ -232,8 +236,7 @@ TEST_CASE("reload: a removed probe is refused and its session closed; the others
   write_json(dir.path() / "gateway.json", config);
   RunningGateway gw(dir.path(), port);
   TestProbe entrance, lobby;
-  REQUIRE(entrance.connect(port));
-  REQUIRE(entrance.hello("entrance", "s3cret", now_ns())->status == wire::HelloStatus::accepted);
+  open_entrance_session(entrance, port);
   REQUIRE(lobby.connect(port));
   REQUIRE(lobby.hello("lobby", "l0bby", now_ns())->status == wire::HelloStatus::accepted);
 
@@ -267,8 +270,7 @@ TEST_CASE("reload: a config that does not load keeps the running one, one line n
   write_json(dir.path() / "gateway.json", config);
   RunningGateway gw(dir.path(), port);
   TestProbe entrance;
-  REQUIRE(entrance.connect(port));
-  REQUIRE(entrance.hello("entrance", "s3cret", now_ns())->status == wire::HelloStatus::accepted);
+  open_entrance_session(entrance, port);
 
   // A new probe and an unknown key in the same file: nothing of it is taken.
   json broken = config;
@@ -359,8 +361,7 @@ TEST_CASE("reload with publishing on: the site stage merges a probe provisioned 
   write_json(dir.path() / "gateway.json", config);
   RunningGateway gw(dir.path(), port);
   TestProbe entrance;
-  REQUIRE(entrance.connect(port));
-  REQUIRE(entrance.hello("entrance", "s3cret", now_ns())->status == wire::HelloStatus::accepted);
+  open_entrance_session(entrance, port);
   std::mt19937 rng(5);
   REQUIRE(entrance.send(make_batch(1, 6, now_ns(), rng)));
   REQUIRE(entrance.receive_as<wire::Ack>());
