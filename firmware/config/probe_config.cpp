@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "common/file_text.h"
 #include "common/wire/messages.h"
 
 namespace footfall::config {
@@ -263,12 +263,10 @@ ConfigResult parse_probe_config(std::string_view json_text, std::string_view nam
 }
 
 ConfigResult load_probe_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {std::nullopt, path + ": cannot open"};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return {std::nullopt, path + ": cannot read"};
-  return parse_probe_config(text.str(), path);
+  const FileText file = read_file(path);
+  if (!file.opened) return {std::nullopt, path + ": cannot open: " + std::strerror(file.error)};
+  if (!file.ok()) return {std::nullopt, path + ": cannot read: " + std::strerror(file.error)};
+  return parse_probe_config(file.text, path);
 }
 
 std::string probe_options_help() {

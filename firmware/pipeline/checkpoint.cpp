@@ -6,11 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "firmware/spool/unique_fd.h"
+#include "common/file_text.h"
+#include "common/unique_fd.h"
 
 namespace footfall::pipeline {
 
@@ -51,14 +50,12 @@ ReplayCheckpoint::ReplayCheckpoint(std::filesystem::path spool_dir, ReplayIdenti
     : dir_(std::move(spool_dir)), path_(dir_ / kFileName), identity_(std::move(identity)) {}
 
 std::uint64_t ReplayCheckpoint::load(std::string& note) const {
-  std::ifstream in(path_);
-  if (!in) {
+  const FileText file = read_file(path_, 1 << 20);
+  if (!file.opened) {
     note = "no checkpoint: starting at the first packet";
     return 0;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto doc = nlohmann::json::parse(text.str(), nullptr, false);
+  const auto doc = nlohmann::json::parse(file.text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("packets") || !doc["packets"].is_number_unsigned()) {
     note = "checkpoint unreadable: starting at the first packet";
     return 0;
@@ -87,13 +84,13 @@ bool ReplayCheckpoint::save(std::uint64_t packet_index, std::string& error) cons
     return false;
   };
   {
-    const spool::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    const UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.valid()) return fail("cannot create");
     if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) return fail("cannot write");
     if (::fdatasync(fd.get()) != 0) return fail("cannot sync");
   }
   if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail("cannot rename");
-  const spool::UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.valid()) (void)::fsync(dir.get());  // the rename itself must reach the disk
   return true;
 }

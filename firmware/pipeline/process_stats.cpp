@@ -4,20 +4,15 @@
 
 #include <charconv>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "common/file_text.h"
 
 namespace footfall::pipeline {
 
 namespace {
 
-std::string read_text(const char* path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_text(const char* path) { return read_file(path, 1 << 20).text; }
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())

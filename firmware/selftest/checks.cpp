@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <sstream>
 
 namespace footfall::selftest {
 
@@ -236,21 +235,23 @@ CheckResult judge_frames(const FrameTally& t, double window_s, std::uint64_t min
   CheckResult r{"frames", CheckStatus::fail, {}, {}};
   char window[32];
   std::snprintf(window, sizeof window, "%.1f s", window_s);
-  std::ostringstream d;
-  d << t.frames() << " frame(s) in " << window;
+  using std::to_string;
+  std::string d = to_string(t.frames()) + " frame(s) in " + window;
   if (t.frames() > 0) {
-    d << " (probe requests " << t.of_kind(SightingKind::probe_req) << ", beacons " << t.of_kind(SightingKind::beacon)
-      << ", probe responses " << t.of_kind(SightingKind::probe_resp);
-    if (t.of_kind(SightingKind::ble_adv) > 0) d << ", BLE " << t.of_kind(SightingKind::ble_adv);
-    d << "; " << t.devices() << (t.devices_capped() ? "+" : "") << " sender(s)); channels";
+    d += " (probe requests " + to_string(t.of_kind(SightingKind::probe_req)) + ", beacons " +
+         to_string(t.of_kind(SightingKind::beacon)) + ", probe responses " +
+         to_string(t.of_kind(SightingKind::probe_resp));
+    if (t.of_kind(SightingKind::ble_adv) > 0) d += ", BLE " + to_string(t.of_kind(SightingKind::ble_adv));
+    d += "; " + to_string(t.devices()) + (t.devices_capped() ? "+" : "") + " sender(s)); channels";
     for (const auto& [freq, n] : t.per_freq()) {
-      if (freq == 0) d << " unknown x" << n;
-      else d << " " << channel_of(freq) << " (" << freq << " MHz) x" << n;
+      if (freq == 0) d += " unknown x" + to_string(n);
+      else d += " " + to_string(channel_of(freq)) + " (" + to_string(freq) + " MHz) x" + to_string(n);
     }
-    if (t.with_signal() > 0) d << "; strongest " << t.strongest_dbm() << " dBm, weakest " << t.weakest_dbm() << " dBm";
-    else d << "; no signal values in the radio headers";
+    if (t.with_signal() > 0)
+      d += "; strongest " + to_string(t.strongest_dbm()) + " dBm, weakest " + to_string(t.weakest_dbm()) + " dBm";
+    else d += "; no signal values in the radio headers";
   }
-  r.detail = d.str();
+  r.detail = std::move(d);
   if (t.frames() >= min_frames && t.frames() > 0) {
     r.status = CheckStatus::pass;
     return r;

@@ -16,10 +16,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
+#include "common/file_text.h"
+#include "common/unique_fd.h"
 #include "common/wire/codec.h"
 #include "firmware/parse/packet.h"
 #include "firmware/pipeline/sighting.h"
@@ -39,32 +39,15 @@ constexpr auto kIwLimit = std::chrono::milliseconds(3000);
 constexpr std::size_t kMaxProgramOutput = 1 << 20;  // iw prints a few KiB; more is cut, not buffered
 
 std::string read_first_line(const fs::path& p) {
-  std::ifstream in(p);
-  std::string line;
-  std::getline(in, line);
-  return line;
+  std::string text = read_file(p, 4096).text;
+  text.resize(std::min(text.size(), text.find('\n')));
+  return text;
 }
 
 std::int64_t wall_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 struct SpawnActions {
   posix_spawn_file_actions_t actions{};
@@ -109,9 +92,9 @@ ProgramOutput run_program(const std::vector<std::string>& args, std::chrono::mil
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return result;
-  Fd out_read(out_pipe[0]), out_write(out_pipe[1]);
+  UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return result;
-  Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
+  UniqueFd err_read(err_pipe[0]), err_write(err_pipe[1]);
   SpawnActions spawn;
   posix_spawn_file_actions_adddup2(&spawn.actions, out_write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&spawn.actions, err_write.get(), STDERR_FILENO);
@@ -121,8 +104,8 @@ ProgramOutput run_program(const std::vector<std::string>& args, std::chrono::mil
   pid_t pid = -1;
   if (posix_spawnp(&pid, argv[0], &spawn.actions, nullptr, argv.data(), environ) != 0) return result;
   result.started = true;
-  out_write.reset();
-  err_write.reset();
+  out_write.close_now();
+  err_write.close_now();
 
   const auto deadline = std::chrono::steady_clock::now() + limit;
   bool out_open = true;
@@ -384,7 +367,7 @@ SpoolFacts observe_spool(const config::ProbeConfig::Spool& spool) {
   }
   const fs::path probe_file = dir / (".selftest-" + std::to_string(::getpid()));
   {
-    const Fd fd(::open(probe_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    const UniqueFd fd(::open(probe_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (fd.get() < 0) {
       f.error = std::string("cannot create a file there: ") + std::strerror(errno);
       return f;

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "firmware/spool/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace footfall::spool {
 

@@ -12,23 +12,10 @@
 #include <cstring>
 #include <system_error>
 
+#include "common/unique_fd.h"
+
 namespace footfall::gateway {
 namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 std::string failure(const std::filesystem::path& path, const char* what, int err) {
   return path.string() + ": " + what + ": " + std::strerror(err);
@@ -47,7 +34,7 @@ bool write_all(int fd, const std::uint8_t* data, std::size_t size) {
 
 // A new or removed name is durable only once its directory is synced.
 std::string sync_dir(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return failure(dir, "open directory", errno);
   if (::fsync(fd.get()) != 0) return failure(dir, "fsync directory", errno);
   return {};
@@ -70,7 +57,7 @@ KeyResult KeyStore::create(std::uint32_t epoch) const {
     return path.string() + ": the random generator failed";
   ::unlink(tmp.c_str());  // a leftover of a crash mid-create holds no key anyone uses
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (!fd.valid()) return failure(tmp, "create", errno);
     if (::fchmod(fd.get(), 0600) != 0) return failure(tmp, "chmod", errno);
     if (!write_all(fd.get(), key.bytes().data(), SecretKey::size)) return failure(tmp, "write", errno);
@@ -89,7 +76,7 @@ KeyResult KeyStore::create(std::uint32_t epoch) const {
 
 KeyResult KeyStore::load(std::uint32_t epoch) const {
   const std::filesystem::path path = file_of(epoch);
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) return failure(path, "open", errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return failure(path, "stat", errno);
@@ -115,7 +102,7 @@ KeyResult KeyStore::load(std::uint32_t epoch) const {
 std::string KeyStore::destroy(std::uint32_t epoch) const {
   const std::filesystem::path path = file_of(epoch);
   {
-    Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) return errno == ENOENT ? std::string{} : failure(path, "open", errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return failure(path, "stat", errno);

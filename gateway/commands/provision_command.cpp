@@ -14,13 +14,13 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <sstream>
 
+#include "common/file_text.h"
+#include "common/unique_fd.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/config/running_gateway.h"
 
@@ -53,41 +53,13 @@ using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 using Cert = std::unique_ptr<X509, CertFree>;
 using File = std::unique_ptr<std::FILE, FileClose>;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
-std::optional<std::string> read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return text.str();
-}
-
 // Replaces `target` with `bytes` so that a crash leaves either the old file or the new one, never a mix:
 // a temporary file beside it, synced, renamed over it, and the folder synced. `mode` for a new file;
 // an existing file keeps its mode and owner.
 std::optional<std::string> write_atomically(const fs::path& target, const std::string& bytes, mode_t mode) {
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  Fd fd(::mkstemp(temp.data()));
+  UniqueFd fd(::mkstemp(temp.data()));
   if (fd.get() < 0) return "cannot create a file in " + dir.string() + ": " + std::strerror(errno);
   struct stat old {};
   const bool existed = ::stat(target.c_str(), &old) == 0;
@@ -108,7 +80,7 @@ std::optional<std::string> write_atomically(const fs::path& target, const std::s
     ::unlink(temp.c_str());
     return "cannot write " + target.string() + ": " + why;
   }
-  const Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() >= 0) (void)::fsync(dir_fd.get());  // the rename itself survives a power loss
   return std::nullopt;
 }
@@ -204,12 +176,12 @@ std::string make_token() {
 int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& err) {
   const fs::path config_path(o.config_path);
   const std::string label = config_path.filename().string();
-  const auto text = read_file(config_path);
-  if (!text) {
-    err << "footfall-gateway: cannot read " << o.config_path << "\n";
+  const FileText text = read_file(config_path);
+  if (!text.ok()) {
+    err << "footfall-gateway: cannot read " << o.config_path << ": " << std::strerror(text.error) << "\n";
     return kExitUsage;
   }
-  auto checked = parse_config(*text, label);
+  auto checked = parse_config(text.text, label);
   if (const auto* e = std::get_if<std::string>(&checked)) {
     err << "footfall-gateway: " << *e << " (fix it before provisioning)\n";
     return kExitUsage;
@@ -231,7 +203,7 @@ int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& er
     return kExitUsage;
   }
 
-  ordered_json doc = ordered_json::parse(*text);  // valid: parse_config accepted it
+  ordered_json doc = ordered_json::parse(text.text);  // valid: parse_config accepted it
   if (!doc.contains("probes")) doc["probes"] = ordered_json::array();
   ordered_json& probes = doc["probes"];
   ordered_json* existing = nullptr;
@@ -281,13 +253,13 @@ int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& er
   std::string client_cert_note;
   if (gw.tls.enabled()) {
     const std::string ca_source = o.ca_file.empty() ? gw.tls.cert_file : o.ca_file;
-    const auto ca = read_file(ca_source);
-    if (!ca || !read_cert(ca_source)) {
+    const FileText ca = read_file(ca_source);
+    if (!ca.ok() || !read_cert(ca_source)) {
       err << "footfall-gateway: " << (o.ca_file.empty() ? "listen.tls.cert_file" : "--ca") << ": no PEM certificate in "
           << ca_source << "\n";
       return kExitUsage;
     }
-    if (const auto e = write_atomically(out_dir / "ca.pem", *ca, 0644)) {
+    if (const auto e = write_atomically(out_dir / "ca.pem", ca.text, 0644)) {
       err << "footfall-gateway: " << *e << "\n";
       return kExitRefused;
     }

@@ -30,7 +30,7 @@ spool::SpoolError io_error(const std::filesystem::path& path, int err = errno) {
 spool::SpoolError write_atomically(const std::filesystem::path& dir, std::string_view name, std::string_view text) {
   const auto tmp = dir / (std::string(name) + ".tmp");
   const auto final_path = dir / std::string(name);
-  spool::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd.valid()) return io_error(tmp);
   std::size_t done = 0;
   while (done < text.size()) {
@@ -42,7 +42,7 @@ spool::SpoolError write_atomically(const std::filesystem::path& dir, std::string
   if (::fdatasync(fd.get()) != 0) return io_error(tmp);
   fd.close_now();
   if (::rename(tmp.c_str(), final_path.c_str()) != 0) return io_error(final_path);
-  spool::UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.valid()) (void)::fsync(dir_fd.get());
   return {};
 }
@@ -71,7 +71,7 @@ Journal::Opened Journal::open(const JournalOptions& options) {
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return {nullptr, "cannot create journal dir " + options.dir.string() + ": " + ec.message()};
   const auto lock_path = options.dir / kLockFile;
-  j->lock_fd_ = spool::UniqueFd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  j->lock_fd_ = UniqueFd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (!j->lock_fd_.valid()) return {nullptr, "cannot open " + lock_path.string() + ": " + std::strerror(errno)};
   if (::flock(j->lock_fd_.get(), LOCK_EX | LOCK_NB) != 0)
     return {nullptr, "journal " + options.dir.string() + " is in use by another process (a running gateway?)"};

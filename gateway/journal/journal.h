@@ -20,7 +20,7 @@
 
 #include "common/wire/messages.h"
 #include "firmware/spool/spool.h"
-#include "firmware/spool/unique_fd.h"
+#include "common/unique_fd.h"
 #include "gateway/journal/held_seqs.h"
 #include "gateway/journal/journal_record.h"
 
@@ -116,7 +116,7 @@ class Journal {
   spool::SpoolError before_trim();
 
   JournalOptions options_;
-  spool::UniqueFd lock_fd_;
+  UniqueFd lock_fd_;
   std::unique_ptr<spool::Spool> spool_;
   std::map<std::string, ProbeSeqs, std::less<>> probes_;
   std::set<std::string, std::less<>> uncommitted_probes_;

@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "firmware/spool/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace footfall::gateway {
 
@@ -50,7 +50,7 @@ std::string save_site_checkpoint(const std::filesystem::path& path, const SiteCh
                            "\n";
   const auto tmp = std::filesystem::path(path.string() + ".tmp");
   auto fail = [](const std::filesystem::path& p) { return p.string() + ": " + std::strerror(errno); };
-  spool::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd.valid()) return fail(tmp);
   std::size_t done = 0;
   while (done < text.size()) {
@@ -62,7 +62,7 @@ std::string save_site_checkpoint(const std::filesystem::path& path, const SiteCh
   if (::fdatasync(fd.get()) != 0) return fail(tmp);
   fd.close_now();
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(path);
-  spool::UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.valid()) (void)::fsync(dir.get());
   return {};
 }

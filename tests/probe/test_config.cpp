@@ -129,7 +129,7 @@ TEST_CASE("config: unknown keys, wrong shapes and missing keys") {
   CHECK(error_of("{\"probe_id\": ") == "probe.json: not valid JSON");
   CHECK(error_of("[1, 2]") == "probe.json: expected a JSON object at the top");
   const ConfigResult missing = footfall::config::load_probe_config("/nonexistent/probe.json");
-  CHECK(missing.error == "/nonexistent/probe.json: cannot open");
+  CHECK(missing.error == "/nonexistent/probe.json: cannot open: No such file or directory");
 }
 
 TEST_CASE("config: presence section to tracker settings") {

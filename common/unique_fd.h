@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace footfall::spool {
+namespace footfall {
 
 class UniqueFd {
  public:
@@ -24,6 +24,8 @@ class UniqueFd {
 
   [[nodiscard]] int get() const { return fd_; }
   [[nodiscard]] bool valid() const { return fd_ >= 0; }
+  // Hands the descriptor to a caller that closes it itself.
+  [[nodiscard]] int release() { return std::exchange(fd_, -1); }
   void close_now() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -33,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace footfall::spool
+}  // namespace footfall
