@@ -1,18 +1,18 @@
 // footfall-probe: the program on each probe. One subcommand per job; `frames` prints what the radio hears.
-#include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
+#include "firmware/commands/calibrate_command.h"
+#include "firmware/commands/command_line.h"
 #include "firmware/commands/frames_command.h"
 #include "firmware/commands/presence_command.h"
-#include "firmware/commands/calibrate_command.h"
 #include "firmware/commands/run_command.h"
 #include "firmware/commands/selftest_command.h"
 
 namespace {
 
+using footfall::commands::CommandLine;
 using footfall::commands::FramesOptions;
 using footfall::commands::PresenceOptions;
 using footfall::commands::RunOptions;
@@ -42,34 +42,26 @@ Examples:
   footfall-probe frames --interface wlan0 --monitor --duration 60 --ble
 )";
 
-void add_frames_command(CLI::App& app, FramesOptions& options, std::string& format) {
-  CLI::App* frames = app.add_subcommand("frames", "Print the probe requests, probe responses and beacons (and BLE adverts) of a capture as JSON lines");
-  frames->footer(kFramesFooter);
-  auto* read = frames->add_option("-r,--read", options.read_path, "Capture file, pcap or pcapng; - reads standard input");
-  auto* interface = frames->add_option("-i,--interface", options.live.interface, "Capture live from this interface");
-  read->excludes(interface);
-  frames->add_flag("--ble", options.ble, "Also print Bluetooth LE advertisements");
-  frames->add_option("--format", format, "json: one line per frame; none: parse and count only")
-      ->check(CLI::IsMember({"json", "none"}))
-      ->default_val("json");
-  frames->add_option("-c,--count", options.count, "Stop after this many packets (0: no limit)")
-      ->check(CLI::NonNegativeNumber);
-  frames->add_flag("--monitor", options.live.monitor, "Put the interface in monitor mode (rfmon)")->needs(interface);
-  frames->add_option("--duration", options.duration_s, "Stop a live capture after this many seconds")
-      ->check(CLI::PositiveNumber)
-      ->needs(interface);
-  frames->add_option_function<std::string>(
-            "--filter", [&options](const std::string& bpf) { options.live.filter = bpf; },
-            "BPF filter for a live capture (default on 802.11 link types: \"type mgt\"; \"\" for none)")
-      ->needs(interface);
-  frames->add_option("--snaplen", options.live.snaplen, "Bytes kept of each live packet")
-      ->check(CLI::Range(64, 262144))
-      ->needs(interface);
-  frames->callback([frames, read, interface] {
-    if (read->count() == 0 && interface->count() == 0) {
-      throw CLI::RequiredError(frames->get_name() + ": one of --read or --interface");
-    }
-  });
+void add_frames_command(CommandLine& cli, FramesOptions& options, std::string& format) {
+  namespace c = footfall::commands;
+  auto& frames = cli.add("frames", "Print the probe requests, probe responses and beacons (and BLE adverts) of a capture as JSON lines",
+                         kFramesFooter);
+  auto& read = frames.option("-r,--read", "FILE", "Capture file, pcap or pcapng; - reads standard input", c::text(options.read_path));
+  auto& interface = frames.option("-i,--interface", "IFACE", "Capture live from this interface", c::text(options.live.interface));
+  read.excludes(interface);
+  frames.require_one_of(read, interface);
+  frames.flag("--ble", "Also print Bluetooth LE advertisements", options.ble);
+  frames.option("--format", "json|none", "json: one line per frame (default); none: parse and count only",
+                c::one_of(format, {"json", "none"}));
+  frames.option("-c,--count", "N", "Stop after this many packets (0: no limit)", c::whole_number(options.count, 0));
+  frames.flag("--monitor", "Put the interface in monitor mode (rfmon)", options.live.monitor).needs(interface);
+  frames.option("--duration", "SECONDS", "Stop a live capture after this many seconds", c::positive_number(options.duration_s))
+      .needs(interface);
+  frames.option("--filter", "BPF", "BPF filter for a live capture (default on 802.11 link types: \"type mgt\"; \"\" for none)",
+                c::text(options.live.filter))
+      .needs(interface);
+  frames.option("--snaplen", "BYTES", "Bytes kept of each live packet (64..262144)", c::whole_number(options.live.snaplen, 64, 262144))
+      .needs(interface);
 }
 
 constexpr const char* kPresenceFooter = R"(
@@ -89,20 +81,16 @@ A summary (sightings in, below floor, arrivals, departures, evictions, parse dro
 Exit status: 0 read to the end, 1 read or write error, 2 usage error, bad config or not a capture.
 )";
 
-void add_presence_command(CLI::App& app, PresenceOptions& options) {
-  CLI::App* cmd = app.add_subcommand("presence", "Print arrivals, updates and departures of the devices in a capture file");
-  cmd->footer(kPresenceFooter);
-  cmd->add_option("-r,--read", options.read_path, "Capture file, pcap or pcapng; - reads standard input")->required();
-  cmd->add_option("--config", options.config_path, "probe.json whose presence section applies")->check(CLI::ExistingFile);
-  cmd->add_option_function<std::int64_t>("--floor", [&options](const std::int64_t& v) { options.floor_dbm = v; },
-                                         "Signal floor, dBm (default -90)")
-      ->check(CLI::Range(-128, 0));
-  cmd->add_option_function<std::int64_t>("--silence", [&options](const std::int64_t& v) { options.silence_s = v; },
-                                         "Seconds without a frame after which a device has left (default 300)")
-      ->check(CLI::Range(1, 86400));
-  cmd->add_option_function<std::int64_t>("--update", [&options](const std::int64_t& v) { options.update_s = v; },
-                                         "Report present devices every this many seconds; 0: never (default 60)")
-      ->check(CLI::Range(0, 86400));
+void add_presence_command(CommandLine& cli, PresenceOptions& options) {
+  namespace c = footfall::commands;
+  auto& cmd = cli.add("presence", "Print arrivals, updates and departures of the devices in a capture file", kPresenceFooter);
+  cmd.option("-r,--read", "FILE", "Capture file, pcap or pcapng; - reads standard input", c::text(options.read_path)).required();
+  cmd.option("--config", "FILE", "probe.json whose presence section applies", c::existing_file(options.config_path));
+  cmd.option("--floor", "DBM", "Signal floor, dBm, -128..0 (default -90)", c::whole_number(options.floor_dbm, -128, 0));
+  cmd.option("--silence", "SECONDS", "Seconds without a frame after which a device has left, 1..86400 (default 300)",
+             c::whole_number(options.silence_s, 1, 86400));
+  cmd.option("--update", "SECONDS", "Report present devices every this many seconds; 0: never (default 60)",
+             c::whole_number(options.update_s, 0, 86400));
 }
 
 constexpr const char* kRunFooter = R"(
@@ -114,14 +102,12 @@ every device departs, and the probe waits up to drain_timeout_s for the gateway 
 Exit status: 0 done, 1 runtime failure (read error, spool unusable, drain timed out), 2 bad config or source.
 )";
 
-void add_run_command(CLI::App& app, RunOptions& options) {
-  CLI::App* cmd = app.add_subcommand("run", "Capture, track presence and send batches to the gateway (probe.json)");
-  cmd->footer(kRunFooter);
-  auto* config = cmd->add_option("-c,--config", options.config_path, "probe.json");
-  auto* help_config = cmd->add_flag("--help-config", options.help_config, "Print every probe.json key with type, default and help");
-  cmd->callback([cmd, config, help_config] {
-    if (config->count() == 0 && help_config->count() == 0) throw CLI::RequiredError(cmd->get_name() + ": --config");
-  });
+void add_run_command(CommandLine& cli, RunOptions& options) {
+  namespace c = footfall::commands;
+  auto& cmd = cli.add("run", "Capture, track presence and send batches to the gateway (probe.json)", kRunFooter);
+  auto& config = cmd.option("-c,--config", "FILE", "probe.json", c::text(options.config_path));
+  auto& help_config = cmd.flag("--help-config", "Print every probe.json key with type, default and help", options.help_config);
+  cmd.require_one_of(config, help_config);
 }
 
 constexpr const char* kSelftestFooter = R"(
@@ -139,14 +125,14 @@ Exit status: 0 when every check passed, 1 otherwise, 2 on a usage error or a bad
 Run it as root, with `footfall-probe run` stopped (the gateway refuses a second session of the same probe).
 )";
 
-void add_selftest_command(CLI::App& app, footfall::commands::SelftestOptions& options) {
-  CLI::App* cmd = app.add_subcommand("selftest", "Installer checks: radio, monitor mode, frames, gateway, clock, spool");
-  cmd->footer(kSelftestFooter);
-  cmd->add_option("-c,--config", options.config_path, "probe.json")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--listen", options.listen_s, "Seconds to listen for frames (default 10)")->check(CLI::Range(0.1, 3600.0));
-  cmd->add_option("--min-frames", options.min_frames, "Frames needed to pass (default 1)")->check(CLI::Range(1, 1000000));
-  cmd->add_option("--clock-tolerance-ms", options.clock_tolerance_ms, "Largest clock offset to the gateway that passes (default 2000)")
-      ->check(CLI::Range(0, 86400000));
+void add_selftest_command(CommandLine& cli, footfall::commands::SelftestOptions& options) {
+  namespace c = footfall::commands;
+  auto& cmd = cli.add("selftest", "Installer checks: radio, monitor mode, frames, gateway, clock, spool", kSelftestFooter);
+  cmd.option("-c,--config", "FILE", "probe.json", c::existing_file(options.config_path)).required();
+  cmd.option("--listen", "SECONDS", "Seconds to listen for frames, 0.1..3600 (default 10)", c::number(options.listen_s, 0.1, 3600.0));
+  cmd.option("--min-frames", "N", "Frames needed to pass, 1..1000000 (default 1)", c::whole_number(options.min_frames, 1, 1000000));
+  cmd.option("--clock-tolerance-ms", "MS", "Largest clock offset to the gateway that passes (default 2000)",
+             c::whole_number(options.clock_tolerance_ms, 0, 86400000));
 }
 
 constexpr const char* kCalibrateFooter = R"(
@@ -159,58 +145,50 @@ probe.json line to use: "presence": {"signal_floor_dbm": N}.
 Exit status: 0 a threshold was proposed, 1 too few frames from the phone (--min-frames), 2 usage error.
 )";
 
-void add_calibrate_command(CLI::App& app, footfall::commands::CalibrateOptions& options) {
-  CLI::App* cmd = app.add_subcommand("calibrate", "Walk test: live signal of one phone, and a proposed visitor threshold");
-  cmd->footer(kCalibrateFooter);
-  cmd->add_option("--mac", options.mac, "The phone's address as the probe hears it, aa:bb:cc:dd:ee:ff")->required();
-  auto* read = cmd->add_option("-r,--read", options.read_path, "A capture file (a recorded walk)");
-  auto* interface = cmd->add_option("-i,--interface", options.interface, "Listen live on this interface");
-  read->excludes(interface);
-  cmd->add_flag("--monitor", options.monitor, "Put the interface in monitor mode (rfmon)")->needs(interface);
-  cmd->add_option("--duration", options.duration_s, "Stop a live walk after this many seconds")
-      ->check(CLI::PositiveNumber)
-      ->needs(interface);
-  cmd->add_option("--config", options.config_path, "probe.json, to show its current threshold")->check(CLI::ExistingFile);
-  cmd->add_option("--percentile", options.percentile, "Percentile of the walk-line signal (default 10)")->check(CLI::Range(1, 50));
-  cmd->add_option("--margin", options.margin_db, "dB subtracted from it (default 0)")->check(CLI::Range(0, 30));
-  cmd->add_option("--min-frames", options.min_frames, "Frames with a signal needed for a proposal (default 20)")
-      ->check(CLI::Range(1, 1000000));
-  cmd->callback([cmd, read, interface] {
-    if (read->count() == 0 && interface->count() == 0) throw CLI::RequiredError(cmd->get_name() + ": one of --read or --interface");
-  });
+void add_calibrate_command(CommandLine& cli, footfall::commands::CalibrateOptions& options) {
+  namespace c = footfall::commands;
+  auto& cmd = cli.add("calibrate", "Walk test: live signal of one phone, and a proposed visitor threshold", kCalibrateFooter);
+  cmd.option("--mac", "ADDRESS", "The phone's address as the probe hears it, aa:bb:cc:dd:ee:ff", c::text(options.mac)).required();
+  auto& read = cmd.option("-r,--read", "FILE", "A capture file (a recorded walk)", c::text(options.read_path));
+  auto& interface = cmd.option("-i,--interface", "IFACE", "Listen live on this interface", c::text(options.interface));
+  read.excludes(interface);
+  cmd.require_one_of(read, interface);
+  cmd.flag("--monitor", "Put the interface in monitor mode (rfmon)", options.monitor).needs(interface);
+  cmd.option("--duration", "SECONDS", "Stop a live walk after this many seconds", c::positive_number(options.duration_s))
+      .needs(interface);
+  cmd.option("--config", "FILE", "probe.json, to show its current threshold", c::existing_file(options.config_path));
+  cmd.option("--percentile", "P", "Percentile of the walk-line signal, 1..50 (default 10)", c::whole_number(options.percentile, 1, 50));
+  cmd.option("--margin", "DB", "dB subtracted from it, 0..30 (default 0)", c::whole_number(options.margin_db, 0, 30));
+  cmd.option("--min-frames", "N", "Frames with a signal needed for a proposal (default 20)",
+             c::whole_number(options.min_frames, 1, 1000000));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"footfall-probe: hears WiFi probe requests, beacons and BLE adverts for visitor counting"};
-  app.require_subcommand(1);
+  CommandLine cli{"footfall-probe", "hears WiFi probe requests, beacons and BLE adverts for visitor counting"};
   FramesOptions frames_options;
   std::string format = "json";
-  add_frames_command(app, frames_options, format);
+  add_frames_command(cli, frames_options, format);
   PresenceOptions presence_options;
-  add_presence_command(app, presence_options);
+  add_presence_command(cli, presence_options);
   RunOptions run_options;
-  add_run_command(app, run_options);
+  add_run_command(cli, run_options);
   footfall::commands::SelftestOptions selftest_options;
-  add_selftest_command(app, selftest_options);
+  add_selftest_command(cli, selftest_options);
   footfall::commands::CalibrateOptions calibrate_options;
-  add_calibrate_command(app, calibrate_options);
+  add_calibrate_command(cli, calibrate_options);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : footfall::commands::kExitUsage;
-  }
-
-  if (app.got_subcommand("frames")) {
+  const auto parsed = cli.parse(argc, argv, stdout, stderr);
+  if (parsed.chosen == nullptr) return parsed.exit_status == 0 ? 0 : footfall::commands::kExitUsage;
+  const std::string& name = parsed.chosen->name();
+  if (name == "frames") {
     frames_options.format = format == "none" ? FramesOptions::Format::none : FramesOptions::Format::json;
     return footfall::commands::run_frames(frames_options, stdout, stderr);
   }
-  if (app.got_subcommand("presence")) return footfall::commands::run_presence(presence_options, stdout, stderr);
-  if (app.got_subcommand("run")) return footfall::commands::run_probe(run_options, stdout, stderr);
-  if (app.got_subcommand("selftest")) return footfall::commands::run_selftest(selftest_options, stdout, stderr);
-  if (app.got_subcommand("calibrate")) return footfall::commands::run_calibrate(calibrate_options, stdout, stderr);
+  if (name == "presence") return footfall::commands::run_presence(presence_options, stdout, stderr);
+  if (name == "run") return footfall::commands::run_probe(run_options, stdout, stderr);
+  if (name == "selftest") return footfall::commands::run_selftest(selftest_options, stdout, stderr);
+  if (name == "calibrate") return footfall::commands::run_calibrate(calibrate_options, stdout, stderr);
   return footfall::commands::kExitUsage;
 }

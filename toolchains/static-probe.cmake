@@ -22,13 +22,15 @@ endif()
 
 # Debian ships spdlog and fmt as shared libraries only: the static build uses both in their header-only form.
 # Defining the two targets first makes spdlog's package file keep them (it returns when they exist).
+# A fixed thousands separator keeps fmt from asking std::locale for one: std::locale brings libstdc++'s whole
+# locale machinery, about 0.3 MB (the probe never formats with the L specifier).
 find_package(Threads REQUIRED)
 find_path(FOOTFALL_SPDLOG_INCLUDE_DIR spdlog/spdlog.h REQUIRED)
 foreach(spdlog_target spdlog::spdlog spdlog::spdlog_header_only)
   add_library(${spdlog_target} INTERFACE IMPORTED)
   set_target_properties(${spdlog_target} PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${FOOTFALL_SPDLOG_INCLUDE_DIR}"
-    INTERFACE_COMPILE_DEFINITIONS "SPDLOG_FMT_EXTERNAL;FMT_HEADER_ONLY"
+    INTERFACE_COMPILE_DEFINITIONS "SPDLOG_FMT_EXTERNAL;FMT_HEADER_ONLY;FMT_STATIC_THOUSANDS_SEPARATOR=','"
     INTERFACE_LINK_LIBRARIES Threads::Threads)
 endforeach()
 
