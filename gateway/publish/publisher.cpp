@@ -177,32 +177,17 @@ Publisher::~Publisher() {
 SubmitVerdict Publisher::submit_visit(const SiteVisit& v, UnixMs now) {
   auto item = encode_visit(v);  // encoded before taking the lock: Paho's threads wait on it
   std::lock_guard lock(mutex_);
-  if (!item) {
-    ++counters_.refused_not_pseudonym;
-    return SubmitVerdict::not_pseudonym;
-  }
-  if (refuses_locked()) {
-    ++counters_.refused_back_pressure;
-    return SubmitVerdict::back_pressure;
-  }
-  // A full batch is sealed here but stored by the next poll(): one fdatasync then covers all of them.
-  if (visits_.full()) {
-    seal_due_locked(now, false, false);
-    if (held_.size() >= cfg_.max_sealed_waiting) store_held_locked(now);
-  }
-  if (refuses_locked() || !visits_.add(std::move(*item), now)) {
-    ++counters_.refused_back_pressure;
-    return SubmitVerdict::back_pressure;
-  }
-  ++counters_.events_accepted;
-  if (visits_first_ticket_ == 0) visits_first_ticket_ = tickets_ + 1;
-  ++tickets_;
-  return SubmitVerdict::accepted;
+  return submit_locked(std::move(item), visits_, visits_first_ticket_, now);
 }
 
 SubmitVerdict Publisher::submit_presence(const PresenceChange& c, UnixMs now) {
   auto item = encode_presence_change(c);  // encoded before taking the lock: Paho's threads wait on it
   std::lock_guard lock(mutex_);
+  return submit_locked(std::move(item), presence_, presence_first_ticket_, now);
+}
+
+SubmitVerdict Publisher::submit_locked(std::optional<std::string> item, MicroBatcher& batch,
+                                       std::uint64_t& first_ticket, UnixMs now) {
   if (!item) {
     ++counters_.refused_not_pseudonym;
     return SubmitVerdict::not_pseudonym;
@@ -212,16 +197,16 @@ SubmitVerdict Publisher::submit_presence(const PresenceChange& c, UnixMs now) {
     return SubmitVerdict::back_pressure;
   }
   // A full batch is sealed here but stored by the next poll(): one fdatasync then covers all of them.
-  if (presence_.full()) {
+  if (batch.full()) {
     seal_due_locked(now, false, false);
     if (held_.size() >= cfg_.max_sealed_waiting) store_held_locked(now);
   }
-  if (refuses_locked() || !presence_.add(std::move(*item), now)) {
+  if (refuses_locked() || !batch.add(std::move(*item), now)) {
     ++counters_.refused_back_pressure;
     return SubmitVerdict::back_pressure;
   }
   ++counters_.events_accepted;
-  if (presence_first_ticket_ == 0) presence_first_ticket_ = tickets_ + 1;
+  if (first_ticket == 0) first_ticket = tickets_ + 1;
   ++tickets_;
   return SubmitVerdict::accepted;
 }

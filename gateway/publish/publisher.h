@@ -164,6 +164,9 @@ class Publisher {
   void store_held_locked(UnixMs now);
   void refresh_durable_locked();
   [[nodiscard]] bool refuses_locked() const;
+  // The common part of submit_visit and submit_presence: `item` (null: not pseudonymous) into `batch`.
+  SubmitVerdict submit_locked(std::optional<std::string> item, MicroBatcher& batch, std::uint64_t& first_ticket,
+                              UnixMs now);
   void start_connect(UnixMs now);
   void pump();
   void on_connected(const std::string& cause);
