@@ -21,6 +21,7 @@ std::string_view to_string(RefuseReason r) {
     case RefuseReason::unsupported_version: return "unsupported_version";
     case RefuseReason::duplicate_session: return "duplicate_session";
     case RefuseReason::gateway_busy: return "gateway_busy";
+    case RefuseReason::certificate_mismatch: return "certificate_mismatch";
   }
   return "unknown";
 }

@@ -42,8 +42,9 @@ enum class RefuseReason : std::uint8_t {
   unsupported_version = 3,
   duplicate_session = 4,  // the same probe id is already connected
   gateway_busy = 5,
+  certificate_mismatch = 6,  // the TLS client certificate names another probe (or none)
 };
-inline constexpr std::uint8_t kMaxRefuseReason = 5;
+inline constexpr std::uint8_t kMaxRefuseReason = 6;
 std::string_view to_string(RefuseReason r);
 
 struct HelloReply {

@@ -290,6 +290,10 @@ CheckResult judge_gateway(const GatewayAnswer& a, std::string_view probe_id) {
       case wire::RefuseReason::unsupported_version:
         r.hint = "the gateway and the probe run incompatible versions: update both to the same release";
         break;
+      case wire::RefuseReason::certificate_mismatch:
+        r.hint = "the client certificate (gateway.tls.cert_file) is not the one made for '" + id +
+                 "': use the probe.crt and probe.key that footfall-gateway provision wrote with this probe.json";
+        break;
       default:
         r.hint = "the gateway is at its connection limit: try again, or raise limits.max_connections";
         break;

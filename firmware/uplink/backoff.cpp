@@ -23,7 +23,8 @@ std::chrono::milliseconds refused_delay(const BackoffPolicy& policy, wire::Refus
   switch (reason) {
     case wire::RefuseReason::bad_token:
     case wire::RefuseReason::unknown_probe:
-    case wire::RefuseReason::unsupported_version: {
+    case wire::RefuseReason::unsupported_version:
+    case wire::RefuseReason::certificate_mismatch: {
       const auto max = static_cast<double>(policy.max.count());
       const double u = std::clamp(unit, 0.0, 1.0);
       return std::chrono::milliseconds(static_cast<std::int64_t>(max / 2 + u * max / 2));

@@ -85,6 +85,13 @@ const std::vector<Option>& options() {
       {"listen.tls.client_ca_file", "path", "\"\"",
        "when set, every probe must present a client certificate signed by this CA",
        tls_text(&ServerTls::client_ca_file)},
+      {"listen.tls.client_cert_names_probe", "boolean", "true",
+       "with client_ca_file: the client certificate's subject CN must be the probe id (false: any certificate of the CA)",
+       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
+         if (!v.is_boolean()) return "expected true or false";
+         c.tls.client_cert_names_probe = v.get<bool>();
+         return std::nullopt;
+       }},
       {"probes", "array of {id, token, zone}", "[]",
        "probes allowed to connect: id and token must match their Hello; zone is where the probe hangs", nullptr},
       {"journal.dir", "path", "\"/var/lib/footfall/journal\"",
@@ -251,7 +258,8 @@ ReloadRule applies(std::string_view key, T GatewayConfig::*field) {
           [field](const GatewayConfig& from, GatewayConfig& to) { to.*field = from.*field; }};
 }
 
-ReloadRule applies_tls(std::string_view key, std::string ServerTls::*field) {
+template <typename T>
+ReloadRule applies_tls(std::string_view key, T ServerTls::*field) {
   return {key, OnReload::applies,
           [field](const GatewayConfig& a, const GatewayConfig& b) { return a.tls.*field == b.tls.*field; },
           [field](const GatewayConfig& from, GatewayConfig& to) { to.tls.*field = from.tls.*field; }};
@@ -267,6 +275,7 @@ const std::vector<ReloadRule>& reload_rules() {
       applies_tls("listen.tls.cert_file", &ServerTls::cert_file),
       applies_tls("listen.tls.key_file", &ServerTls::key_file),
       applies_tls("listen.tls.client_ca_file", &ServerTls::client_ca_file),
+      applies_tls("listen.tls.client_cert_names_probe", &ServerTls::client_cert_names_probe),  // from the next Hello
       applies("probes", &GatewayConfig::probes),
       restart("journal.dir", &GatewayConfig::journal_dir),
       restart("journal.max_mb", &GatewayConfig::journal_max_mb),

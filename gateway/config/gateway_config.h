@@ -21,6 +21,8 @@ struct ServerTls {
   std::string cert_file;       // PEM chain; TLS is on when set
   std::string key_file;        // PEM private key
   std::string client_ca_file;  // when set, probes must present a certificate signed by this CA
+  // With client_ca_file: the certificate's subject CN must be the probe id of the Hello (provision makes them so).
+  bool client_cert_names_probe = true;
   [[nodiscard]] bool enabled() const { return !cert_file.empty(); }
   bool operator==(const ServerTls&) const = default;
 };

@@ -1,7 +1,11 @@
 #include "gateway/receive/probe_session.h"
 
+#include <memory>
+
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include "gateway/receive/server.h"
@@ -23,6 +27,19 @@ wire::DecoderLimits limits_of(const GatewayConfig& c) {
 
 bool is_peer_close(const boost::system::error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated;
+}
+
+// The subject CN of the peer's certificate: nullopt without one, "" when it has no CN or several (no probe
+// is named by an ambiguous certificate).
+std::optional<std::string> peer_certificate_name(SSL* ssl) {
+  const std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(ssl), &X509_free);
+  if (!cert) return std::nullopt;
+  const X509_NAME* subject = X509_get_subject_name(cert.get());
+  const int at = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (at < 0 || X509_NAME_get_index_by_NID(subject, NID_commonName, at) >= 0) return std::string();
+  const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(cn)),
+                     static_cast<std::size_t>(ASN1_STRING_length(cn)));
 }
 
 }  // namespace
@@ -253,6 +270,7 @@ void StreamSession<Stream>::start() {
                                 close(CloseReason::tls_handshake_failed, ec.message());
                                 return;
                               }
+                              certificate_name_ = peer_certificate_name(stream_.native_handle());
                               on_transport_ready();
                             });
   } else {

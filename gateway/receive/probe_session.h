@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,9 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
   [[nodiscard]] const std::string& probe_id() const { return probe_id_; }
   [[nodiscard]] bool closed() const { return state_ == State::closed; }
   [[nodiscard]] bool replay() const { return replay_; }
+  // Subject CN of the client certificate the TLS handshake verified ("" when it has none or several);
+  // nullopt when the probe showed no certificate.
+  [[nodiscard]] const std::optional<std::string>& certificate_name() const { return certificate_name_; }
 
   bool ack_due = false;  // in the server's list of sessions to ack after the next commit
 
@@ -58,6 +62,7 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
   std::vector<std::uint8_t> in_;       // read buffer; the decoder keeps partial frames itself
   std::size_t in_end_ = 0;
   std::vector<std::uint8_t> sending_;  // the bytes of the write in flight
+  std::optional<std::string> certificate_name_;
 
  private:
   enum class State : std::uint8_t { connecting, awaiting_hello, established, refusing, closed };

@@ -154,7 +154,12 @@ void ReceiveServer::encode(const wire::Message& message, std::vector<std::uint8_
 
 bool ReceiveServer::on_hello(ProbeSession& session, const wire::Hello& hello) {
   const std::int64_t now = wall_clock_ns();
-  const HelloVerdict verdict = check_hello(config_.probes, hello);
+  // With client certificates bound to probes, a session without one (made before a reload asked for them) has
+  // the name "", which names no probe.
+  const bool bound = !config_.tls.client_ca_file.empty() && config_.tls.client_cert_names_probe;
+  const HelloVerdict verdict = check_hello(config_.probes, hello,
+                                           bound ? std::optional(session.certificate_name().value_or(""))
+                                                 : std::nullopt);
   if (!verdict.accepted()) {
     ReceiveCounters::bump(counters_.hello_refused[static_cast<std::size_t>(verdict.refusal)]);
     spdlog::warn("hello refused: peer={} probe=\"{}\" reason={}", session.peer(), printable(hello.probe_id),

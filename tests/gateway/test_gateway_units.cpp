@@ -142,6 +142,7 @@ TEST_CASE("config reload: every key of the table has a reload rule; probes, TLS 
   }
   CHECK(keys > 40);
   for (const char* key : {"probes", "listen.tls.cert_file", "listen.tls.key_file", "listen.tls.client_ca_file",
+                          "listen.tls.client_cert_names_probe",
                           "limits.idle_timeout_s", "limits.hello_timeout_s", "limits.max_connections", "log_level"})
     CHECK_MESSAGE(on_reload(key) == OnReload::applies, key);
   for (const char* key : {"listen.address", "listen.port", "journal.dir", "journal.max_mb", "mqtt.uri",
@@ -240,6 +241,14 @@ TEST_CASE("hello check") {
   CHECK(check_hello(probes, {"entrance", "s3cret!", "1", 0}).refusal == wire::RefuseReason::bad_token);
   CHECK(check_hello(probes, {"entrance", "", "1", 0}).refusal == wire::RefuseReason::bad_token);
   CHECK(check_hello(probes, {"exit", "s3cret", "1", 0}).refusal == wire::RefuseReason::unknown_probe);
+  // A client certificate bound to probes: its name must be the Hello's probe id.
+  CHECK(check_hello(probes, {"entrance", "s3cret", "1", 0}, "entrance").accepted());
+  CHECK(check_hello(probes, {"entrance", "s3cret", "1", 0}, "lobby").refusal == wire::RefuseReason::certificate_mismatch);
+  CHECK(check_hello(probes, {"entrance", "s3cret", "1", 0}, "").refusal == wire::RefuseReason::certificate_mismatch);
+  CHECK(check_hello(probes, {"entrance", "s3cret", "1", 0}, "entrance ").refusal ==
+        wire::RefuseReason::certificate_mismatch);
+  CHECK(check_hello(probes, {"entrance", "bad", "1", 0}, "lobby").refusal == wire::RefuseReason::bad_token);
+  CHECK(check_hello(probes, {"exit", "s3cret", "1", 0}, "lobby").refusal == wire::RefuseReason::unknown_probe);
 }
 
 TEST_CASE("journal record: golden bytes and hostile input") {

@@ -253,6 +253,10 @@ TEST_CASE("gateway: every way a Hello can go has its own hint") {
   CHECK(contains(judge_gateway(a, "entrance").hint, "--probe entrance"));
   a.reply->reason = wire::RefuseReason::duplicate_session;
   CHECK(contains(judge_gateway(a, "entrance").hint, "stop footfall-probe run"));
+  a.reply->reason = wire::RefuseReason::certificate_mismatch;
+  r = judge_gateway(a, "entrance");
+  CHECK(contains(r.detail, "certificate_mismatch"));
+  CHECK(contains(r.hint, "probe.crt"));
   a.reply = wire::HelloReply{wire::HelloStatus::accepted, wire::RefuseReason::none, 5, 42};
   r = judge_gateway(a, "entrance");
   CHECK(r.status == CheckStatus::pass);

@@ -90,6 +90,7 @@ TEST_CASE("backoff: the ceiling doubles from initial and stops at max; full jitt
   CHECK(uplink::refused_delay(p, RefuseReason::bad_token, 0, 0.0) == 15'000ms);
   CHECK(uplink::refused_delay(p, RefuseReason::unknown_probe, 0, 0.999999) <= 30'000ms);
   CHECK(uplink::refused_delay(p, RefuseReason::unknown_probe, 0, 0.999999) > 29'000ms);
+  CHECK(uplink::refused_delay(p, RefuseReason::certificate_mismatch, 0, 0.0) == 15'000ms);
   CHECK(uplink::refused_delay(p, RefuseReason::gateway_busy, 0, 0.5) == 250ms);
 }
 

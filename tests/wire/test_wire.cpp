@@ -575,6 +575,13 @@ TEST_CASE("message body refusals") {
     reply[0] = 0;
     reply[1] = 2;  // accepted with a refusal reason
     CHECK(bad_reason_of(frame_of(MessageType::hello_reply, reply)) == BadReason::bad_value);
+    reply[0] = 1;
+    reply[1] = kMaxRefuseReason;  // the last reason there is: certificate_mismatch
+    Message m;
+    CHECK(decode_one(frame_of(MessageType::hello_reply, reply), m).status == ParseStatus::good);
+    CHECK(std::get<HelloReply>(m).reason == RefuseReason::certificate_mismatch);
+    reply[1] = kMaxRefuseReason + 1;  // a reason this side does not know
+    CHECK(bad_reason_of(frame_of(MessageType::hello_reply, reply)) == BadReason::bad_value);
     Bytes columns{0x00, 0x80, 0x00, 0x00, 0x00, 0x00};  // flags byte with a reserved bit
     CHECK(bad_reason_of(batch_frame(1, kBatchCodecZstd, zstd_of(raw_body_with_one_mac(1, columns)))) ==
           BadReason::bad_value);
