@@ -49,19 +49,29 @@ asio::ssl::context client_context(const std::filesystem::path& d, const std::str
   return ctx;
 }
 
+// A gateway config with TLS on and client certificates required, over a PKI made in a temporary directory.
+struct TlsSite {
+  TempDir pki;
+  TempDir dir;
+  bool ready = make_pki(pki.path());
+  GatewayConfig config = test_config(dir.path());
+  TlsSite() {
+    config.tls.cert_file = (pki.path() / "server.pem").string();
+    config.tls.key_file = (pki.path() / "server.key").string();
+    config.tls.client_ca_file = (pki.path() / "ca.pem").string();
+  }
+};
+
 }  // namespace
 
 TEST_CASE("TLS: handshake with the gateway's certificate, then hello, batch and ack; a probe without a client certificate is refused") {
-  TempDir pki;
-  if (!make_pki(pki.path())) {
+  TlsSite site;
+  if (!site.ready) {
     MESSAGE("openssl CLI not available: TLS test skipped");
     return;
   }
-  TempDir dir;
-  auto config = test_config(dir.path());
-  config.tls.cert_file = (pki.path() / "server.pem").string();
-  config.tls.key_file = (pki.path() / "server.key").string();
-  config.tls.client_ca_file = (pki.path() / "ca.pem").string();
+  auto& config = site.config;
+  const TempDir& pki = site.pki;
   GatewayUnderTest gw(config);
 
   {
@@ -100,16 +110,13 @@ TEST_CASE("TLS: handshake with the gateway's certificate, then hello, batch and 
 }
 
 TEST_CASE("TLS: a client certificate must name the probe of the Hello, unless listen.tls.client_cert_names_probe is false") {
-  TempDir pki;
-  if (!make_pki(pki.path())) {
+  TlsSite site;
+  if (!site.ready) {
     MESSAGE("openssl CLI not available: TLS test skipped");
     return;
   }
-  TempDir dir;
-  auto config = test_config(dir.path());
-  config.tls.cert_file = (pki.path() / "server.pem").string();
-  config.tls.key_file = (pki.path() / "server.key").string();
-  config.tls.client_ca_file = (pki.path() / "ca.pem").string();
+  auto& config = site.config;
+  const TempDir& pki = site.pki;
   const auto hello_with = [&](GatewayUnderTest& gw, const std::string& cert, const std::string& id,
                               const std::string& token) {
     auto ctx = client_context(pki.path(), cert);
