@@ -64,14 +64,11 @@ struct TlsSite {
 
 }  // namespace
 
-TEST_CASE("TLS: handshake with the gateway's certificate, then hello, batch and ack; a probe without a client certificate is refused") {
-  TlsSite site;
-  if (!site.ready) {
+TEST_CASE_FIXTURE(TlsSite, "TLS: handshake with the gateway's certificate, then hello, batch and ack; a probe without a client certificate is refused") {
+  if (!ready) {
     MESSAGE("openssl CLI not available: TLS test skipped");
     return;
   }
-  auto& config = site.config;
-  const TempDir& pki = site.pki;
   GatewayUnderTest gw(config);
 
   {
@@ -109,14 +106,11 @@ TEST_CASE("TLS: handshake with the gateway's certificate, then hello, batch and 
   CHECK(ReceiveCounters::get(gw.counters().batches_stored) == 1);
 }
 
-TEST_CASE("TLS: a client certificate must name the probe of the Hello, unless listen.tls.client_cert_names_probe is false") {
-  TlsSite site;
-  if (!site.ready) {
+TEST_CASE_FIXTURE(TlsSite, "TLS: a client certificate must name the probe of the Hello, unless listen.tls.client_cert_names_probe is false") {
+  if (!ready) {
     MESSAGE("openssl CLI not available: TLS test skipped");
     return;
   }
-  auto& config = site.config;
-  const TempDir& pki = site.pki;
   const auto hello_with = [&](GatewayUnderTest& gw, const std::string& cert, const std::string& id,
                               const std::string& token) {
     auto ctx = client_context(pki.path(), cert);
