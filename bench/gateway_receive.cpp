@@ -10,7 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/wire/crc32c.h"
-#include "tests/gateway/gateway_harness.h"
+#include "tests/support/gateway_harness.h"
 
 using namespace footfall;
 using namespace footfall::gateway;

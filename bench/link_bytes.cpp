@@ -11,15 +11,16 @@
 
 #include "common/wire/batch_builder.h"
 #include "common/wire/codec.h"
-#include "firmware/capture/pcap_source.h"
-#include "firmware/config/probe_config.h"
-#include "firmware/parse/packet.h"
-#include "firmware/pipeline/sighting.h"
-#include "firmware/presence/presence_tracker.h"
+#include "probe/capture/pcap_source.h"
+#include "probe/config/probe_config.h"
+#include "probe/parse/packet.h"
+#include "probe/pipeline/sighting.h"
+#include "probe/presence/presence_tracker.h"
 
 namespace {
 
 using namespace footfall;
+using namespace footfall::probe;
 
 constexpr std::uint64_t kPcapRecordHeaderBytes = 16;
 

@@ -12,7 +12,7 @@
 #include "gateway/publish/payloads.h"
 #include "gateway/publish/publisher.h"
 
-using namespace footfall::publish;
+using namespace footfall::gateway::publish;
 
 namespace {
 

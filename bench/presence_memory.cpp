@@ -13,7 +13,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "firmware/presence/presence_tracker.h"
+#include "probe/presence/presence_tracker.h"
 
 namespace {
 using footfall::PresenceEvent;
@@ -44,9 +44,9 @@ Sighting sighting_of(std::uint64_t i) {
 
 double as_double(long kb) { return static_cast<double>(kb); }
 
-struct CountingSink : footfall::presence::PresenceSink {
+struct CountingSink : footfall::probe::presence::PresenceSink {
   std::uint64_t events = 0;
-  void on_presence(const PresenceEvent&, footfall::presence::DepartureCause) override { ++events; }
+  void on_presence(const PresenceEvent&, footfall::probe::presence::DepartureCause) override { ++events; }
 };
 
 long peer_delta_kb(std::uint64_t devices) {
@@ -84,15 +84,15 @@ long peer_in_child(std::uint64_t devices) {
 
 int main(int argc, char** argv) {
   const std::uint64_t devices = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
-  if (devices == 0 || devices > footfall::presence::DeviceTable::max_capacity) {
-    std::fprintf(stderr, "presence_memory: devices must be 1..%u\n", footfall::presence::DeviceTable::max_capacity);
+  if (devices == 0 || devices > footfall::probe::presence::DeviceTable::max_capacity) {
+    std::fprintf(stderr, "presence_memory: devices must be 1..%u\n", footfall::probe::presence::DeviceTable::max_capacity);
     return 2;
   }
   const long peer_kb = peer_in_child(devices);
 
-  footfall::presence::PresenceConfig config;
+  footfall::probe::presence::PresenceConfig config;
   config.max_devices = static_cast<std::uint32_t>(devices);
-  footfall::presence::PresenceTracker tracker(config);
+  footfall::probe::presence::PresenceTracker tracker(config);
   CountingSink sink;
   const long before_kb = status_kb("VmRSS");
   for (std::uint64_t i = 0; i < devices; ++i) tracker.on_sighting(sighting_of(i), sink);
@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   std::printf("presence table (RSS)       %.1f bytes/device  (%.1f MB)\n", as_double(after_kb - before_kb) * 1024.0 / n,
               as_double(after_kb - before_kb) / 1024.0);
   std::printf("presence table (counted)   %.1f bytes/device  (records %zu B + index %zu slots x 4 B)\n",
-              static_cast<double>(tracker.memory_bytes()) / n, sizeof(footfall::presence::DeviceRecord),
+              static_cast<double>(tracker.memory_bytes()) / n, sizeof(footfall::probe::presence::DeviceRecord),
               tracker.table().index_slots());
   if (peer_kb >= 0)
     std::printf("peer unordered_map (RSS)   %.1f bytes/device  (%.1f MB)\n", as_double(peer_kb) * 1024.0 / n,

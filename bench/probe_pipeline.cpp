@@ -14,10 +14,10 @@
 #include <filesystem>
 #include <string>
 
-#include "firmware/capture/pcap_source.h"
-#include "firmware/config/probe_config.h"
-#include "firmware/pipeline/capture_stage.h"
-#include "firmware/uplink/uplink.h"
+#include "probe/capture/pcap_source.h"
+#include "probe/config/probe_config.h"
+#include "probe/pipeline/capture_stage.h"
+#include "probe/uplink/uplink.h"
 #include "tools/sim/frame_builder.h"
 #include "tools/sim/pcap_writer.h"
 #include "tools/sim/site_model.h"
@@ -25,6 +25,7 @@
 namespace {
 
 using namespace footfall;
+using namespace footfall::probe;
 
 double cpu_seconds() {
   rusage u{};

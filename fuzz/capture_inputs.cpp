@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <system_error>
 
-#include "firmware/capture/pcap_source.h"
-#include "firmware/parse/radio_header.h"
+#include "probe/capture/pcap_source.h"
+#include "probe/parse/radio_header.h"
 #include "fuzz/fuzz_input.h"
 
 namespace footfall::fuzz {

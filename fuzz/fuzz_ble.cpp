@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "firmware/parse/ble.h"
+#include "probe/parse/ble.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_input.h"
 

@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <span>
 
-#include "firmware/parse/ble.h"
-#include "firmware/parse/dot11.h"
-#include "firmware/parse/drop_reason.h"
-#include "firmware/parse/radio_header.h"
+#include "probe/parse/ble.h"
+#include "probe/parse/dot11.h"
+#include "probe/parse/drop_reason.h"
+#include "probe/parse/radio_header.h"
 #include "fuzz/fuzz_input.h"
 
 namespace footfall::fuzz {

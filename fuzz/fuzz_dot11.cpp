@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "firmware/parse/dot11.h"
+#include "probe/parse/dot11.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_input.h"
 

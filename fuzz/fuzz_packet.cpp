@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "firmware/parse/packet.h"
+#include "probe/parse/packet.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/fuzz_input.h"
 

@@ -2,7 +2,7 @@
 # preset runs it under sanitizers), and footfall-fuzz-corpus, which turns captures into seed inputs.
 add_library(footfall_fuzz_inputs STATIC ${CMAKE_CURRENT_LIST_DIR}/capture_inputs.cpp)
 target_include_directories(footfall_fuzz_inputs PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(footfall_fuzz_inputs PUBLIC footfall_probe_lib PRIVATE footfall_warnings)
+target_link_libraries(footfall_fuzz_inputs PUBLIC footfall_probe_capture footfall_probe_parse PRIVATE footfall_warnings)
 
 add_executable(fuzz_packet_replay ${CMAKE_CURRENT_LIST_DIR}/fuzz_packet.cpp ${CMAKE_CURRENT_LIST_DIR}/replay_main.cpp)
 target_link_libraries(fuzz_packet_replay PRIVATE footfall_fuzz_inputs footfall_warnings)

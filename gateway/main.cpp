@@ -40,7 +40,7 @@
 namespace {
 
 using namespace footfall::gateway;
-namespace publish = footfall::publish;
+namespace publish = footfall::gateway::publish;
 
 constexpr auto kIdlePause = std::chrono::milliseconds(50);  // site stage: nothing to read, look again after this
 

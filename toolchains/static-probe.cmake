@@ -8,7 +8,7 @@ set(OPENSSL_USE_STATIC_LIBS TRUE)
 
 # Each function in its own section, so that the linker drops what the probe never calls.
 add_compile_options(-ffunction-sections -fdata-sections)
-# Size before speed, except on the per-packet path (FOOTFALL_PER_PACKET_OPTIMIZATION, set by firmware/).
+# Size before speed, except on the per-packet path (FOOTFALL_PER_PACKET_OPTIMIZATION, set by probe/).
 add_compile_options(-Os)
 set(FOOTFALL_PER_PACKET_OPTIMIZATION -O2)
 # lld folds identical functions and constants (aarch64 -2 %); gold's static programs abort on exceptions; MIPS grows.

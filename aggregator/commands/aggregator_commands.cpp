@@ -23,10 +23,8 @@
 #include "aggregator/publish/figures_publisher.h"
 #include "aggregator/store/sales_csv.h"
 #include "aggregator/store/sqlite_store.h"
-#if FOOTFALL_HAVE_REPORT
 #include "aggregator/report/report_writer.h"
 #include "aggregator/commands/report_summary.h"
-#endif
 
 namespace footfall::aggregator {
 namespace {
@@ -257,7 +255,6 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::cerr << "footfall-aggregator: --to: expected YYYY-MM-DD, not before --from\n";
     return 2;
   }
-#if FOOTFALL_HAVE_REPORT
   SiteThresholds thr;
   try {
     thr = site_thresholds(*cfg, tenant, site);
@@ -300,12 +297,6 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     return 3;
   }
   return 0;
-#else
-  (void)out_dir;
-  (void)site;
-  std::cerr << "footfall-aggregator: report: this build has no report writer (aggregator/report)\n";
-  return 3;
-#endif
 }
 
 }  // namespace footfall::aggregator

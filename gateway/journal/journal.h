@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/wire/messages.h"
-#include "firmware/spool/spool.h"
+#include "probe/spool/spool.h"
 #include "common/unique_fd.h"
 #include "gateway/journal/held_seqs.h"
 #include "gateway/journal/journal_record.h"

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 
 bool MicroBatcher::add(std::string item, UnixMs now) {
   if (full() || (!items_.empty() && bytes_ + item.size() > limits_.max_bytes)) return false;
@@ -31,4 +31,4 @@ std::optional<SealedItems> MicroBatcher::seal(UnixMs now) {
   return out;
 }
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

@@ -10,7 +10,7 @@
 
 #include "gateway/publish/payloads.h"
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 
 struct BatchLimits {
   std::int64_t interval_ms = 5000;
@@ -50,4 +50,4 @@ class MicroBatcher {
   UnixMs opened_at_ = 0;
 };
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

@@ -10,7 +10,7 @@
 #include <iterator>
 #include <system_error>
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 namespace {
 
 // Record layout: version byte, topic length (u16 LE), topic, payload.
@@ -110,4 +110,4 @@ bool Outbox::read_next(std::uint64_t after_seq, OutboxItem& out, spool::SpoolErr
   }
 }
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

@@ -1,6 +1,6 @@
 #pragma once
 // The publisher's durable buffer: every sealed micro-batch (topic + JSON payload) is appended here before
-// it is handed to MQTT, and leaves only when the broker's PUBACK arrives. A firmware Spool underneath with
+// it is handed to MQTT, and leaves only when the broker's PUBACK arrives. A probe Spool underneath with
 // FullPolicy::reject_newest: when full, append answers spool_full and nothing already stored is dropped.
 // Not thread-safe: the Publisher serializes access.
 #include <cstdint>
@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "firmware/spool/spool.h"
+#include "probe/spool/spool.h"
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 
 struct OutboxItem {
   std::uint64_t seq = 0;
@@ -64,4 +64,4 @@ class Outbox {
   std::vector<std::uint8_t> record_;
 };
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

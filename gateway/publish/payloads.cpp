@@ -8,7 +8,7 @@
 
 #include "common/civil_date.h"
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 namespace {
 
 using nlohmann::json;
@@ -326,4 +326,4 @@ std::string encode_batch(const BatchEnvelope& env, std::string_view array_key, c
   return out;
 }
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 
 using UnixMs = std::int64_t;  // milliseconds since the Unix epoch, UTC
 
@@ -113,4 +113,4 @@ struct BatchEnvelope {
 std::string encode_batch(const BatchEnvelope& env, std::string_view array_key, const std::vector<std::string>& items,
                          std::string_view extra_fields);
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

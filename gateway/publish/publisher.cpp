@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 namespace {
 
 bool is_topic_level(std::string_view s) {
@@ -545,4 +545,4 @@ UnixMs Publisher::wall_now() const {
       .count();
 }
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

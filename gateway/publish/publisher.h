@@ -22,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-#include "firmware/spool/spool.h"
+#include "probe/spool/spool.h"
 #include "gateway/publish/micro_batcher.h"
 #include "gateway/publish/outbox.h"
 #include "gateway/publish/payloads.h"
@@ -32,7 +32,7 @@ class async_client;
 class connect_options;
 }
 
-namespace footfall::publish {
+namespace footfall::gateway::publish {
 
 struct TlsConfig {
   bool enabled = false;      // needs an ssl:// server_uri
@@ -221,4 +221,4 @@ class Publisher {
   std::unique_ptr<mqtt::async_client> client_;
 };
 
-}  // namespace footfall::publish
+}  // namespace footfall::gateway::publish

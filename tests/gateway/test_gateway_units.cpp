@@ -12,7 +12,7 @@
 #include "gateway/journal/journal_record.h"
 #include "gateway/probe_clock/clock_offset.h"
 #include "gateway/receive/hello_check.h"
-#include "tests/gateway/gateway_harness.h"
+#include "tests/support/gateway_harness.h"
 
 using namespace footfall;
 using namespace footfall::gateway;

@@ -1,0 +1,307 @@
+#include "probe/commands/run_command.h"
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/wire/frame.h"
+#include "probe/capture/pcap_source.h"
+#include "probe/commands/frames_command.h"
+#include "probe/config/probe_config.h"
+#include "probe/pipeline/capture_stage.h"
+#include "probe/pipeline/checkpoint.h"
+#include "probe/pipeline/process_stats.h"
+#include "probe/uplink/uplink.h"
+
+#ifndef FOOTFALL_VERSION
+#define FOOTFALL_VERSION "0.1.0"
+#endif
+
+namespace footfall::probe::commands {
+
+namespace {
+
+namespace asio = boost::asio;
+
+// Log lines go to the command's error stream (stderr from main; a file in tests).
+class FileSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit FileSink(std::FILE* file) : file_(file) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), file_);
+  }
+  void flush_() override { std::fflush(file_); }
+
+ private:
+  std::FILE* file_;
+};
+
+void configure_logging(const std::string& level, std::FILE* err) {
+  auto logger = std::make_shared<spdlog::logger>("footfall-probe", std::make_shared<FileSink>(err));
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(std::move(logger));
+}
+
+spool::SpoolLimits spool_limits(const config::ProbeConfig& c) {
+  spool::SpoolLimits limits;
+  limits.max_total_bytes = static_cast<std::uint64_t>(c.spool.max_mb) << 20;
+  // Several segments even in a small spool, so a full spool drops a fraction of it, not all of it.
+  limits.segment_bytes = std::min<std::uint64_t>(1ull << 20, limits.max_total_bytes / 8);
+  limits.full_policy = spool::FullPolicy::drop_oldest;
+  // A record is one batch frame: at most what the gateway's decoder accepts, which the encoder never exceeds.
+  limits.max_record_bytes =
+      static_cast<std::uint32_t>(wire::kFrameHeaderBytes + wire::kDefaultMaxFrameBody + wire::kFrameTrailerBytes);
+  return limits;
+}
+
+// The smallest spool that holds one largest record beside a segment and a record header.
+std::uint64_t min_spool_mb() {
+  const std::uint64_t bytes = spool::kSegmentHeaderBytes + spool::kRecordHeaderBytes + wire::kFrameHeaderBytes +
+                              wire::kDefaultMaxFrameBody + wire::kFrameTrailerBytes;
+  return (bytes + (1u << 20) - 1) >> 20;
+}
+
+capture::LiveOptions live_options(const config::ProbeConfig::Source& s) {
+  capture::LiveOptions live;
+  live.interface = s.interface;
+  live.monitor = s.monitor;
+  live.snaplen = static_cast<int>(s.snaplen);
+  live.buffer_bytes = static_cast<int>(s.buffer_kb * 1024);
+  live.filter = s.filter;
+  return live;
+}
+
+uplink::UplinkConfig uplink_config(const config::ProbeConfig& c) {
+  uplink::UplinkConfig u;
+  u.probe_id = c.probe_id;
+  u.token = c.token;
+  u.software_version = FOOTFALL_VERSION;
+  u.host = c.gateway.host;
+  u.port = static_cast<std::uint16_t>(c.gateway.port);
+  u.tls = c.gateway.tls;
+  u.window = static_cast<std::uint32_t>(c.uplink.window);
+  u.backoff = {std::chrono::milliseconds(c.uplink.backoff_initial_ms), std::chrono::milliseconds(c.uplink.backoff_max_ms)};
+  u.connect_timeout = std::chrono::milliseconds(c.uplink.connect_timeout_ms);
+  u.ack_timeout = std::chrono::milliseconds(c.uplink.ack_timeout_ms);
+  u.heartbeat_interval = std::chrono::seconds(c.heartbeat_s);
+  u.replaying_file = c.replaying_file();
+  return u;
+}
+
+void log_summary(const pipeline::CaptureSnapshot& s, const uplink::UplinkCounters& u, const spool::SpoolDepth& d) {
+  spdlog::info(
+      "summary: packets_read={} skipped={} sightings={} malformed={} arrivals={} departures={} evictions={} "
+      "batches_spooled={} batches_lost={} checkpoint={} no_radio_clock={}",
+      s.packets_read, s.packets_skipped, s.sightings, s.malformed, s.presence.arrivals, s.presence.departures,
+      s.presence.evictions, s.batches_spooled, s.batches_lost, s.checkpoint_index, s.no_radio_clock);
+  spdlog::info(
+      "summary: uplink connects={} connect_failures={} refusals={} disconnects={} ack_timeouts={} batches_sent={} "
+      "batches_resent={} batches_acked={} bytes_sent={} heartbeats={}",
+      u.connects, u.connect_failures, u.refusals, u.disconnects, u.ack_timeouts, u.batches_sent, u.batches_resent,
+      u.batches_acked, u.bytes_sent, u.heartbeats_sent);
+  spdlog::info("summary: spool unacked_batches={} unacked_bytes={} full_drop_batches={} torn={} corrupt={}",
+               d.unacked_records, d.unacked_bytes, d.full_drop_records, d.torn_records, d.corrupt_records);
+  if (s.capture.have_pcap_stats)
+    spdlog::info("summary: pcap_received={} pcap_dropped={} pcap_if_dropped={}", s.capture.pcap_received,
+                 s.capture.pcap_dropped, s.capture.pcap_if_dropped);
+}
+
+}  // namespace
+
+int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
+  if (options.help_config) {
+    const std::string table = config::probe_options_help();
+    std::fputs(table.c_str(), out);
+    return kExitOk;
+  }
+  const config::ConfigResult loaded = config::load_probe_config(options.config_path);
+  if (!loaded.config) {
+    std::fprintf(err, "footfall-probe: %s\n", loaded.error.c_str());
+    return kExitUsage;
+  }
+  const config::ProbeConfig& cfg = *loaded.config;
+  configure_logging(cfg.log_level, err);
+  // The error stream may not outlive this call: whatever the exit path, later log lines go to stderr.
+  struct RestoreLogging {
+    std::string level;
+    ~RestoreLogging() { configure_logging(level, stderr); }
+  } const restore_logging{cfg.log_level};
+
+  if (static_cast<std::uint64_t>(cfg.spool.max_mb) < min_spool_mb()) {
+    std::fprintf(err, "footfall-probe: spool.max_mb: %llu MiB cannot hold one batch of up to %u KiB (the frame limit) "
+                      "beside the spool's headers: at least %llu\n",
+                 static_cast<unsigned long long>(cfg.spool.max_mb), wire::kDefaultMaxFrameBody >> 10,
+                 static_cast<unsigned long long>(min_spool_mb()));
+    return kExitUsage;
+  }
+  spool::OpenResult opened = spool::Spool::open(cfg.spool.dir, spool_limits(cfg), {cfg.spool.fsync, 16, 5'000'000'000});
+  if (!opened.spool) {
+    std::fprintf(err, "footfall-probe: spool.dir: %s\n", opened.error.message().c_str());
+    return kExitFailure;
+  }
+  spool::Spool& spool = *opened.spool;
+
+  std::optional<capture::PcapSource> source;
+  try {
+    source.emplace(cfg.replaying_file() ? capture::PcapSource::open_file(cfg.source.file)
+                                        : capture::PcapSource::open_live(live_options(cfg.source)));
+  } catch (const capture::CaptureError& e) {
+    std::fprintf(err, "footfall-probe: %s: %s\n", cfg.replaying_file() ? "source.file" : "source.interface", e.what());
+    return kExitUsage;
+  }
+  if (!source->warnings().empty()) spdlog::warn("capture: {}", source->warnings());
+
+  std::optional<pipeline::ReplayCheckpoint> checkpoint;
+  std::uint64_t skip = 0;
+  std::uint64_t source_id = 0;
+  if (cfg.replaying_file()) {
+    if (auto identity = pipeline::identify_replay_file(cfg.source.file)) {
+      checkpoint.emplace(cfg.spool.dir, *identity);
+      source_id = pipeline::replay_source_id(*identity);
+      std::string note;
+      skip = checkpoint->load(note);
+      spdlog::info("replay {}: {}", cfg.source.file, note);
+      // The newest batch in the spool (or acked) is usually past the checkpoint file, which lags until a sync.
+      if (const auto newest = spool.newest_record(); newest && newest->position.source == source_id &&
+                                                       newest->position.index > skip) {
+        skip = newest->position.index;
+        spdlog::info("replay {}: resuming after packet {}, the position of batch {} (the newest in the spool or acked)",
+                     cfg.source.file, skip, newest->seq);
+      }
+    }
+  }
+
+  asio::io_context io;
+  uplink::SharedSpool shared(spool);
+  pipeline::ProcessSampler sampler;
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<pipeline::CaptureStage> stage;
+
+  auto heartbeat = [&]() {
+    wire::Heartbeat hb;
+    const pipeline::CaptureSnapshot s = stage->snapshot();
+    hb.capture_received = s.capture.have_pcap_stats ? s.capture.pcap_received : s.packets_read;
+    hb.capture_dropped = s.capture.pcap_dropped;
+    hb.capture_if_dropped = s.capture.pcap_if_dropped;
+    hb.parse_drops = s.malformed;
+    hb.cpu_permille = sampler.cpu_permille();
+    hb.rss_bytes = pipeline::ProcessSampler::rss_bytes();
+    const spool::SpoolDepth d = shared.with([](spool::Spool& sp) { return sp.depth(); });
+    hb.spool_records = d.unacked_records;
+    hb.spool_bytes = d.unacked_bytes;
+    hb.spool_full_drop_records = d.full_drop_records;
+    hb.spool_full_drop_bytes = d.full_drop_bytes;
+    hb.uptime_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+    return hb;
+  };
+
+  std::optional<uplink::Uplink> link;
+  try {
+    link.emplace(io, uplink_config(cfg), shared, heartbeat);
+  } catch (const std::exception& e) {
+    std::fprintf(err, "footfall-probe: %s\n", e.what());
+    return kExitUsage;
+  }
+
+  pipeline::CaptureStageOptions stage_options;
+  stage_options.presence = config::presence_config(cfg.presence);
+  stage_options.batch.max_records = static_cast<std::size_t>(cfg.batch.max_records);
+  stage_options.batch.max_age_ns = cfg.batch.max_age_ms * 1'000'000;
+  stage_options.send_sightings = cfg.batch.send_sightings;
+  stage_options.speed = cfg.source.speed;
+  stage_options.radio_clock = cfg.source.clock == "radio";
+  stage_options.skip_packets = skip;
+  stage_options.checkpoint = checkpoint ? &*checkpoint : nullptr;
+  stage_options.source_id = source_id;
+  stage_options.fsync = cfg.spool.fsync;
+  stage.emplace(*source, shared, stage_options, [&link] { link->notify_spooled(); });
+
+  int exit_status = kExitOk;
+  bool finished = false;
+  bool draining = false;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(io);
+
+  auto finish = [&](int status) {
+    if (finished) return;
+    finished = true;
+    exit_status = status;
+    link->stop();
+    signals.cancel();
+    drain_timer.cancel();
+  };
+  auto spool_empty = [&] { return shared.with([](spool::Spool& s) { return s.depth().unacked_records == 0; }); };
+
+  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("signal {}: sealing the open batch into the spool and stopping", signal_number);
+    stage->stop();
+    if (draining) finish(kExitOk);  // the capture thread is done already: nothing more to wait for
+  });
+  link->on_acked([&] {
+    if (draining && spool_empty()) {
+      spdlog::info("drain: the gateway acked the whole spool");
+      finish(kExitOk);
+    }
+  });
+
+  if (source->live())
+    spdlog::info("probe '{}' listening on {} (link type {}, filter '{}'), gateway {}:{}", cfg.probe_id, source->name(),
+                 source->link_type_name(), source->filter(), cfg.gateway.host, cfg.gateway.port);
+  else
+    spdlog::info("probe '{}' replaying {} at {}, gateway {}:{}", cfg.probe_id, source->name(),
+                 cfg.source.speed == 0 ? std::string("full speed") : std::to_string(cfg.source.speed) + "x",
+                 cfg.gateway.host, cfg.gateway.port);
+  link->start();
+
+  // io.run() must not return while the capture thread may still post its outcome.
+  auto capture_running = asio::make_work_guard(io);
+  std::thread capture_thread([&] {
+    const pipeline::CaptureOutcome outcome = stage->run();
+    asio::post(io, [&, outcome] {
+      capture_running.reset();
+      if (finished) return;
+      if (outcome == pipeline::CaptureOutcome::read_error) {
+        spdlog::error("capture stopped: read error: {}", stage->error());
+        return finish(kExitFailure);
+      }
+      if (outcome == pipeline::CaptureOutcome::stopped) return finish(kExitOk);
+      // End of file: everything is spooled; wait (bounded) until the gateway holds all of it.
+      if (spool_empty()) return finish(kExitOk);
+      draining = true;
+      spdlog::info("end of file: waiting up to {} s for the gateway to ack the spool", cfg.drain_timeout_s);
+      drain_timer.expires_after(std::chrono::seconds(cfg.drain_timeout_s));
+      drain_timer.async_wait([&](const boost::system::error_code& ec) {
+        if (ec || finished) return;
+        const auto left = shared.with([](spool::Spool& s) { return s.depth().unacked_records; });
+        spdlog::error("drain timed out: {} batches stay in the spool for the next run", left);
+        finish(kExitFailure);
+      });
+    });
+  });
+
+  io.run();
+  capture_thread.join();
+  log_summary(stage->snapshot(), link->counters(), shared.with([](spool::Spool& s) { return s.depth(); }));
+  spdlog::default_logger()->flush();
+  return exit_status;
+}
+
+}  // namespace footfall::probe::commands
