@@ -80,8 +80,8 @@ int dwell_bucket(TimeMs dwell_ms) {
 }
 
 WindowScratch::WindowScratch(const VisitTable& t, const SalesLedger& s)
-    : table(t),
-      sales(s),
+    : table_(t),
+      sales_(s),
       occupancy_(t),
       stamps_(static_cast<std::size_t>(t.devices)) {}
 
@@ -150,9 +150,9 @@ WindowFigures WindowScratch::figures(TimeMs from, TimeMs to, WindowDetail detail
   visitor_devices_.clear();
   dwells_.clear();
   std::optional<ZoneTally> zones;
-  if (detail == WindowDetail::full) zones.emplace(table.zone_names.size());
-  const auto [b, e] = table.slice(from, to);
-  for (std::size_t i = b; i < e; ++i) count_visit(table.rows[i], gen, f, zones ? &*zones : nullptr);
+  if (detail == WindowDetail::full) zones.emplace(table_.zone_names.size());
+  const auto [b, e] = table_.slice(from, to);
+  for (std::size_t i = b; i < e; ++i) count_visit(table_.rows[i], gen, f, zones ? &*zones : nullptr);
   f.new_visitors = f.visitors - f.returning_visitors;
   for (const auto dev : bounced_devices_) {
     if (stamps_[static_cast<std::size_t>(dev)].visitor != gen) ++f.bounces;
@@ -161,14 +161,14 @@ WindowFigures WindowScratch::figures(TimeMs from, TimeMs to, WindowDetail detail
   const auto [occupancy, occupancy_at] = occupancy_.peak(from, to);
   f.peak_occupancy = occupancy;
   f.peak_occupancy_at = occupancy_at;
-  const auto [transactions, revenue] = sales.in(from, to);
+  const auto [transactions, revenue] = sales_.in(from, to);
   f.transactions = transactions;
   f.revenue = revenue;
   if (zones) {
     std::map<std::int64_t, std::int64_t> frequency;
     for (const auto dev : visitor_devices_) ++frequency[stamps_[static_cast<std::size_t>(dev)].visits];
     f.frequency.assign(frequency.begin(), frequency.end());
-    f.zone_flow = zones->flow(table.zone_names);
+    f.zone_flow = zones->flow(table_.zone_names);
   }
   return f;
 }
@@ -189,7 +189,7 @@ void WindowScratch::count_visit(const VisitRow& r, std::int32_t gen, WindowFigur
   }
   if (!r.is(visitor)) return;
   ++f.visitor_visits;
-  ++f.arrivals_by_hour[static_cast<std::size_t>(table.clock.hour_of_day(r.arrival))];
+  ++f.arrivals_by_hour[static_cast<std::size_t>(table_.clock.hour_of_day(r.arrival))];
   ++f.dwell_visitors[static_cast<std::size_t>(dwell_bucket(r.dwell_ms()))];
   dwells_.push_back(static_cast<double>(r.dwell_ms()) / 60'000.0);
   if (st.visitor != gen) {
@@ -215,7 +215,7 @@ void WindowScratch::count_visit(const VisitRow& r, std::int32_t gen, WindowFigur
   }
   if (zones != nullptr) {
     ++st.visits;
-    zones->count(r, table.paths);
+    zones->count(r, table_.paths);
   }
 }
 

@@ -43,8 +43,6 @@ class WindowScratch {
   WindowScratch(const VisitTable& table, const SalesLedger& sales);
   WindowFigures figures(TimeMs from, TimeMs to, WindowDetail detail);
 
-  const VisitTable& table;
-  const SalesLedger& sales;
   const OccupancyCurve& occupancy() const { return occupancy_; }
 
  private:
@@ -52,6 +50,8 @@ class WindowScratch {
   void count_visit(const VisitRow& r, std::int32_t gen, WindowFigures& f, ZoneTally* zones);
   void settle_dwell(WindowFigures& f);  // mean, median and the busiest hour of the visitor visits
 
+  const VisitTable& table_;
+  const SalesLedger& sales_;
   OccupancyCurve occupancy_;
   // One record per device, so a row touches one cache line of scratch.
   struct DeviceStamps {
