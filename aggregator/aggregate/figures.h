@@ -1,6 +1,7 @@
 #pragma once
 // Visitor-flow figures and 3A3R indicators of one site for a period; every figure is defined in docs/metrics.md.
-// Pure computation: visits and sales in; figures as JSON (the MQTT payload), alerts typed.
+// Pure computation: visits and sales in; period figures as JSON (the metrics payload), alerts and overlap as
+// values that to_json turns into their published objects.
 
 #include <map>
 #include <string>
