@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
   thr.utc_offset_min = offset_min;
   const auto wall0 = std::chrono::steady_clock::now();
   const double cpu0 = cpu_seconds();
-  const nlohmann::json doc = report_document(visits, sales, thr, year_from, year_from + days_in_year * day, "acme", "mall-7");
+  const nlohmann::json doc =
+      to_json(report_document(visits, sales, thr, year_from, year_from + days_in_year * day, "acme", "mall-7"));
   const double cpu = cpu_seconds() - cpu0;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 

@@ -2,40 +2,56 @@
 
 #include <algorithm>
 
+#include "aggregator/aggregate/window_scratch.h"
+
 namespace footfall::aggregator {
 
-nlohmann::json interval_list(WindowScratch& scratch, TimeMs from, TimeMs to, TimeMs interval) {
-  nlohmann::json out = nlohmann::json::array();
+std::vector<IntervalFigures> interval_figures(WindowScratch& scratch, TimeMs from, TimeMs to, TimeMs interval) {
+  std::vector<IntervalFigures> out;
   for (TimeMs t = from; t < to; t += interval) {
     const TimeMs end = std::min(to, t + interval);
     const WindowFigures f = scratch.figures(t, end, WindowDetail::counts);
-    out.push_back({{"start", scratch.table.clock.local_minute(t)},
-                   {"passers_by", f.awareness - f.visitors},
-                   {"visitors", f.visitors},
-                   {"arrivals", f.visitor_visits},
-                   {"detected", f.detected_visits},
-                   {"occupancy_max", f.peak_occupancy}});
+    out.push_back({t, f.passers_by(), f.visitors, f.visitor_visits, f.detected_visits, f.peak_occupancy});
   }
   return out;
 }
 
-std::pair<nlohmann::json, TimeMs> occupancy_list(const WindowScratch& scratch, TimeMs from, TimeMs to, TimeMs step_ms,
-                                                 int max_points) {
+OccupancyPoints occupancy_points(const WindowScratch& scratch, TimeMs from, TimeMs to, TimeMs step_ms, int max_points) {
   const std::vector<std::int64_t> samples = scratch.occupancy().samples(from, to, step_ms);
   std::size_t merge = 1;
   if (max_points > 0) {
     const auto limit = static_cast<std::size_t>(max_points);
     merge = std::max<std::size_t>(1, (samples.size() + limit - 1) / limit);
   }
-  nlohmann::json out = nlohmann::json::array();
+  OccupancyPoints out{from, step_ms * static_cast<TimeMs>(merge), {}};
   for (std::size_t i = 0; i < samples.size(); i += merge) {
     const auto last = std::min(samples.size(), i + merge);
-    const auto highest = *std::max_element(samples.begin() + static_cast<std::ptrdiff_t>(i),
-                                           samples.begin() + static_cast<std::ptrdiff_t>(last));
-    const TimeMs at = from + static_cast<TimeMs>(i) * step_ms;
-    out.push_back({{"at", scratch.table.clock.local_minute(at)}, {"devices", highest}});
+    out.devices.push_back(*std::max_element(samples.begin() + static_cast<std::ptrdiff_t>(i),
+                                            samples.begin() + static_cast<std::ptrdiff_t>(last)));
   }
-  return {std::move(out), step_ms * static_cast<TimeMs>(merge)};
+  return out;
+}
+
+nlohmann::json interval_list(const std::vector<IntervalFigures>& intervals, const LocalClock& clock) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const IntervalFigures& f : intervals) {
+    out.push_back({{"start", clock.local_minute(f.start)},
+                   {"passers_by", f.passers_by},
+                   {"visitors", f.visitors},
+                   {"arrivals", f.arrivals},
+                   {"detected", f.detected},
+                   {"occupancy_max", f.occupancy_max}});
+  }
+  return out;
+}
+
+nlohmann::json occupancy_list(const OccupancyPoints& occupancy, const LocalClock& clock) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < occupancy.devices.size(); ++i) {
+    const TimeMs at = occupancy.from + static_cast<TimeMs>(i) * occupancy.step_ms;
+    out.push_back({{"at", clock.local_minute(at)}, {"devices", occupancy.devices[i]}});
+  }
+  return out;
 }
 
 nlohmann::json dwell_histogram_list(const WindowFigures& f) {

@@ -8,7 +8,7 @@
 #include "aggregator/aggregate/figure_lists.h"
 #include "aggregator/aggregate/local_time.h"
 #include "aggregator/aggregate/visit_table.h"
-#include "aggregator/aggregate/window_figures.h"
+#include "aggregator/aggregate/window_scratch.h"
 
 namespace footfall::aggregator {
 
@@ -67,17 +67,18 @@ nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vecto
   // Arrivals per interval: hours for an hour or a day, days for a week or a month.
   const bool by_hour = p == Period::hour || p == Period::day;
   j["interval"] = by_hour ? "hour" : "day";
-  j["intervals"] = interval_list(scratch, period_start, end, by_hour ? hour_ms : day_ms);
-  auto [points, step_ms] = occupancy_list(scratch, period_start, end, TimeMs{thr.occupancy_step_s} * 1000, 0);
-  j["occupancy_step_s"] = step_ms / 1000;
-  j["occupancy"] = std::move(points);
+  j["intervals"] = interval_list(interval_figures(scratch, period_start, end, by_hour ? hour_ms : day_ms), table.clock);
+  const OccupancyPoints occupancy =
+      occupancy_points(scratch, period_start, end, TimeMs{thr.occupancy_step_s} * 1000, 0);
+  j["occupancy_step_s"] = occupancy.step_ms / 1000;
+  j["occupancy"] = occupancy_list(occupancy, table.clock);
   j["dwell_histogram"] = dwell_histogram_list(f);
   j["frequency"] = frequency_list(f);
-  j["zone_flow"] = f.zone_flow;
+  j["zone_flow"] = to_json(f.zone_flow);
   return j;
 }
 
-std::vector<nlohmann::json> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+std::vector<IndicatorAlert> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
                                          const SiteThresholds& thr, TimeMs day_start) {
   const VisitTable table = build_visit_table(visits, thr);
   const SalesLedger ledger(sales);
@@ -86,22 +87,21 @@ std::vector<nlohmann::json> daily_alerts(const std::vector<Visit>& visits, const
   return alerts_on(
       day,
       [&](std::int32_t d) {
-        return figures_json(scratch.figures(table.clock.day_start(d), table.clock.day_start(d + 1), WindowDetail::counts),
-                            table.clock);
+        return scratch.figures(table.clock.day_start(d), table.clock.day_start(d + 1), WindowDetail::counts);
       },
       thr);
 }
 
-nlohmann::json overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from, TimeMs to,
-                              const SiteThresholds& thr) {
+OverlapMatrix overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from, TimeMs to,
+                             const SiteThresholds& thr) {
   std::size_t total = 0;
   for (const auto& [site, visits] : visits_by_site) total += visits.size();
   DeviceIndex index(total / 2 + 16);
   const auto min_dwell = static_cast<TimeMs>(std::llround(thr.visitor_min_dwell_s * 1000.0));
-  nlohmann::json sites = nlohmann::json::array();
+  OverlapMatrix out;
   std::vector<std::vector<std::int32_t>> visitors;  // per site: sorted distinct devices
   for (const auto& [site, visits] : visits_by_site) {
-    sites.push_back(site);
+    out.sites.push_back(site);
     std::vector<std::int32_t> devices;
     for (const auto& v : visits) {
       if (v.arrival < from || v.arrival >= to) continue;
@@ -113,13 +113,9 @@ nlohmann::json overlap_matrix(const std::map<std::string, std::vector<Visit>>& v
     visitors.push_back(std::move(devices));
   }
   const std::size_t n = visitors.size();
-  nlohmann::json counts = nlohmann::json::array();
-  nlohmann::json shared = nlohmann::json::array();
-  nlohmann::json matrix = nlohmann::json::array();
   for (std::size_t i = 0; i < n; ++i) {
-    counts.push_back(visitors[i].size());
-    nlohmann::json shared_row = nlohmann::json::array();
-    nlohmann::json row = nlohmann::json::array();
+    out.visitors.push_back(visitors[i].size());
+    std::vector<std::size_t>& shared_row = out.shared.emplace_back();
     for (std::size_t k = 0; k < n; ++k) {
       std::size_t common = 0;
       auto a = visitors[i].begin();
@@ -136,14 +132,23 @@ nlohmann::json overlap_matrix(const std::map<std::string, std::vector<Visit>>& v
         }
       }
       shared_row.push_back(common);
-      row.push_back(visitors[i].empty() ? nlohmann::json(nullptr)
-                                        : nlohmann::json(static_cast<double>(common) /
-                                                         static_cast<double>(visitors[i].size())));
     }
-    shared.push_back(std::move(shared_row));
+  }
+  return out;
+}
+
+nlohmann::json to_json(const OverlapMatrix& overlap) {
+  nlohmann::json matrix = nlohmann::json::array();
+  for (std::size_t i = 0; i < overlap.shared.size(); ++i) {
+    nlohmann::json row = nlohmann::json::array();
+    for (const std::size_t common : overlap.shared[i]) {
+      row.push_back(overlap.visitors[i] == 0 ? nlohmann::json(nullptr)
+                                             : nlohmann::json(static_cast<double>(common) /
+                                                              static_cast<double>(overlap.visitors[i])));
+    }
     matrix.push_back(std::move(row));
   }
-  return {{"sites", std::move(sites)}, {"visitors", std::move(counts)}, {"shared", std::move(shared)},
+  return {{"sites", overlap.sites}, {"visitors", overlap.visitors}, {"shared", overlap.shared},
           {"matrix", std::move(matrix)}};
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Visitor-flow figures and 3A3R indicators of one site for a period; every figure is defined in docs/metrics.md.
-// Pure computation: visits and sales in, JSON out.
+// Pure computation: visits and sales in; period figures as JSON (the metrics payload), alerts and overlap as
+// values that to_json turns into their published objects.
 
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aggregator/aggregate/daily_alerts.h"
 #include "aggregator/aggregate/thresholds.h"
 #include "aggregator/model/site_records.h"
 
@@ -33,12 +35,22 @@ nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vecto
 
 // Alerts of the local day starting at day_start: each daily indicator against the mean of the same weekday
 // in the four weeks before. visits as for period_figures with the day as the period.
-std::vector<nlohmann::json> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+std::vector<IndicatorAlert> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
                                          const SiteThresholds& thr, TimeMs day_start);
+
+// Visitors shared between the sites of one tenant: same (key_epoch, device), all sites judged alike.
+struct OverlapMatrix {
+  std::vector<std::string> sites;
+  std::vector<std::size_t> visitors;             // distinct visitors per site
+  std::vector<std::vector<std::size_t>> shared;  // shared[i][k]: visitors of site i also visitors of site k
+};
+
+// The overlap object of the report document; matrix[i][k] = shared[i][k] / visitors[i] (null without visitors).
+nlohmann::json to_json(const OverlapMatrix& overlap);
 
 // Cross-site overlap of one tenant in [from, to): share of site A's visitors also visitors of site B
 // (same (key_epoch, device)), all sites judged with thr.
-nlohmann::json overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from,
-                              TimeMs to, const SiteThresholds& thr);
+OverlapMatrix overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from,
+                             TimeMs to, const SiteThresholds& thr);
 
 }  // namespace footfall::aggregator

@@ -4,24 +4,17 @@
 #include <climits>
 #include <map>
 
-#include "aggregator/aggregate/daily_alerts.h"
-#include "aggregator/aggregate/figure_lists.h"
 #include "aggregator/aggregate/local_time.h"
 #include "aggregator/aggregate/visit_table.h"
-#include "aggregator/aggregate/window_figures.h"
+#include "aggregator/aggregate/window_scratch.h"
 
 namespace footfall::aggregator {
 namespace {
 
-struct Cohort {
-  std::int64_t visitors = 0;
-  std::int64_t returned = 0;
-};
-
 // First-visit cohorts by local week: devices new on a day of the week, and how many came back on a later day
 // within the returning window (seen before the end of the range).
-nlohmann::json cohort_list(const VisitTable& table, std::int32_t from_day, std::int32_t to_day,
-                           const SiteThresholds& thr) {
+std::vector<Cohort> cohorts_of(const VisitTable& table, std::int32_t from_day, std::int32_t to_day,
+                               const SiteThresholds& thr) {
   const auto devices = static_cast<std::size_t>(table.devices);
   std::vector<std::int32_t> seen_day(devices, INT_MIN);
   std::vector<std::int32_t> cohort_day(devices, INT_MIN);
@@ -47,98 +40,121 @@ nlohmann::json cohort_list(const VisitTable& table, std::int32_t from_day, std::
       ++cohorts[cohort_week[d]].returned;
     }
   }
+  std::vector<Cohort> out;
+  for (auto& [week, c] : cohorts) {
+    c.week = week;
+    c.complete = week + 6 + thr.returning_window_days < to_day;
+    out.push_back(c);
+  }
+  return out;
+}
+
+nlohmann::json rate(std::int64_t num, std::int64_t den) {
+  return den > 0 ? nlohmann::json(static_cast<double>(num) / static_cast<double>(den)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json cohort_list(const std::vector<Cohort>& cohorts) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [week, c] : cohorts) {
-    out.push_back({{"cohort", LocalClock::date(week)},
+  for (const Cohort& c : cohorts) {
+    out.push_back({{"cohort", LocalClock::date(c.week)},
                    {"visitors", c.visitors},
                    {"returned", c.returned},
-                   {"rate", c.visitors > 0 ? nlohmann::json(static_cast<double>(c.returned) / static_cast<double>(c.visitors))
-                                           : nlohmann::json(nullptr)},
-                   {"complete", week + 6 + thr.returning_window_days < to_day}});
+                   {"rate", rate(c.returned, c.visitors)},
+                   {"complete", c.complete}});
   }
   return out;
 }
 
 }  // namespace
 
-nlohmann::json report_document(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+ReportDocument report_document(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
                                const SiteThresholds& thr, TimeMs from, TimeMs to, const std::string& tenant,
                                const std::string& site) {
   const VisitTable table = build_visit_table(visits, thr);
   const SalesLedger ledger(sales);
   WindowScratch scratch(table, ledger);
   const LocalClock& clock = table.clock;
-  const std::int32_t from_day = clock.day_of(from);
-  const std::int32_t to_day = to > from ? clock.day_of(to - 1) + 1 : from_day;
-  const TimeMs from_ms = clock.day_start(from_day);
-  const TimeMs to_ms = clock.day_start(to_day);
+  ReportDocument doc;
+  doc.tenant = tenant;
+  doc.site = site;
+  doc.thresholds = thr;
+  doc.from_day = clock.day_of(from);
+  doc.to_day = to > from ? clock.day_of(to - 1) + 1 : doc.from_day;
+  const TimeMs from_ms = clock.day_start(doc.from_day);
+  const TimeMs to_ms = clock.day_start(doc.to_day);
 
-  const WindowFigures summary = scratch.figures(from_ms, to_ms, WindowDetail::full);
-
+  doc.summary = scratch.figures(from_ms, to_ms, WindowDetail::full);
   // Days of the range and the four weeks before them (the alerts' baselines).
-  const std::int32_t first_day = from_day - 28;
-  std::vector<nlohmann::json> day_figures;
-  day_figures.reserve(static_cast<std::size_t>(to_day - first_day));
-  for (std::int32_t d = first_day; d < to_day; ++d) {
-    nlohmann::json f =
-        figures_json(scratch.figures(clock.day_start(d), clock.day_start(d + 1), WindowDetail::counts), clock);
-    f["date"] = LocalClock::date(d);
-    day_figures.push_back(std::move(f));
+  const std::int32_t first_day = doc.from_day - 28;
+  std::vector<WindowFigures> day_figures;
+  day_figures.reserve(static_cast<std::size_t>(doc.to_day - first_day));
+  for (std::int32_t d = first_day; d < doc.to_day; ++d) {
+    day_figures.push_back(scratch.figures(clock.day_start(d), clock.day_start(d + 1), WindowDetail::counts));
   }
+  const auto figures_of = [&](std::int32_t d) -> const WindowFigures& {
+    return day_figures[static_cast<std::size_t>(d - first_day)];
+  };
+  for (std::int32_t d = doc.from_day; d < doc.to_day; ++d) {
+    doc.days.push_back(figures_of(d));
+    for (IndicatorAlert& a : alerts_on(d, figures_of, thr)) doc.alerts.push_back(std::move(a));
+  }
+  doc.hours = interval_figures(scratch, from_ms, to_ms, hour_ms);
+  doc.occupancy =
+      occupancy_points(scratch, from_ms, to_ms, TimeMs{thr.occupancy_step_s} * 1000, thr.report_occupancy_points);
+  doc.cohorts = cohorts_of(table, doc.from_day, doc.to_day, thr);
+  doc.generated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  return doc;
+}
+
+nlohmann::json to_json(const ReportDocument& doc) {
+  const LocalClock clock = doc.clock();
+  const WindowFigures& summary = doc.summary;
   nlohmann::json days = nlohmann::json::array();
   nlohmann::json new_vs_returning = nlohmann::json::array();
-  nlohmann::json alerts = nlohmann::json::array();
-  const auto figures_of = [&](std::int32_t d) { return day_figures[static_cast<std::size_t>(d - first_day)]; };
-  for (std::int32_t d = from_day; d < to_day; ++d) {
-    const auto& f = day_figures[static_cast<std::size_t>(d - first_day)];
-    days.push_back(f);
-    new_vs_returning.push_back({{"date", f["date"]}, {"new", f["new_visitors"]}, {"returning", f["returning_visitors"]}});
-    for (auto& a : alerts_on(d, figures_of, thr)) alerts.push_back(std::move(a));
+  for (std::size_t i = 0; i < doc.days.size(); ++i) {
+    const WindowFigures& f = doc.days[i];
+    const std::string date = LocalClock::date(doc.from_day + static_cast<std::int32_t>(i));
+    nlohmann::json day = figures_json(f, clock);
+    day["date"] = date;
+    days.push_back(std::move(day));
+    new_vs_returning.push_back({{"date", date}, {"new", f.new_visitors}, {"returning", f.returning_visitors}});
   }
-
-  auto [occupancy, occupancy_step] =
-      occupancy_list(scratch, from_ms, to_ms, TimeMs{thr.occupancy_step_s} * 1000, thr.report_occupancy_points);
-  nlohmann::json summary_json = figures_json(summary, clock);
-  const auto rate = [](std::int64_t num, std::int64_t den) {
-    return den > 0 ? nlohmann::json(static_cast<double>(num) / static_cast<double>(den)) : nlohmann::json(nullptr);
-  };
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-
-  nlohmann::json doc = {
+  nlohmann::json alerts = nlohmann::json::array();
+  for (const IndicatorAlert& a : doc.alerts) alerts.push_back(to_json(a));
+  return {
       {"format", "footfall-report/1"},
-      {"tenant", tenant},
-      {"site", site},
-      {"from", LocalClock::date(from_day)},
-      {"to", LocalClock::date(to_day)},
-      {"last_day", LocalClock::date(to_day - 1)},
-      {"from_ms", from_ms},
-      {"to_ms", to_ms},
-      {"utc_offset_min", thr.utc_offset_min},
-      {"generated_at", utc_iso(static_cast<TimeMs>(now_ms))},
-      {"thresholds", thr.to_json()},
-      {"summary", summary_json},
+      {"tenant", doc.tenant},
+      {"site", doc.site},
+      {"from", LocalClock::date(doc.from_day)},
+      {"to", LocalClock::date(doc.to_day)},
+      {"last_day", LocalClock::date(doc.to_day - 1)},
+      {"from_ms", clock.day_start(doc.from_day)},
+      {"to_ms", clock.day_start(doc.to_day)},
+      {"utc_offset_min", doc.thresholds.utc_offset_min},
+      {"generated_at", utc_iso(doc.generated_at)},
+      {"thresholds", doc.thresholds.to_json()},
+      {"summary", figures_json(summary, clock)},
       {"days", std::move(days)},
-      {"hours", interval_list(scratch, from_ms, to_ms, hour_ms)},
-      {"occupancy_step_s", occupancy_step / 1000},
-      {"occupancy", std::move(occupancy)},
+      {"hours", interval_list(doc.hours, clock)},
+      {"occupancy_step_s", doc.occupancy.step_ms / 1000},
+      {"occupancy", occupancy_list(doc.occupancy, clock)},
       {"dwell_histogram", dwell_histogram_list(summary)},
       {"funnel",
        {{{"stage", "Awareness"}, {"value", summary.awareness}, {"rate", nullptr}},
         {{"stage", "Acquisition"}, {"value", summary.visitors}, {"rate", rate(summary.visitors, summary.awareness)}},
         {{"stage", "Activation"}, {"value", summary.activation}, {"rate", rate(summary.activation, summary.visitors)}}}},
       {"retention",
-       {{"rate", summary_json["retain_rate"]},
-        {"window_days", thr.returning_window_days},
-        {"cohorts", cohort_list(table, from_day, to_day, thr)}}},
+       {{"rate", number_or_null(summary.retain_rate())},
+        {"window_days", doc.thresholds.returning_window_days},
+        {"cohorts", cohort_list(doc.cohorts)}}},
       {"frequency", frequency_list(summary)},
-      {"zone_flow", summary.zone_flow},
+      {"zone_flow", to_json(summary.zone_flow)},
       {"new_vs_returning", std::move(new_vs_returning)},
       {"alerts", std::move(alerts)},
-      {"overlap", nullptr},
+      {"overlap", doc.overlap ? to_json(*doc.overlap) : nlohmann::json(nullptr)},
   };
-  return doc;
 }
 
 }  // namespace footfall::aggregator

@@ -128,15 +128,28 @@ TimeMs qualifying_ms(const Visit& v, const SiteThresholds& thr) {
   return total + (cur_to - cur_from);
 }
 
-VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresholds& thr) {
-  VisitTable t;
-  t.clock = LocalClock(thr.utc_offset_min);
+namespace {
+
+// The path walked: the strongest-zone segments, repeats collapsed; the first-entered order without them.
+void walked_path(const Visit& v, std::vector<std::string>& zone_names, std::vector<std::int32_t>& path) {
+  path.clear();
+  const auto walk = [&](const std::string& zone) {
+    const auto z = zone_id(zone_names, zone);
+    if (path.empty() || path.back() != z) path.push_back(z);
+  };
+  if (!v.strongest_zone.empty()) {
+    for (const auto& seg : v.strongest_zone) walk(seg.zone);
+  } else {
+    for (const auto& zone : v.zones) walk(zone);
+  }
+}
+
+// One row per visit, in the order given: device interned, the visit's own verdicts and its zones.
+void reduce_visits(VisitTable& t, const std::vector<Visit>& visits, const SiteThresholds& thr) {
   const TimeMs min_dwell = seconds_ms(thr.visitor_min_dwell_s);
   const TimeMs engaged_dwell = seconds_ms(thr.engaged_dwell_s);
-
   DeviceIndex index(visits.size() / 3 + 16);
   t.rows.resize(visits.size());
-  t.departures.resize(visits.size());
   std::vector<std::int32_t> path;
   for (std::size_t i = 0; i < visits.size(); ++i) {
     const Visit& v = visits[i];
@@ -158,34 +171,29 @@ VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresho
     }
     if (!v.entry_zone.empty()) r.entry_zone = zone_id(t.zone_names, v.entry_zone);
     if (!v.exit_zone.empty()) r.exit_zone = zone_id(t.zone_names, v.exit_zone);
-    // The path walked: the strongest-zone segments, repeats collapsed; the first-entered order without them.
-    path.clear();
-    if (!v.strongest_zone.empty()) {
-      for (const auto& seg : v.strongest_zone) {
-        const auto z = zone_id(t.zone_names, seg.zone);
-        if (path.empty() || path.back() != z) path.push_back(z);
-      }
-    } else {
-      for (const auto& zone : v.zones) {
-        const auto z = zone_id(t.zone_names, zone);
-        if (path.empty() || path.back() != z) path.push_back(z);
-      }
-    }
+    walked_path(v, t.zone_names, path);
     r.path_begin = static_cast<std::uint32_t>(t.paths.size());
     if (path.size() > UINT16_MAX) path.resize(UINT16_MAX);  // a path of more than 65535 zones: beyond any real visit
     r.path_len = static_cast<std::uint16_t>(path.size());
     t.paths.insert(t.paths.end(), path.begin(), path.end());
   }
   t.devices = index.size();
-  // The contract says sorted by arrival; checked on the compact rows, sorted only when not.
+}
+
+// Rows by arrival (the contract says sorted: checked on the compact rows, sorted only when not) and the
+// departures sorted on their own for occupancy.
+void sort_rows(VisitTable& t) {
   const auto by_arrival = [](const VisitRow& a, const VisitRow& b) { return a.arrival < b.arrival; };
   if (!std::is_sorted(t.rows.begin(), t.rows.end(), by_arrival)) {
     std::stable_sort(t.rows.begin(), t.rows.end(), by_arrival);
   }
+  t.departures.resize(t.rows.size());
   for (std::size_t i = 0; i < t.rows.size(); ++i) t.departures[i] = t.rows[i].departure;
   std::sort(t.departures.begin(), t.departures.end());
+}
 
-  // Returning: a visitor visit on an earlier local day within the window; decided at the first visit of a day.
+// Returning: a visitor visit on an earlier local day within the window; decided at the first visit of a day.
+void mark_returning(VisitTable& t, const SiteThresholds& thr) {
   const auto devices = static_cast<std::size_t>(t.devices);
   std::vector<std::int32_t> last_day(devices, INT_MIN);
   std::vector<std::uint8_t> returning_today(devices, 0);
@@ -198,8 +206,10 @@ VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresho
     }
     if (returning_today[d] != 0) r.flags |= returning;
   }
+}
 
-  // Refer estimate: per day, a new visitor's visit close in arrival and departure to a returning visitor's.
+// Refer estimate: per day, a new visitor's visit close in arrival and departure to a returning visitor's.
+void mark_referred(VisitTable& t, const SiteThresholds& thr) {
   const TimeMs refer_arrival = seconds_ms(thr.refer_arrival_s);
   const TimeMs refer_departure = seconds_ms(thr.refer_departure_s);
   std::vector<std::size_t> returning_rows;
@@ -226,6 +236,17 @@ VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresho
     }
     b = e;
   }
+}
+
+}  // namespace
+
+VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresholds& thr) {
+  VisitTable t;
+  t.clock = LocalClock(thr.utc_offset_min);
+  reduce_visits(t, visits, thr);
+  sort_rows(t);
+  mark_returning(t, thr);
+  mark_referred(t, thr);
   return t;
 }
 

@@ -1,43 +1,36 @@
 #pragma once
-// The figures of one time window [from, to) over a VisitTable: a pass over the rows arriving in it.
+// The figures of one time window as values, and the JSON of docs/metrics.md they become where they leave.
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "aggregator/aggregate/visit_table.h"
+#include "aggregator/aggregate/local_time.h"
 
 namespace footfall::aggregator {
 
 constexpr std::array<double, 6> dwell_bucket_lower_min = {0, 5, 15, 30, 60, 120};
 constexpr std::array<const char*, 6> dwell_bucket_names = {"<5", "5-15", "15-30", "30-60", "60-120", ">120"};
 
-// Sales sorted by time with running sums: any window's transactions and revenue by two searches.
-class SalesLedger {
- public:
-  explicit SalesLedger(const std::vector<Sale>& sales);
-  std::pair<std::int64_t, double> in(TimeMs from, TimeMs to) const;
-
- private:
-  std::vector<TimeMs> at_;
-  std::vector<double> cumulative_;  // cumulative_[i] = revenue of the first i sales
+// Moves between zones and the zones visits began and ended in, most frequent first.
+struct ZoneCount {
+  std::string zone;
+  std::int64_t count = 0;
 };
-
-// Devices present at once: visit spans [arrival, departure], both ends included.
-class OccupancyCurve {
- public:
-  explicit OccupancyCurve(const VisitTable& table) : rows_(table.rows), departures_(table.departures) {}
-  std::int64_t at(TimeMs t) const;
-  std::pair<std::int64_t, TimeMs> peak(TimeMs from, TimeMs to) const;  // highest and when first reached
-  std::vector<std::int64_t> samples(TimeMs from, TimeMs to, TimeMs step) const;
-
- private:
-  std::size_t arrived_by(TimeMs t, std::size_t from) const;  // rows with arrival <= t, searching from `from`
-  const std::vector<VisitRow>& rows_;
-  const std::vector<TimeMs>& departures_;
+struct ZoneMove {
+  std::string from;
+  std::string to;
+  std::int64_t count = 0;
+};
+struct ZoneFlow {
+  std::vector<ZoneMove> transitions;
+  std::vector<ZoneCount> entry;
+  std::vector<ZoneCount> exit;
 };
 
 struct WindowFigures {
@@ -64,38 +57,22 @@ struct WindowFigures {
   std::array<std::int64_t, 24> arrivals_by_hour{};
   // Filled only with WindowDetail::full.
   std::vector<std::pair<std::int64_t, std::int64_t>> frequency;  // (visits, devices), ascending
-  nlohmann::json zone_flow;
+  ZoneFlow zone_flow;
+
+  // The ratios of docs/metrics.md; no value when the denominator is zero.
+  std::int64_t passers_by() const { return awareness - visitors; }
+  std::optional<double> capture_rate() const;
+  std::optional<double> activation_rate() const;
+  std::optional<double> retain_rate() const;
+  std::optional<double> conversion() const;
+  std::optional<double> revenue_per_visitor() const;
+  std::optional<double> bounce_rate() const;
 };
-
-enum class WindowDetail { counts, full };
-
-// Per-device scratch reused across windows: stamps carry the window's generation, so nothing is cleared.
-class WindowScratch {
- public:
-  WindowScratch(const VisitTable& table, const SalesLedger& sales);
-  WindowFigures figures(TimeMs from, TimeMs to, WindowDetail detail);
-
-  const VisitTable& table;
-  const SalesLedger& sales;
-  const OccupancyCurve& occupancy() const { return occupancy_; }
-
- private:
-  OccupancyCurve occupancy_;
-  // One record per device, so a row touches one cache line of scratch.
-  struct DeviceStamps {
-    std::int32_t aware = 0, visitor = 0, engaged = 0, returning = 0, bounce = 0, referred = 0;
-    std::int32_t visits = 0;  // visitor visits in the window (full detail)
-  };
-  std::int32_t generation_ = 0;
-  std::vector<DeviceStamps> stamps_;
-  std::vector<std::int32_t> bounced_devices_;
-  std::vector<std::int32_t> visitor_devices_;
-  std::vector<double> dwells_;
-};
-
-int dwell_bucket(TimeMs dwell_ms);
 
 // The figures object of docs/metrics.md (the summary and day keys).
 nlohmann::json figures_json(const WindowFigures& f, const LocalClock& clock);
+nlohmann::json to_json(const ZoneFlow& flow);
+// A figure that may have no value: the number, or null.
+nlohmann::json number_or_null(const std::optional<double>& v);
 
 }  // namespace footfall::aggregator

@@ -94,6 +94,44 @@ nlohmann::json counters_json(const IngestCounters& c) {
                         {"queue_high_water", c.queue.high_water}};
 }
 
+// Polls the MQTT client, publishes figures and logs progress once a minute until SIGINT or SIGTERM.
+void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
+                         const AggregatorConfig& cfg) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  auto last_progress = std::chrono::steady_clock::now();
+  while (true) {
+    const timespec one_second{1, 0};
+    const int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("aggregator: signal {}: stopping", sig);
+      return;
+    }
+    subscriber.poll();
+    if (cfg.publish_enabled && subscriber.connected()) figures.tick(now_ms(), pipeline.take_dirty_sites());
+    if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
+      last_progress = std::chrono::steady_clock::now();
+      if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
+    }
+  }
+}
+
+// Disconnects and drains the pipeline; with a batch the store keeps refusing, exits at once instead.
+void stop_serving(FeedSubscriber& subscriber, IngestPipeline& pipeline) {
+  if (pipeline.counters().store_errors > 0 && pipeline.retrying()) {
+    // Returning from the MQTT callback now would let the client forget a message that is not stored:
+    // leave without it, the client's persistence delivers it again on the next start.
+    spdlog::critical("aggregator: the store is failing with a batch pending: exiting without acknowledging it");
+    std::fflush(nullptr);
+    std::_Exit(3);
+  }
+  subscriber.stop();
+  pipeline.stop();
+  spdlog::info("ingest: {}", pipeline.progress_line());
+}
+
 }  // namespace
 
 void block_stop_signals() {
@@ -134,36 +172,8 @@ int run_command(const CommonOptions& common) {
   }
   spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_path.string(), cfg->mqtt.uri,
                cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
-
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  auto last_progress = std::chrono::steady_clock::now();
-  while (true) {
-    const timespec one_second{1, 0};
-    const int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
-    if (sig == SIGINT || sig == SIGTERM) {
-      spdlog::info("aggregator: signal {}: stopping", sig);
-      break;
-    }
-    subscriber.poll();
-    if (cfg->publish_enabled && subscriber.connected()) figures.tick(now_ms(), pipeline.take_dirty_sites());
-    if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
-      last_progress = std::chrono::steady_clock::now();
-      if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
-    }
-  }
-  if (pipeline.counters().store_errors > 0 && pipeline.retrying()) {
-    // Returning from the MQTT callback now would let the client forget a message that is not stored:
-    // leave without it, the client's persistence delivers it again on the next start.
-    spdlog::critical("aggregator: the store is failing with a batch pending: exiting without acknowledging it");
-    std::fflush(nullptr);
-    std::_Exit(3);
-  }
-  subscriber.stop();
-  pipeline.stop();
-  spdlog::info("ingest: {}", pipeline.progress_line());
+  serve_until_stopped(subscriber, pipeline, figures, *cfg);
+  stop_serving(subscriber, pipeline);
   return 0;
 }
 
@@ -272,7 +282,7 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::vector<Visit> visits;
     store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });
     const std::vector<Sale> sales = store->sales(tenant, site, from - lookback_ms(thr), to);
-    nlohmann::json doc = report_document(visits, sales, thr, from, to, tenant, site);
+    ReportDocument doc = report_document(visits, sales, thr, from, to, tenant, site);
     // Cross-site overlap: this site's visitors also seen at the tenant's other sites over the same days.
     std::map<std::string, std::vector<Visit>> by_site;
     for (const SiteKey& other : store->sites()) {
@@ -285,10 +295,11 @@ int report_command(const CommonOptions& common, const std::string& site, const s
       }
       store->for_each_visit(tenant, other.site, from, to, [&](const Visit& v) { list.push_back(v); });
     }
-    if (by_site.size() > 1) doc["overlap"] = overlap_matrix(by_site, from, to, thr);
-    write_report(doc, out_dir);
+    if (by_site.size() > 1) doc.overlap = overlap_matrix(by_site, from, to, thr);
+    const nlohmann::json document = to_json(doc);
+    write_report(document, out_dir);
     // The same figures for programs: the document the page and the CSV files were made from.
-    std::ofstream(out_dir / "report.json") << doc.dump(1) << "\n";
+    std::ofstream(out_dir / "report.json") << document.dump(1) << "\n";
     if (print_summary) print_report_summary(doc, std::cout);
     spdlog::info("report: {}/{} {}..{}: {} visits read, written to {}", tenant, site, from_date, to_date,
                  visits.size(), out_dir.string());

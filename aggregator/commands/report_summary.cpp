@@ -7,33 +7,25 @@ namespace footfall::aggregator {
 
 namespace {
 
-const nlohmann::json& member(const nlohmann::json& object, const char* key) {
-  static const nlohmann::json null_value;
-  if (!object.is_object()) return null_value;
-  const auto it = object.find(key);
-  return it == object.end() ? null_value : *it;
-}
-
-std::string count(const nlohmann::json& v) {
-  if (!v.is_number()) return "-";
-  std::string digits = std::to_string(v.get<long long>());
+std::string count(std::int64_t v) {
+  std::string digits = std::to_string(v);
   // Thousands separators: figures of a mall run into the tens of thousands.
   for (int i = static_cast<int>(digits.size()) - 3; i > (digits[0] == '-' ? 1 : 0); i -= 3)
     digits.insert(static_cast<std::size_t>(i), ",");
   return digits;
 }
 
-std::string percent(const nlohmann::json& v) {
-  if (!v.is_number()) return "-";
+std::string percent(const std::optional<double>& v) {
+  if (!v) return "-";
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", v.get<double>() * 100.0);
+  std::snprintf(buf, sizeof buf, "%.1f%%", *v * 100.0);
   return buf;
 }
 
-std::string number(const nlohmann::json& v, const char* format) {
-  if (!v.is_number()) return "-";
+std::string number(const std::optional<double>& v, const char* format) {
+  if (!v) return "-";
   char buf[48];
-  std::snprintf(buf, sizeof buf, format, v.get<double>());
+  std::snprintf(buf, sizeof buf, format, *v);
   return buf;
 }
 
@@ -46,48 +38,38 @@ void row(std::ostream& out, const char* indicator, const char* meaning, const st
 
 }  // namespace
 
-void print_report_summary(const nlohmann::json& doc, std::ostream& out) {
-  const auto& s = member(doc, "summary");
-  const auto text = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : std::string("-"); };
-  out << "\n" << text(member(doc, "tenant")) << " / " << text(member(doc, "site")) << ", "
-      << text(member(doc, "from")) << " to " << text(member(doc, "last_day").is_null() ? member(doc, "to") : member(doc, "last_day"))
-      << " (local days)\n\n";
+void print_report_summary(const ReportDocument& doc, std::ostream& out) {
+  const WindowFigures& s = doc.summary;
+  out << "\n" << doc.tenant << " / " << doc.site << ", " << LocalClock::date(doc.from_day) << " to "
+      << LocalClock::date(doc.to_day - 1) << " (local days)\n\n";
   out << "  3A3R\n";
-  row(out, "Awareness", "devices detected", count(member(s, "awareness")), "passers-by included");
-  row(out, "Acquisition", "visitors", count(member(s, "acquisition")),
-      "capture rate " + percent(member(s, "capture_rate")));
-  row(out, "Activation", "engaged visitors", count(member(s, "activation")),
-      percent(member(s, "activation_rate")) + " of visitors");
-  row(out, "Retain", "returning visitors", count(member(s, "returning_visitors")),
-      "retain rate " + percent(member(s, "retain_rate")));
-  row(out, "Revenue", "transactions", count(member(s, "transactions")),
-      "revenue " + number(member(s, "revenue"), "%.2f") + ", conversion " + percent(member(s, "conversion")) +
-          ", per visitor " + number(member(s, "revenue_per_visitor"), "%.2f"));
-  row(out, "Refer", "new visitors with a returning one", count(member(s, "refer_estimate")), "an estimate");
+  row(out, "Awareness", "devices detected", count(s.awareness), "passers-by included");
+  row(out, "Acquisition", "visitors", count(s.visitors), "capture rate " + percent(s.capture_rate()));
+  row(out, "Activation", "engaged visitors", count(s.activation), percent(s.activation_rate()) + " of visitors");
+  row(out, "Retain", "returning visitors", count(s.returning_visitors), "retain rate " + percent(s.retain_rate()));
+  row(out, "Revenue", "transactions", count(s.transactions),
+      "revenue " + number(s.revenue, "%.2f") + ", conversion " + percent(s.conversion()) + ", per visitor " +
+          number(s.revenue_per_visitor(), "%.2f"));
+  row(out, "Refer", "new visitors with a returning one", count(s.refer_estimate), "an estimate");
   out << "\n  Visitor flow\n";
-  row(out, "", "passers-by", count(member(s, "passers_by")), "");
-  row(out, "", "visitors", count(member(s, "visitors")),
-      "new " + count(member(s, "new_visitors")) + ", returning " + count(member(s, "returning_visitors")));
-  row(out, "", "bounces", count(member(s, "bounces")), "left before the visitor dwell");
-  row(out, "", "dwell of visitors, minutes", number(member(s, "dwell_mean_min"), "%.1f"),
-      "mean; median " + number(member(s, "dwell_median_min"), "%.1f"));
-  const auto& peak_hour = member(s, "peak_hour");
+  row(out, "", "passers-by", count(s.passers_by()), "");
+  row(out, "", "visitors", count(s.visitors),
+      "new " + count(s.new_visitors) + ", returning " + count(s.returning_visitors));
+  row(out, "", "bounces", count(s.bounces), "left before the visitor dwell");
+  row(out, "", "dwell of visitors, minutes", number(s.dwell_mean_min, "%.1f"),
+      "mean; median " + number(s.dwell_median_min, "%.1f"));
   row(out, "", "peak hour (visitor arrivals)",
-      peak_hour.is_number() ? number(peak_hour, "%02.0f") + ":00" : std::string("-"), "");
-  row(out, "", "peak occupancy (devices at once)", count(member(s, "peak_occupancy")),
-      member(s, "peak_occupancy_at").is_string() ? "at " + member(s, "peak_occupancy_at").get<std::string>() : "");
-  const auto& transitions = member(member(doc, "zone_flow"), "transitions");
-  if (transitions.is_array() && !transitions.empty()) {
+      s.peak_hour ? number(static_cast<double>(*s.peak_hour), "%02.0f") + ":00" : std::string("-"), "");
+  row(out, "", "peak occupancy (devices at once)", count(s.peak_occupancy),
+      s.peak_occupancy > 0 ? "at " + doc.clock().local_minute(s.peak_occupancy_at) : "");
+  if (!s.zone_flow.transitions.empty()) {
     out << "\n  Zone flow (moves between zones)\n";
-    for (const auto& t : transitions)
-      row(out, "", (text(member(t, "from")) + " -> " + text(member(t, "to"))).c_str(), count(member(t, "count")), "");
+    for (const ZoneMove& t : s.zone_flow.transitions) row(out, "", (t.from + " -> " + t.to).c_str(), count(t.count), "");
   }
-  const auto& alerts = member(doc, "alerts");
-  if (alerts.is_array() && !alerts.empty()) {
+  if (!doc.alerts.empty()) {
     out << "\n  Alerts\n";
-    for (const auto& a : alerts)
-      row(out, text(member(a, "date")).c_str(), text(member(a, "indicator")).c_str(), percent(member(a, "change")),
-          "vs the same weekday's 4-week mean");
+    for (const IndicatorAlert& a : doc.alerts)
+      row(out, LocalClock::date(a.day).c_str(), a.indicator, percent(a.change), "vs the same weekday's 4-week mean");
   }
   out << "\n";
 }

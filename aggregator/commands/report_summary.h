@@ -3,10 +3,10 @@
 // `footfall-aggregator report --summary` (and tools/demo) and want the figures without opening the HTML.
 #include <ostream>
 
-#include <nlohmann/json.hpp>
+#include "aggregator/aggregate/report_document.h"
 
 namespace footfall::aggregator {
 
-void print_report_summary(const nlohmann::json& document, std::ostream& out);
+void print_report_summary(const ReportDocument& document, std::ostream& out);
 
 }  // namespace footfall::aggregator

@@ -21,14 +21,6 @@ struct TopicAddress {
   FeedKind kind = FeedKind::visits;
 };
 
-// The newest health of one probe (from .../probes): the fields a reader filters on, plus the item as sent.
-struct ProbeHealth {
-  std::string probe;
-  bool connected = false;
-  TimeMs last_heartbeat = 0;
-  std::string item_json;  // the probes[] item exactly as received (compact JSON)
-};
-
 struct IngestBatch {
   FeedKind kind = FeedKind::visits;
   std::string batch_id;

@@ -1,7 +1,7 @@
 #pragma once
-// What the aggregator knows of a site: the gateway's visits, presence changes and occupancy samples as they
-// arrive on MQTT, and the sales the site reports. Times are milliseconds since the Unix epoch (UTC); devices
-// are the gateway's pseudonyms, comparable only within one key epoch.
+// What the aggregator knows of a site: the gateway's visits, presence changes, occupancy samples and probe
+// health as they arrive on MQTT, and the sales the site reports. Times are milliseconds since the Unix epoch
+// (UTC); devices are the gateway's pseudonyms, comparable only within one key epoch.
 
 #include <cstdint>
 #include <map>
@@ -55,6 +55,14 @@ struct OccupancySample {
   TimeMs at = 0;
   std::int64_t total = 0;
   std::map<std::string, std::int64_t> zones;
+};
+
+// The health of one probe (from .../probes): the fields a reader filters on, plus the item as sent.
+struct ProbeHealth {
+  std::string probe;
+  bool connected = false;
+  TimeMs last_heartbeat = 0;
+  std::string item_json;  // the probes[] item exactly as received (compact JSON)
 };
 
 // One sale of the site (CSV import or the .../sales topic); sale_id makes imports idempotent.

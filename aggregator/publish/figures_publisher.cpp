@@ -132,7 +132,8 @@ void FiguresPublisher::run(const SiteKey& site, const SiteState& st, const std::
                                                                 : counters_.figures_refused);
     }
     for (const TimeMs day : alert_days) {
-      for (const nlohmann::json& alert : daily_alerts(visits, sales, st.thr, day)) {
+      for (const IndicatorAlert& raised : daily_alerts(visits, sales, st.thr, day)) {
+        const nlohmann::json alert = to_json(raised);
         const std::string body = alert.dump();
         if (!store_.record_alert(site.tenant, site.site, day, body, now)) {
           ++counters_.alerts_repeated;

@@ -44,14 +44,11 @@ struct StoreCounters {
   std::uint64_t alerts_duplicate = 0;
 };
 
-// The latest health of one probe.
+// The latest health of one probe, with when and from which batch the store took it.
 struct ProbeHealthRecord {
-  std::string probe;
-  bool connected = false;
-  TimeMs last_heartbeat = 0;
+  ProbeHealth health;
   TimeMs received_at = 0;
   std::int64_t batch_seq = 0;
-  std::string item_json;
 };
 
 struct AlertRecord {

@@ -405,8 +405,8 @@ std::vector<ProbeHealthRecord> SqliteStore::probe_health(std::string_view tenant
   if (key < 0) return out;
   Statement& q = m.select_probes.reuse().bind(1, key);
   while (q.step())
-    out.push_back(ProbeHealthRecord{std::string(q.text(0)), q.integer(1) != 0, q.integer(2), q.integer(3), q.integer(4),
-                                    std::string(q.text(5))});
+    out.push_back(ProbeHealthRecord{ProbeHealth{std::string(q.text(0)), q.integer(1) != 0, q.integer(2), std::string(q.text(5))},
+                                    q.integer(3), q.integer(4)});
   q.reuse();
   return out;
 }

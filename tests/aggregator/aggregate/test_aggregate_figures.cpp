@@ -260,9 +260,9 @@ TEST_CASE("daily alerts: a drop past alert_drop against the same weekday of the 
     }
     return visits;
   };
-  auto indicator = [](const std::vector<json>& alerts, const std::string& name) {
+  auto indicator = [](const std::vector<IndicatorAlert>& alerts, const std::string& name) {
     for (const auto& a : alerts) {
-      if (a.at("indicator") == name) return a;
+      if (a.indicator == name) return to_json(a);
     }
     return json();
   };
@@ -290,7 +290,7 @@ TEST_CASE("overlap matrix: same pseudonym and epoch at both sites") {
       {"a", {visitor("x", t, 10), visitor("y", t, 10), visit("q", t, t + minute, -80)}},
       {"b", {visitor("y", t + hour, 10), visitor("z", t, 10), visitor("x", t, 10, 2)}},
       {"c", {}}};
-  const auto m = overlap_matrix(by_site, may_1, may_1 + day, {});
+  const json m = to_json(overlap_matrix(by_site, may_1, may_1 + day, {}));
   CHECK(m.at("sites") == json::parse(R"(["a","b","c"])"));
   CHECK(m.at("visitors") == json::parse("[2,3,0]"));
   CHECK(m.at("shared") == json::parse("[[2,1,0],[1,3,0],[0,0,0]]"));

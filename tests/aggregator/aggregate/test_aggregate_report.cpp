@@ -50,7 +50,7 @@ json schema() {
 
 TEST_CASE("report document: conforms to docs/schema/report-document.schema.json") {
   const Scenario s;
-  const json doc = report_document(s.visits, s.sales, s.thr, s.from, s.to, "acme", "mall-7");
+  const json doc = to_json(report_document(s.visits, s.sales, s.thr, s.from, s.to, "acme", "mall-7"));
   const auto problems = footfall::test::schema_problems(schema(), doc);
   for (const auto& p : problems) MESSAGE(p);
   CHECK(problems.empty());
@@ -69,7 +69,7 @@ TEST_CASE("report document: conforms to docs/schema/report-document.schema.json"
 
 TEST_CASE("report document: summary, days, funnel and cohorts agree with the visits") {
   const Scenario s;
-  const json doc = report_document(s.visits, s.sales, s.thr, s.from, s.to, "acme", "mall-7");
+  const json doc = to_json(report_document(s.visits, s.sales, s.thr, s.from, s.to, "acme", "mall-7"));
   const auto& sum = doc.at("summary");
   CHECK(sum.at("awareness") == 4);
   CHECK(sum.at("visitors") == 3);
@@ -119,7 +119,7 @@ TEST_CASE("report document: summary, days, funnel and cohorts agree with the vis
 }
 
 TEST_CASE("report document: no visits at all") {
-  const json doc = report_document({}, {}, {}, may_1, may_1 + day, "acme", "empty");
+  const json doc = to_json(report_document({}, {}, {}, may_1, may_1 + day, "acme", "empty"));
   CHECK(footfall::test::schema_problems(schema(), doc).empty());
   CHECK(doc.at("summary").at("awareness") == 0);
   CHECK(doc.at("summary").at("capture_rate").is_null());

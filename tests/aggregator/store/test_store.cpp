@@ -191,8 +191,8 @@ TEST_CASE("presence, probes and alerts") {
   store->store_batch(h, 3);
   const auto health = store->probe_health("acme", "mall-7");
   REQUIRE(health.size() == 1);
-  CHECK(health[0].connected);
-  CHECK(health[0].item_json == "{\"x\":9}");
+  CHECK(health[0].health.connected);
+  CHECK(health[0].health.item_json == "{\"x\":9}");
 
   CHECK(store->record_alert("acme", "mall-7", 86'400'000, "{\"indicator\":\"visitors\"}", 5));
   CHECK_FALSE(store->record_alert("acme", "mall-7", 86'400'000, "{\"indicator\":\"visitors\"}", 6));
