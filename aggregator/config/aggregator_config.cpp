@@ -1,141 +1,117 @@
 #include "aggregator/config/aggregator_config.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "aggregator/ingest/payload_parser.h"
+#include "common/file_text.h"
+#include "common/options/option_table.h"
 
 namespace footfall::aggregator {
 namespace {
 
 using nlohmann::json;
-using Apply = std::function<std::optional<std::string>(const json&, AggregatorConfig&)>;
+using options::Option;
+using options::Type;
+using A = AggregatorConfig;
+using M = MqttIngestSettings;
 
-struct Option {
-  std::string_view key;
-  std::string_view type;
-  std::string_view default_value;
-  std::string_view help;
-  Apply apply;
+// What the custom "tenants" row reads into: the config, and the check of each site's thresholds.
+struct Reading {
+  AggregatorConfig config;
+  const ThresholdCheck* check = nullptr;
 };
 
-Apply mqtt_text(std::string MqttIngestSettings::*field) {
-  return [field](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-    if (!v.is_string()) return "expected a string";
-    c.mqtt.*field = v.get<std::string>();
-    return std::nullopt;
-  };
+template <auto... Members>
+constexpr options::Field field_of() {
+  return options::field<&Reading::config, Members...>();
 }
 
-template <class T, class Owner>
-Apply integer(T Owner::*field, Owner AggregatorConfig::*owner, std::uint64_t lo, std::uint64_t hi) {
-  return [=](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < lo || v.get<std::uint64_t>() > hi)
-      return "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    (c.*owner).*field = static_cast<T>(v.get<std::uint64_t>());
-    return std::nullopt;
-  };
+std::string read_tenants(const json& v, void* reading);
+
+std::string_view check_mqtt_uri(const std::string& uri) {
+  if (!uri.empty() && !uri.starts_with("tcp://") && !uri.starts_with("ssl://"))
+    return "expected tcp://host:port or ssl://host:port";
+  return {};
 }
 
-template <class T>
-Apply integer(T AggregatorConfig::*field, std::uint64_t lo, std::uint64_t hi) {
-  return [=](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < lo || v.get<std::uint64_t>() > hi)
-      return "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    c.*field = static_cast<T>(v.get<std::uint64_t>());
-    return std::nullopt;
-  };
+std::string_view check_client_id(const std::string& id) {
+  if (id.empty() || id.size() > 256 || id.find_first_of("#+/") != std::string::npos)
+    return "expected 1..256 characters without #, + or /";
+  return {};
 }
 
-const std::vector<Option>& options() {
-  static const std::vector<Option> table = {
-      {"mqtt.uri", "string", "\"\"", "broker: tcp://host:1883 or ssl://host:8883 (needed by run)",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_string()) return "expected a string";
-         const auto& uri = v.get_ref<const std::string&>();
-         if (!uri.empty() && !uri.starts_with("tcp://") && !uri.starts_with("ssl://"))
-           return "expected tcp://host:port or ssl://host:port";
-         c.mqtt.uri = uri;
-         return std::nullopt;
-       }},
-      {"mqtt.username", "string", "\"\"", "broker user; empty: anonymous", mqtt_text(&MqttIngestSettings::username)},
-      {"mqtt.password", "string", "\"\"", "broker password (needs mqtt.username)",
-       mqtt_text(&MqttIngestSettings::password)},
-      {"mqtt.tls.ca_file", "path", "\"\"", "ssl://: CA certificate(s) to trust; empty: the system's trust store",
-       mqtt_text(&MqttIngestSettings::ca_file)},
-      {"mqtt.tls.cert_file", "path", "\"\"", "ssl://: client certificate (PEM), optional",
-       mqtt_text(&MqttIngestSettings::cert_file)},
-      {"mqtt.tls.key_file", "path", "\"\"", "ssl://: private key of mqtt.tls.cert_file",
-       mqtt_text(&MqttIngestSettings::key_file)},
-      {"mqtt.tls.verify_server", "boolean", "true", "check the broker's certificate chain and host name",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_boolean()) return "expected true or false";
-         c.mqtt.verify_server = v.get<bool>();
-         return std::nullopt;
-       }},
-      {"mqtt.client_id", "string", "\"footfall-aggregator\"",
-       "MQTT client id of the persistent session (the broker queues for it while it is away): unique per instance",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_string() || v.get_ref<const std::string&>().empty() || v.get_ref<const std::string&>().size() > 256 ||
-             v.get_ref<const std::string&>().find_first_of("#+/") != std::string::npos)
-           return "expected 1..256 characters without #, + or /";
-         c.mqtt.client_id = v.get<std::string>();
-         return std::nullopt;
-       }},
-      {"mqtt.share_group", "string", "\"\"",
-       "non-empty: subscribe as $share/{group}/footfall/... so the aggregators of one group split the feed",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_string()) return "expected a string";
-         const auto& g = v.get_ref<const std::string&>();
-         if (!g.empty() && !valid_level(g)) return "expected 1..64 of [A-Za-z0-9_.-]";
-         c.mqtt.share_group = g;
-         return std::nullopt;
-       }},
-      {"mqtt.persist_dir", "path", "\"{store.path}.mqtt\"",
-       "where the MQTT client keeps received messages until they are stored",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_string()) return "expected a path";
-         c.mqtt.persist_dir = v.get<std::string>();
-         return std::nullopt;
-       }},
-      {"mqtt.keep_alive_s", "integer 5..3600", "30", "MQTT keep-alive",
-       integer(&MqttIngestSettings::keep_alive_s, &AggregatorConfig::mqtt, 5, 3600)},
-      {"mqtt.max_buffered_publishes", "integer 16..1000000", "1024",
-       "figures and alerts kept while the broker is away; when full the oldest is dropped",
-       integer(&MqttIngestSettings::max_buffered_publishes, &AggregatorConfig::mqtt, 16, 1'000'000)},
-      {"store.path", "path", "\"/var/lib/footfall/aggregator.db\"", "SQLite database (WAL; -wal and -shm beside it)",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_string() || v.get_ref<const std::string&>().empty()) return "expected a non-empty path";
-         c.store_path = v.get<std::string>();
-         return std::nullopt;
-       }},
-      {"ingest.queue_capacity", "integer 1..100000", "64",
-       "parsed batches waiting for the store writer; when full the MQTT client waits (back-pressure)",
-       integer(&AggregatorConfig::queue_capacity, 1, 100'000)},
-      {"publish.enabled", "boolean", "true", "publish figures and alerts on MQTT",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         if (!v.is_boolean()) return "expected true or false";
-         c.publish_enabled = v.get<bool>();
-         return std::nullopt;
-       }},
-      {"publish.interval_s", "integer 1..86400", "60",
-       "how often the current periods of sites with new data are recomputed and republished (retained)",
-       integer(&AggregatorConfig::publish_interval_s, 1, 86400)},
-      {"log_level", "string", "\"info\"", "trace, debug, info, warn, error, critical or off",
-       [](const json& v, AggregatorConfig& c) -> std::optional<std::string> {
-         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-         if (!v.is_string() || !levels.contains(v.get<std::string>()))
-           return "expected one of trace, debug, info, warn, error, critical, off";
-         c.log_level = v.get<std::string>();
-         return std::nullopt;
-       }},
-  };
-  return table;
+std::string_view check_share_group(const std::string& group) {
+  if (!group.empty() && !valid_level(group)) return "expected 1..64 of [A-Za-z0-9_.-]";
+  return {};
 }
 
-std::optional<std::string> parse_tenants(const json& v, AggregatorConfig& c, const ThresholdCheck& check) {
+const Option kOptions[] = {
+    {.key = "mqtt.uri", .type = Type::string, .default_text = "\"\"",
+     .help = "broker: tcp://host:1883 or ssl://host:8883 (needed by run)", .field = field_of<&A::mqtt, &M::uri>(),
+     .check = check_mqtt_uri},
+    {.key = "mqtt.username", .type = Type::string, .default_text = "\"\"", .help = "broker user; empty: anonymous",
+     .field = field_of<&A::mqtt, &M::username>()},
+    {.key = "mqtt.password", .type = Type::string, .default_text = "\"\"",
+     .help = "broker password (needs mqtt.username)", .field = field_of<&A::mqtt, &M::password>()},
+    {.key = "mqtt.tls.ca_file", .type = Type::string, .default_text = "\"\"",
+     .help = "ssl://: CA certificate(s) to trust; empty: the system's trust store",
+     .field = field_of<&A::mqtt, &M::ca_file>(), .type_text = "path"},
+    {.key = "mqtt.tls.cert_file", .type = Type::string, .default_text = "\"\"",
+     .help = "ssl://: client certificate (PEM), optional", .field = field_of<&A::mqtt, &M::cert_file>(),
+     .type_text = "path"},
+    {.key = "mqtt.tls.key_file", .type = Type::string, .default_text = "\"\"",
+     .help = "ssl://: private key of mqtt.tls.cert_file", .field = field_of<&A::mqtt, &M::key_file>(), .type_text = "path"},
+    {.key = "mqtt.tls.verify_server", .type = Type::boolean, .default_text = "true",
+     .help = "check the broker's certificate chain and host name", .field = field_of<&A::mqtt, &M::verify_server>()},
+    {.key = "mqtt.client_id", .type = Type::string, .default_text = "\"footfall-aggregator\"",
+     .help = "MQTT client id of the persistent session (the broker queues for it while it is away): unique per "
+             "instance",
+     .field = field_of<&A::mqtt, &M::client_id>(), .expected = "expected 1..256 characters without #, + or /",
+     .check = check_client_id},
+    {.key = "mqtt.share_group", .type = Type::string, .default_text = "\"\"",
+     .help = "non-empty: subscribe as $share/{group}/footfall/... so the aggregators of one group split the feed",
+     .field = field_of<&A::mqtt, &M::share_group>(), .check = check_share_group},
+    {.key = "mqtt.persist_dir", .type = Type::path, .default_text = "\"{store.path}.mqtt\"",
+     .help = "where the MQTT client keeps received messages until they are stored",
+     .field = field_of<&A::mqtt, &M::persist_dir>(), .expected = "expected a path"},
+    {.key = "mqtt.keep_alive_s", .type = Type::integer, .default_text = "30", .help = "MQTT keep-alive",
+     .field = field_of<&A::mqtt, &M::keep_alive_s>(), .min = 5, .max = 3600},
+    {.key = "mqtt.max_buffered_publishes", .type = Type::integer, .default_text = "1024",
+     .help = "figures and alerts kept while the broker is away; when full the oldest is dropped",
+     .field = field_of<&A::mqtt, &M::max_buffered_publishes>(), .min = 16, .max = 1'000'000},
+    {.key = "store.path", .type = Type::path, .default_text = "\"/var/lib/footfall/aggregator.db\"",
+     .help = "SQLite database (WAL; -wal and -shm beside it)", .field = field_of<&A::store_path>(), .non_empty = true},
+    {.key = "ingest.queue_capacity", .type = Type::integer, .default_text = "64",
+     .help = "parsed batches waiting for the store writer; when full the MQTT client waits (back-pressure)",
+     .field = field_of<&A::queue_capacity>(), .min = 1, .max = 100'000, .expected = "expected an integer in [1, 100000]"},
+    {.key = "publish.enabled", .type = Type::boolean, .default_text = "true",
+     .help = "publish figures and alerts on MQTT", .field = field_of<&A::publish_enabled>()},
+    {.key = "publish.interval_s", .type = Type::integer, .default_text = "60",
+     .help = "how often the current periods of sites with new data are recomputed and republished (retained)",
+     .field = field_of<&A::publish_interval_s>(), .min = 1, .max = 86400, .expected = "expected an integer in [1, 86400]"},
+    {.key = "tenants", .type = Type::custom, .default_text = "{}",
+     .help = "{tenant: {sites: {site: {utc_offset_min, thresholds}}}}, the two keys below", .type_text = "object",
+     .read = read_tenants},
+    {.key = "log_level", .type = Type::choice, .default_text = "\"info\"",
+     .help = "trace, debug, info, warn, error, critical or off", .field = field_of<&A::log_level>(),
+     .choices = "trace|debug|info|warn|error|critical|off"},
+};
+
+constexpr std::string_view kHelpFooter[] = {
+    "  tenants.{tenant}.sites.{site}.utc_offset_min | integer -720..840 | 0 | local time = UTC + this; days, "
+    "weeks (from Monday) and months start at local midnight",
+    "  tenants.{tenant}.sites.{site}.thresholds | object | {} | the site's thresholds (docs/metrics.md); sites not "
+    "listed use the defaults",
+    "An unknown key, a key written twice or a bad value stops the aggregator with one line naming the key "
+    "(exit 2).",
+};
+
+const options::Table kTable{.file = "aggregator.json", .rows = kOptions, .help_footer = kHelpFooter};
+
+std::string read_tenants(const json& v, void* reading) {
+  AggregatorConfig& c = static_cast<Reading*>(reading)->config;
+  const ThresholdCheck& check = *static_cast<Reading*>(reading)->check;
   if (!v.is_object()) return "tenants: expected an object {tenant: {sites: {site: {...}}}}";
   for (const auto& [tenant, body] : v.items()) {
     const std::string at = "tenants." + tenant;
@@ -167,30 +143,7 @@ std::optional<std::string> parse_tenants(const json& v, AggregatorConfig& c, con
       }
     }
   }
-  return std::nullopt;
-}
-
-std::optional<std::string> walk(const json& obj, const std::string& prefix, AggregatorConfig& c,
-                                const ThresholdCheck& check) {
-  for (const auto& [k, v] : obj.items()) {
-    const std::string key = prefix.empty() ? k : prefix + "." + k;
-    if (key == "tenants") {
-      if (auto e = parse_tenants(v, c, check)) return e;
-      continue;
-    }
-    const auto& table = options();
-    const auto exact = std::find_if(table.begin(), table.end(), [&](const Option& o) { return o.key == key; });
-    if (exact != table.end()) {
-      if (auto e = exact->apply(v, c)) return key + ": " + *e;
-      continue;
-    }
-    const bool section =
-        std::any_of(table.begin(), table.end(), [&](const Option& o) { return o.key.starts_with(key + "."); });
-    if (!section) return key + ": unknown key";
-    if (!v.is_object()) return key + ": expected an object";
-    if (auto e = walk(v, key, c, check)) return e;
-  }
-  return std::nullopt;
+  return {};
 }
 
 std::optional<std::string> cross_check(const AggregatorConfig& c) {
@@ -223,39 +176,18 @@ std::filesystem::path AggregatorConfig::mqtt_persist_dir() const {
 }
 
 ConfigResult parse_config(std::string_view json_text, std::string_view file_label, const ThresholdCheck& check) {
-  const std::string label(file_label);
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    return label + ": not valid JSON (byte " + std::to_string(e.byte) + ")";
-  }
-  if (!root.is_object()) return label + ": expected a JSON object at the top level";
-  AggregatorConfig config;
-  if (auto e = walk(root, "", config, check)) return label + ": " + *e;
-  if (auto e = cross_check(config)) return label + ": " + *e;
-  return config;
+  Reading reading{.config = {}, .check = &check};
+  if (auto e = options::read(kTable, json_text, file_label, reading); !e.empty()) return e;
+  if (auto e = cross_check(reading.config)) return std::string(file_label) + ": " + *e;
+  return std::move(reading.config);
 }
 
 ConfigResult load_config(const std::filesystem::path& path, const ThresholdCheck& check) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return path.filename().string() + ": cannot read " + path.string();
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path.filename().string(), check);
+  const FileText file = read_file(path);
+  if (!file.ok()) return path.filename().string() + ": cannot read " + path.string();
+  return parse_config(file.text, path.filename().string(), check);
 }
 
-std::string options_table() {
-  std::ostringstream out;
-  out << "aggregator.json options (key | type | default | meaning):\n";
-  for (const Option& o : options())
-    out << "  " << o.key << " | " << o.type << " | " << o.default_value << " | " << o.help << "\n";
-  out << "  tenants.{tenant}.sites.{site}.utc_offset_min | integer -720..840 | 0 | local time = UTC + this; days, "
-         "weeks (from Monday) and months start at local midnight\n";
-  out << "  tenants.{tenant}.sites.{site}.thresholds | object | {} | the site's thresholds (docs/metrics.md); "
-         "sites not listed use the defaults\n";
-  out << "An unknown key or a bad value stops the aggregator with one line naming the key (exit 2).\n";
-  return out.str();
-}
+std::string options_table() { return options::help_text(kTable); }
 
 }  // namespace footfall::aggregator

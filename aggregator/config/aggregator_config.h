@@ -1,7 +1,7 @@
 #pragma once
-// aggregator.json: one table of options (key, type, default, help). Every key is checked; an unknown key or
-// a bad value is an error naming the key path ("aggregator.json: tenants.acme.sites.mall-7.utc_offset_min:
-// expected an integer in [-840, 840]").
+// aggregator.json: one table of options (key, type, default, help), read by the shared engine (common/options/).
+// Every key is checked; an unknown key, a key written twice or a bad value is an error naming the key path
+// ("aggregator.json: tenants.acme.sites.mall-7.utc_offset_min: expected an integer in [-720, 840]").
 #include <cstdint>
 #include <filesystem>
 #include <functional>

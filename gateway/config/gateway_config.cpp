@@ -1,325 +1,190 @@
 #include "gateway/config/gateway_config.h"
 
 #include <algorithm>
-#include <fstream>
-#include <functional>
-#include <limits>
 #include <optional>
 #include <set>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "common/file_text.h"
 
 namespace footfall::gateway {
 
 namespace {
 
 using nlohmann::json;
-using Apply = std::function<std::optional<std::string>(const json&, GatewayConfig&)>;
+using options::field;
+using options::Option;
+using options::Type;
+using G = GatewayConfig;
+constexpr auto kApplies = options::OnReload::applies;
 
-struct Option {
-  std::string_view key;
-  std::string_view type;
-  std::string_view default_value;
-  std::string_view help;
-  Apply apply;
+std::string read_probes(const json& v, void* config);
+std::string read_rotation(const json& v, void* config);
+
+std::string_view check_mqtt_uri(const std::string& uri) {
+  if (!uri.empty() && !uri.starts_with("tcp://") && !uri.starts_with("ssl://"))
+    return "expected tcp://host:port or ssl://host:port";
+  return {};
+}
+
+// The one table. The reload column says what SIGHUP does with a changed key; the rest needs a restart.
+const Option kOptions[] = {
+    {.key = "tenant", .type = Type::string, .default_text = "\"\"",
+     .help = "customer the site belongs to (carried to publishing)", .field = field<&G::tenant>()},
+    {.key = "site", .type = Type::string, .default_text = "\"\"", .help = "site name (carried to publishing)",
+     .field = field<&G::site>()},
+    {.key = "listen.address", .type = Type::string, .default_text = "\"127.0.0.1\"",
+     .help = "address to accept probe connections on", .field = field<&G::listen_address>(), .non_empty = true},
+    {.key = "listen.port", .type = Type::integer, .default_text = "7700",
+     .help = "TCP port; 0 picks a free one (logged)", .field = field<&G::listen_port>(), .min = 0, .max = 65535},
+    // New connections get the new TLS context; sessions up keep theirs.
+    {.key = "listen.tls.cert_file", .type = Type::path, .default_text = "\"\"",
+     .help = "PEM certificate chain; TLS is on when set", .field = field<&G::tls, &ServerTls::cert_file>(),
+     .reload = kApplies, .expected = "expected a string (a file path, or \"\")"},
+    {.key = "listen.tls.key_file", .type = Type::path, .default_text = "\"\"",
+     .help = "PEM private key of the certificate", .field = field<&G::tls, &ServerTls::key_file>(),
+     .reload = kApplies, .expected = "expected a string (a file path, or \"\")"},
+    {.key = "listen.tls.client_ca_file", .type = Type::path, .default_text = "\"\"",
+     .help = "when set, every probe must present a client certificate signed by this CA",
+     .field = field<&G::tls, &ServerTls::client_ca_file>(), .reload = kApplies,
+     .expected = "expected a string (a file path, or \"\")"},
+    {.key = "listen.tls.client_cert_names_probe", .type = Type::boolean, .default_text = "true",
+     .help = "with client_ca_file: the client certificate's subject CN must be the probe id (false: any "
+             "certificate of the CA)",
+     .field = field<&G::tls, &ServerTls::client_cert_names_probe>(), .reload = kApplies},  // from the next Hello
+    {.key = "probes", .type = Type::custom, .default_text = "[]",
+     .help = "probes allowed to connect: id and token must match their Hello; zone is where the probe hangs",
+     .field = field<&G::probes>(), .reload = kApplies, .type_text = "array of {id, token, zone}",
+     .read = read_probes},
+    {.key = "journal.dir", .type = Type::path, .default_text = "\"/var/lib/footfall/journal\"",
+     .help = "durable store of accepted batches (also health.json)", .field = field<&G::journal_dir>(),
+     .non_empty = true},
+    {.key = "journal.max_mb", .type = Type::integer, .default_text = "1024",
+     .help = "journal size bound; when full, batches wait in the probes' spools (not acked, nothing dropped)",
+     .field = field<&G::journal_max_mb>(), .min = 1, .max = 1 << 24},
+    {.key = "journal.fsync", .type = Type::choice, .default_text = "\"always\"",
+     .help = "always: fdatasync (group commit) before acking; never: ack once written (survives a crash, not "
+             "power loss)",
+     .field = field<&G::journal_fsync>(), .choices = "always|never", .expected = "expected \"always\" or \"never\""},
+    {.key = "limits.max_connections", .type = Type::integer, .default_text = "1024",
+     .help = "connections beyond this are closed at once (counted)", .field = field<&G::max_connections>(),
+     .min = 1, .max = 1 << 20, .reload = kApplies},
+    // The journal's record bound too.
+    {.key = "limits.max_frame_bytes", .type = Type::integer, .default_text = "1048576",
+     .help = "largest frame body accepted; a larger header closes the connection",
+     .field = field<&G::max_frame_bytes>(), .min = 1024, .max = 64 << 20},
+    {.key = "limits.max_decompressed_bytes", .type = Type::integer, .default_text = "16777216",
+     .help = "largest decompressed batch body; a zstd frame stating more is refused before decompressing",
+     .field = field<&G::max_decompressed_bytes>(), .min = 1024, .max = 1 << 30, .reload = kApplies},  // new sessions
+    {.key = "limits.hello_timeout_s", .type = Type::integer, .default_text = "10",
+     .help = "time from connect (TLS handshake included) to the Hello", .field = field<&G::hello_timeout_s>(),
+     .min = 1, .max = 86400, .reload = kApplies},  // new connections
+    {.key = "limits.idle_timeout_s", .type = Type::integer, .default_text = "60",
+     .help = "a session with no frame for this long is closed", .field = field<&G::idle_timeout_s>(), .min = 1,
+     .max = 86400, .reload = kApplies},  // from the next frame on
+    {.key = "clock.tolerance_ms", .type = Type::integer, .default_text = "2000",
+     .help = "probe clock offsets within this are not corrected (avoids jitter)",
+     .field = field<&G::clock_tolerance_ms>(), .min = 0, .max = 3'600'000},
+    {.key = "clock.window", .type = Type::integer, .default_text = "16",
+     .help = "offset = minimum over this many recent Hello/Heartbeat samples", .field = field<&G::clock_window>(),
+     .min = 1, .max = 1024},
+    {.key = "health.interval_s", .type = Type::integer, .default_text = "60",
+     .help = "how often probe health is logged and written to health.json", .field = field<&G::health_interval_s>(),
+     .min = 1, .max = 86400, .reload = kApplies},  // from the next health write on
+    {.key = "mqtt.uri", .type = Type::string, .default_text = "\"\"",
+     .help = "broker, tcp://127.0.0.1:1883 or ssl://host:8883; empty: publishing off (receive only, the journal "
+             "fills)",
+     .field = field<&G::mqtt, &MqttSettings::uri>(), .check = check_mqtt_uri},
+    {.key = "mqtt.username", .type = Type::string, .default_text = "\"\"", .help = "broker user; empty: anonymous",
+     .field = field<&G::mqtt, &MqttSettings::username>()},
+    {.key = "mqtt.password", .type = Type::string, .default_text = "\"\"",
+     .help = "broker password (needs mqtt.username)", .field = field<&G::mqtt, &MqttSettings::password>()},
+    {.key = "mqtt.tls.ca_file", .type = Type::string, .default_text = "\"\"",
+     .help = "ssl://: CA certificate(s) to trust; empty: the system's trust store",
+     .field = field<&G::mqtt, &MqttSettings::ca_file>(), .type_text = "path"},
+    {.key = "mqtt.tls.cert_file", .type = Type::string, .default_text = "\"\"",
+     .help = "ssl://: client certificate (PEM), optional", .field = field<&G::mqtt, &MqttSettings::cert_file>(),
+     .type_text = "path"},
+    {.key = "mqtt.tls.key_file", .type = Type::string, .default_text = "\"\"",
+     .help = "ssl://: private key of mqtt.tls.cert_file", .field = field<&G::mqtt, &MqttSettings::key_file>(),
+     .type_text = "path"},
+    {.key = "mqtt.tls.verify_server", .type = Type::boolean, .default_text = "true",
+     .help = "check the broker's certificate chain and host name",
+     .field = field<&G::mqtt, &MqttSettings::verify_server>()},
+    {.key = "mqtt.client_id", .type = Type::string, .default_text = "\"footfall-gw-{tenant}-{site}\"",
+     .help = "MQTT client id (persistent session: unique per gateway)",
+     .field = field<&G::mqtt, &MqttSettings::client_id>()},
+    {.key = "mqtt.window", .type = Type::integer, .default_text = "16",
+     .help = "batches sent and not yet acknowledged by the broker", .field = field<&G::mqtt, &MqttSettings::window>(),
+     .min = 1, .max = 1024, .expected = "expected an integer in [1, 1024]"},
+    {.key = "publish.interval_ms", .type = Type::integer, .default_text = "5000",
+     .help = "visits and presence micro-batches are sealed this long after their first item (or when full)",
+     .field = field<&G::publish_interval_ms>(), .min = 10, .max = 3'600'000},
+    {.key = "publish.max_events", .type = Type::integer, .default_text = "500",
+     .help = "items per micro-batch at most (and 1 MiB)", .field = field<&G::publish_max_events>(), .min = 1,
+     .max = 10'000},
+    {.key = "publish.probes_interval_ms", .type = Type::integer, .default_text = "30000",
+     .help = "how often probe and gateway health (counters, drops by reason) go to .../probes",
+     .field = field<&G::probes_interval_ms>(), .min = 100, .max = 3'600'000},
+    {.key = "outbox.dir", .type = Type::path, .default_text = "\"/var/lib/footfall/outbox\"",
+     .help = "durable buffer of sealed batches until the broker's PUBACK", .field = field<&G::outbox_dir>(),
+     .non_empty = true},
+    {.key = "outbox.max_mb", .type = Type::integer, .default_text = "256",
+     .help = "outbox bound; when full, the journal stops being consumed and then the probes are not acked",
+     .field = field<&G::outbox_max_mb>(), .min = 8, .max = 1 << 20},
+    {.key = "privacy.key_dir", .type = Type::path, .default_text = "\"/var/lib/footfall/keys\"",
+     .help = "epoch keys (epoch-<N>.key, 32 bytes, mode 0600); see docs/privacy.md", .field = field<&G::key_dir>(),
+     .non_empty = true},
+    {.key = "privacy.rotation", .type = Type::custom, .default_text = "\"1d\"",
+     .help = "key period: how long a device keeps one pseudonym (docs/privacy.md argues the default)",
+     .field = field<&G::key_rotation_s>(), .type_text = "duration 1h..366d", .read = read_rotation},
+    {.key = "privacy.create_keys", .type = Type::boolean, .default_text = "false",
+     .help = "make a missing epoch key here (a single-site tenant); false: keys are installed by the operator",
+     .field = field<&G::create_keys>()},
+    // Its content is reloaded when it changes.
+    {.key = "privacy.opt_out_file", .type = Type::path, .default_text = "\"\"",
+     .help = "addresses whose events are dropped before the merge (counted); reloaded when the file changes",
+     .field = field<&G::opt_out_file>()},
+    {.key = "merge.visit_grace_s", .type = Type::integer, .default_text = "0",
+     .help = "a device heard again this soon after leaving every probe continues its visit",
+     .field = field<&G::visit_grace_s>(), .min = 0, .max = 86400},
+    {.key = "merge.max_probe_lag_s", .type = Type::integer, .default_text = "3600",
+     .help = "how far a probe that is behind (draining its spool, replaying slower) may hold the site clock back, "
+             "so that visits wait for its events; 0: never wait",
+     .field = field<&G::max_probe_lag_s>(), .min = 0, .max = 604800},
+    {.key = "merge.update_interval_s", .type = Type::integer, .default_text = "60",
+     .help = "the probes' presence.update_interval_s", .field = field<&G::update_interval_s>(), .min = 1,
+     .max = 86400},
+    {.key = "merge.max_devices", .type = Type::integer, .default_text = "1000000",
+     .help = "devices present or leaving at once; beyond, the least recently heard visit is cut (counted)",
+     .field = field<&G::merge_max_devices>(), .min = 1, .max = 1 << 26},
+    {.key = "merge.dedup_window_ms", .type = Type::integer, .default_text = "1000",
+     .help = "a raw frame heard by two probes within this is counted once", .field = field<&G::dedup_window_ms>(),
+     .min = 1, .max = 60000},
+    {.key = "merge.strongest_zone_hysteresis_db", .type = Type::integer, .default_text = "3",
+     .help = "another zone becomes a visit's strongest only when its loudest probe beats the current one by this",
+     .field = field<&G::strongest_zone_hysteresis_db>(), .min = 0, .max = 60},
+    {.key = "merge.strongest_zone_hold_intervals", .type = Type::integer, .default_text = "1",
+     .help = "... in this many update intervals in a row (damps noise flips of strongest_zone)",
+     .field = field<&G::strongest_zone_hold_intervals>(), .min = 1, .max = 1440},
+    {.key = "merge.dedup_capacity", .type = Type::integer, .default_text = "65536",
+     .help = "raw frames remembered for that dedup", .field = field<&G::dedup_capacity>(), .min = 2, .max = 1 << 24},
+    {.key = "log_level", .type = Type::choice, .default_text = "\"info\"",
+     .help = "trace, debug, info, warn, error, critical or off", .field = field<&G::log_level>(),
+     .choices = "trace|debug|info|warn|error|critical|off", .reload = kApplies},
 };
 
-Apply text(std::string GatewayConfig::*field, bool non_empty = false) {
-  return [field, non_empty](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-    if (!v.is_string() || (non_empty && v.get_ref<const std::string&>().empty()))
-      return non_empty ? "expected a non-empty string" : "expected a string";
-    c.*field = v.get<std::string>();
-    return std::nullopt;
-  };
-}
-
-Apply tls_text(std::string ServerTls::*field) {
-  return [field](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-    if (!v.is_string()) return "expected a string (a file path, or \"\")";
-    c.tls.*field = v.get<std::string>();
-    return std::nullopt;
-  };
-}
-
-Apply mqtt_text(std::string MqttSettings::*field) {
-  return [field](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-    if (!v.is_string()) return "expected a string";
-    c.mqtt.*field = v.get<std::string>();
-    return std::nullopt;
-  };
-}
-
-Apply path(std::filesystem::path GatewayConfig::*field, bool non_empty) {
-  return [field, non_empty](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-    if (!v.is_string() || (non_empty && v.get_ref<const std::string&>().empty()))
-      return non_empty ? "expected a non-empty path" : "expected a path (or \"\")";
-    c.*field = v.get<std::string>();
-    return std::nullopt;
-  };
-}
-
-template <typename T>
-Apply integer(T GatewayConfig::*field, std::uint64_t lo, std::uint64_t hi) {
-  return [field, lo, hi](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-    const bool fits = v.is_number_unsigned() && v.get<std::uint64_t>() >= lo && v.get<std::uint64_t>() <= hi;
-    if (!fits) {
-      if (lo == 1) return "expected a positive integer (at most " + std::to_string(hi) + ")";
-      return "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-    }
-    c.*field = static_cast<T>(v.get<std::uint64_t>());
-    return std::nullopt;
-  };
-}
-
-const std::vector<Option>& options() {
-  static const std::vector<Option> table = {
-      {"tenant", "string", "\"\"", "customer the site belongs to (carried to publishing)", text(&GatewayConfig::tenant)},
-      {"site", "string", "\"\"", "site name (carried to publishing)", text(&GatewayConfig::site)},
-      {"listen.address", "string", "\"127.0.0.1\"", "address to accept probe connections on",
-       text(&GatewayConfig::listen_address, true)},
-      {"listen.port", "integer 0..65535", "7700", "TCP port; 0 picks a free one (logged)",
-       integer(&GatewayConfig::listen_port, 0, 65535)},
-      {"listen.tls.cert_file", "path", "\"\"", "PEM certificate chain; TLS is on when set", tls_text(&ServerTls::cert_file)},
-      {"listen.tls.key_file", "path", "\"\"", "PEM private key of the certificate", tls_text(&ServerTls::key_file)},
-      {"listen.tls.client_ca_file", "path", "\"\"",
-       "when set, every probe must present a client certificate signed by this CA",
-       tls_text(&ServerTls::client_ca_file)},
-      {"listen.tls.client_cert_names_probe", "boolean", "true",
-       "with client_ca_file: the client certificate's subject CN must be the probe id (false: any certificate of the CA)",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (!v.is_boolean()) return "expected true or false";
-         c.tls.client_cert_names_probe = v.get<bool>();
-         return std::nullopt;
-       }},
-      {"probes", "array of {id, token, zone}", "[]",
-       "probes allowed to connect: id and token must match their Hello; zone is where the probe hangs", nullptr},
-      {"journal.dir", "path", "\"/var/lib/footfall/journal\"",
-       "durable store of accepted batches (also health.json)",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (!v.is_string() || v.get_ref<const std::string&>().empty()) return "expected a non-empty path";
-         c.journal_dir = v.get<std::string>();
-         return std::nullopt;
-       }},
-      {"journal.max_mb", "positive integer", "1024",
-       "journal size bound; when full, batches wait in the probes' spools (not acked, nothing dropped)",
-       integer(&GatewayConfig::journal_max_mb, 1, 1u << 24)},
-      {"journal.fsync", "\"always\" | \"never\"", "\"always\"",
-       "always: fdatasync (group commit) before acking; never: ack once written (survives a crash, not power loss)",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (v == "always") c.journal_fsync = JournalFsync::always;
-         else if (v == "never") c.journal_fsync = JournalFsync::never;
-         else return "expected \"always\" or \"never\"";
-         return std::nullopt;
-       }},
-      {"limits.max_connections", "positive integer", "1024", "connections beyond this are closed at once (counted)",
-       integer(&GatewayConfig::max_connections, 1, 1u << 20)},
-      {"limits.max_frame_bytes", "integer 1024..67108864", "1048576",
-       "largest frame body accepted; a larger header closes the connection",
-       integer(&GatewayConfig::max_frame_bytes, 1024, 64u << 20)},
-      {"limits.max_decompressed_bytes", "integer 1024..1073741824", "16777216",
-       "largest decompressed batch body; a zstd frame stating more is refused before decompressing",
-       integer(&GatewayConfig::max_decompressed_bytes, 1024, 1u << 30)},
-      {"limits.hello_timeout_s", "positive integer", "10", "time from connect (TLS handshake included) to the Hello",
-       integer(&GatewayConfig::hello_timeout_s, 1, 86400)},
-      {"limits.idle_timeout_s", "positive integer", "60", "a session with no frame for this long is closed",
-       integer(&GatewayConfig::idle_timeout_s, 1, 86400)},
-      {"clock.tolerance_ms", "integer 0..3600000", "2000",
-       "probe clock offsets within this are not corrected (avoids jitter)",
-       integer(&GatewayConfig::clock_tolerance_ms, 0, 3'600'000)},
-      {"clock.window", "integer 1..1024", "16", "offset = minimum over this many recent Hello/Heartbeat samples",
-       integer(&GatewayConfig::clock_window, 1, 1024)},
-      {"health.interval_s", "positive integer", "60", "how often probe health is logged and written to health.json",
-       integer(&GatewayConfig::health_interval_s, 1, 86400)},
-      {"mqtt.uri", "string", "\"\"",
-       "broker, tcp://127.0.0.1:1883 or ssl://host:8883; empty: publishing off (receive only, the journal fills)",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (!v.is_string()) return "expected a string";
-         const auto& uri = v.get_ref<const std::string&>();
-         if (!uri.empty() && !uri.starts_with("tcp://") && !uri.starts_with("ssl://"))
-           return "expected tcp://host:port or ssl://host:port";
-         c.mqtt.uri = uri;
-         return std::nullopt;
-       }},
-      {"mqtt.username", "string", "\"\"", "broker user; empty: anonymous", mqtt_text(&MqttSettings::username)},
-      {"mqtt.password", "string", "\"\"", "broker password (needs mqtt.username)", mqtt_text(&MqttSettings::password)},
-      {"mqtt.tls.ca_file", "path", "\"\"", "ssl://: CA certificate(s) to trust; empty: the system's trust store",
-       mqtt_text(&MqttSettings::ca_file)},
-      {"mqtt.tls.cert_file", "path", "\"\"", "ssl://: client certificate (PEM), optional",
-       mqtt_text(&MqttSettings::cert_file)},
-      {"mqtt.tls.key_file", "path", "\"\"", "ssl://: private key of mqtt.tls.cert_file", mqtt_text(&MqttSettings::key_file)},
-      {"mqtt.tls.verify_server", "boolean", "true", "check the broker's certificate chain and host name",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (!v.is_boolean()) return "expected true or false";
-         c.mqtt.verify_server = v.get<bool>();
-         return std::nullopt;
-       }},
-      {"mqtt.client_id", "string", "\"footfall-gw-{tenant}-{site}\"",
-       "MQTT client id (persistent session: unique per gateway)", mqtt_text(&MqttSettings::client_id)},
-      {"mqtt.window", "integer 1..1024", "16", "batches sent and not yet acknowledged by the broker",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 || v.get<std::uint64_t>() > 1024)
-           return "expected an integer in [1, 1024]";
-         c.mqtt.window = v.get<std::uint32_t>();
-         return std::nullopt;
-       }},
-      {"publish.interval_ms", "integer 10..3600000", "5000",
-       "visits and presence micro-batches are sealed this long after their first item (or when full)",
-       integer(&GatewayConfig::publish_interval_ms, 10, 3'600'000)},
-      {"publish.max_events", "integer 1..10000", "500", "items per micro-batch at most (and 1 MiB)",
-       integer(&GatewayConfig::publish_max_events, 1, 10'000)},
-      {"publish.probes_interval_ms", "integer 100..3600000", "30000",
-       "how often probe and gateway health (counters, drops by reason) go to .../probes",
-       integer(&GatewayConfig::probes_interval_ms, 100, 3'600'000)},
-      {"outbox.dir", "path", "\"/var/lib/footfall/outbox\"",
-       "durable buffer of sealed batches until the broker's PUBACK", path(&GatewayConfig::outbox_dir, true)},
-      {"outbox.max_mb", "integer 8..1048576", "256",
-       "outbox bound; when full, the journal stops being consumed and then the probes are not acked",
-       integer(&GatewayConfig::outbox_max_mb, 8, 1u << 20)},
-      {"privacy.key_dir", "path", "\"/var/lib/footfall/keys\"",
-       "epoch keys (epoch-<N>.key, 32 bytes, mode 0600); see docs/privacy.md", path(&GatewayConfig::key_dir, true)},
-      {"privacy.rotation", "duration 1h..366d", "\"1d\"",
-       "key period: how long a device keeps one pseudonym (docs/privacy.md argues the default)",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         const auto s = v.is_string() ? parse_duration_s(v.get<std::string>()) : std::nullopt;
-         if (!s || *s < 3600 || *s > 366 * 86400) return "expected a duration from \"1h\" to \"366d\" (e.g. \"1d\", \"24h\")";
-         c.key_rotation_s = *s;
-         return std::nullopt;
-       }},
-      {"privacy.create_keys", "boolean", "false",
-       "make a missing epoch key here (a single-site tenant); false: keys are installed by the operator",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         if (!v.is_boolean()) return "expected true or false";
-         c.create_keys = v.get<bool>();
-         return std::nullopt;
-       }},
-      {"privacy.opt_out_file", "path", "\"\"",
-       "addresses whose events are dropped before the merge (counted); reloaded when the file changes",
-       path(&GatewayConfig::opt_out_file, false)},
-      {"merge.visit_grace_s", "integer 0..86400", "0",
-       "a device heard again this soon after leaving every probe continues its visit",
-       integer(&GatewayConfig::visit_grace_s, 0, 86400)},
-      {"merge.max_probe_lag_s", "integer 0..604800", "3600",
-       "how far a probe that is behind (draining its spool, replaying slower) may hold the site clock back, so "
-       "that visits wait for its events; 0: never wait",
-       integer(&GatewayConfig::max_probe_lag_s, 0, 604800)},
-      {"merge.update_interval_s", "integer 1..86400", "60", "the probes' presence.update_interval_s",
-       integer(&GatewayConfig::update_interval_s, 1, 86400)},
-      {"merge.max_devices", "positive integer", "1000000",
-       "devices present or leaving at once; beyond, the least recently heard visit is cut (counted)",
-       integer(&GatewayConfig::merge_max_devices, 1, 1u << 26)},
-      {"merge.dedup_window_ms", "integer 1..60000", "1000",
-       "a raw frame heard by two probes within this is counted once", integer(&GatewayConfig::dedup_window_ms, 1, 60000)},
-      {"merge.strongest_zone_hysteresis_db", "integer 0..60", "3",
-       "another zone becomes a visit's strongest only when its loudest probe beats the current one by this",
-       integer(&GatewayConfig::strongest_zone_hysteresis_db, 0, 60)},
-      {"merge.strongest_zone_hold_intervals", "integer 1..1440", "1",
-       "... in this many update intervals in a row (damps noise flips of strongest_zone)",
-       integer(&GatewayConfig::strongest_zone_hold_intervals, 1, 1440)},
-      {"merge.dedup_capacity", "integer 2..16777216", "65536", "raw frames remembered for that dedup",
-       integer(&GatewayConfig::dedup_capacity, 2, 1u << 24)},
-      {"log_level", "string", "\"info\"", "trace, debug, info, warn, error, critical or off",
-       [](const json& v, GatewayConfig& c) -> std::optional<std::string> {
-         static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
-         if (!v.is_string() || !levels.contains(v.get<std::string>()))
-           return "expected one of trace, debug, info, warn, error, critical, off";
-         c.log_level = v.get<std::string>();
-         return std::nullopt;
-       }},
-  };
-  return table;
-}
-
-// What a reload does with each key of the options table: one rule per key (a test checks none is missing; a key
-// without a rule would be neither applied nor reported).
-struct ReloadRule {
-  std::string_view key;
-  OnReload effect;
-  std::function<bool(const GatewayConfig&, const GatewayConfig&)> same;
-  std::function<void(const GatewayConfig& from, GatewayConfig& to)> take;  // applies: copy the new value
+constexpr std::string_view kHelpFooter[] = {
+    "An unknown key, a key written twice or a bad value stops the gateway with one line naming the key (exit 2).",
+    "[reload]: a running gateway takes the new value on SIGHUP (systemctl reload footfall-gateway); any other",
+    "key changed in the file is logged as needing a restart and keeps its running value until then.",
 };
 
-template <typename T>
-ReloadRule restart(std::string_view key, T GatewayConfig::*field) {
-  return {key, OnReload::needs_restart,
-          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.*field == b.*field; }, nullptr};
-}
+const options::Table kTable{.file = "gateway.json", .rows = kOptions, .help_footer = kHelpFooter};
 
-template <typename T>
-ReloadRule restart_mqtt(std::string_view key, T MqttSettings::*field) {
-  return {key, OnReload::needs_restart,
-          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.mqtt.*field == b.mqtt.*field; }, nullptr};
-}
-
-template <typename T>
-ReloadRule applies(std::string_view key, T GatewayConfig::*field) {
-  return {key, OnReload::applies,
-          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.*field == b.*field; },
-          [field](const GatewayConfig& from, GatewayConfig& to) { to.*field = from.*field; }};
-}
-
-template <typename T>
-ReloadRule applies_tls(std::string_view key, T ServerTls::*field) {
-  return {key, OnReload::applies,
-          [field](const GatewayConfig& a, const GatewayConfig& b) { return a.tls.*field == b.tls.*field; },
-          [field](const GatewayConfig& from, GatewayConfig& to) { to.tls.*field = from.tls.*field; }};
-}
-
-const std::vector<ReloadRule>& reload_rules() {
-  static const std::vector<ReloadRule> rules = {
-      restart("tenant", &GatewayConfig::tenant),
-      restart("site", &GatewayConfig::site),
-      restart("listen.address", &GatewayConfig::listen_address),
-      restart("listen.port", &GatewayConfig::listen_port),
-      // New connections get the new TLS context; sessions up keep theirs.
-      applies_tls("listen.tls.cert_file", &ServerTls::cert_file),
-      applies_tls("listen.tls.key_file", &ServerTls::key_file),
-      applies_tls("listen.tls.client_ca_file", &ServerTls::client_ca_file),
-      applies_tls("listen.tls.client_cert_names_probe", &ServerTls::client_cert_names_probe),  // from the next Hello
-      applies("probes", &GatewayConfig::probes),
-      restart("journal.dir", &GatewayConfig::journal_dir),
-      restart("journal.max_mb", &GatewayConfig::journal_max_mb),
-      restart("journal.fsync", &GatewayConfig::journal_fsync),
-      applies("limits.max_connections", &GatewayConfig::max_connections),
-      restart("limits.max_frame_bytes", &GatewayConfig::max_frame_bytes),  // the journal's record bound too
-      applies("limits.max_decompressed_bytes", &GatewayConfig::max_decompressed_bytes),  // new sessions
-      applies("limits.hello_timeout_s", &GatewayConfig::hello_timeout_s),                // new connections
-      applies("limits.idle_timeout_s", &GatewayConfig::idle_timeout_s),                  // from the next frame on
-      restart("clock.tolerance_ms", &GatewayConfig::clock_tolerance_ms),
-      restart("clock.window", &GatewayConfig::clock_window),
-      applies("health.interval_s", &GatewayConfig::health_interval_s),  // from the next health write on
-      restart_mqtt("mqtt.uri", &MqttSettings::uri),
-      restart_mqtt("mqtt.username", &MqttSettings::username),
-      restart_mqtt("mqtt.password", &MqttSettings::password),
-      restart_mqtt("mqtt.tls.ca_file", &MqttSettings::ca_file),
-      restart_mqtt("mqtt.tls.cert_file", &MqttSettings::cert_file),
-      restart_mqtt("mqtt.tls.key_file", &MqttSettings::key_file),
-      restart_mqtt("mqtt.tls.verify_server", &MqttSettings::verify_server),
-      restart_mqtt("mqtt.client_id", &MqttSettings::client_id),
-      restart_mqtt("mqtt.window", &MqttSettings::window),
-      restart("publish.interval_ms", &GatewayConfig::publish_interval_ms),
-      restart("publish.max_events", &GatewayConfig::publish_max_events),
-      restart("publish.probes_interval_ms", &GatewayConfig::probes_interval_ms),
-      restart("outbox.dir", &GatewayConfig::outbox_dir),
-      restart("outbox.max_mb", &GatewayConfig::outbox_max_mb),
-      restart("privacy.key_dir", &GatewayConfig::key_dir),
-      restart("privacy.rotation", &GatewayConfig::key_rotation_s),
-      restart("privacy.create_keys", &GatewayConfig::create_keys),
-      restart("privacy.opt_out_file", &GatewayConfig::opt_out_file),  // its content is reloaded when it changes
-      restart("merge.visit_grace_s", &GatewayConfig::visit_grace_s),
-      restart("merge.max_probe_lag_s", &GatewayConfig::max_probe_lag_s),
-      restart("merge.update_interval_s", &GatewayConfig::update_interval_s),
-      restart("merge.max_devices", &GatewayConfig::merge_max_devices),
-      restart("merge.dedup_window_ms", &GatewayConfig::dedup_window_ms),
-      restart("merge.strongest_zone_hysteresis_db", &GatewayConfig::strongest_zone_hysteresis_db),
-      restart("merge.strongest_zone_hold_intervals", &GatewayConfig::strongest_zone_hold_intervals),
-      restart("merge.dedup_capacity", &GatewayConfig::dedup_capacity),
-      applies("log_level", &GatewayConfig::log_level),
-  };
-  return rules;
-}
-
-std::optional<std::string> parse_probes(const json& v, GatewayConfig& c) {
+std::string read_probes(const json& v, void* config) {
+  auto& c = *static_cast<GatewayConfig*>(config);
   if (!v.is_array()) return "probes: expected an array of {id, token, zone}";
   std::set<std::string> seen;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -338,29 +203,15 @@ std::optional<std::string> parse_probes(const json& v, GatewayConfig& c) {
     if (!seen.insert(account.id).second) return at + ".id: duplicate probe id \"" + account.id + "\"";
     c.probes.push_back(std::move(account));
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<std::string> walk(const json& obj, const std::string& prefix, GatewayConfig& c) {
-  for (const auto& [k, v] : obj.items()) {
-    const std::string key = prefix.empty() ? k : prefix + "." + k;
-    if (key == "probes") {
-      if (auto e = parse_probes(v, c)) return e;
-      continue;
-    }
-    const auto& table = options();
-    const auto exact = std::find_if(table.begin(), table.end(), [&](const Option& o) { return o.key == key; });
-    if (exact != table.end()) {
-      if (auto e = exact->apply(v, c)) return key + ": " + *e;
-      continue;
-    }
-    const bool section = std::any_of(table.begin(), table.end(),
-                                     [&](const Option& o) { return o.key.starts_with(key + "."); });
-    if (!section) return key + ": unknown key";
-    if (!v.is_object()) return key + ": expected an object";
-    if (auto e = walk(v, key, c)) return e;
-  }
-  return std::nullopt;
+std::string read_rotation(const json& v, void* config) {
+  const auto s = v.is_string() ? parse_duration_s(v.get<std::string>()) : std::nullopt;
+  if (!s || *s < 3600 || *s > 366 * 86400)
+    return "privacy.rotation: expected a duration from \"1h\" to \"366d\" (e.g. \"1d\", \"24h\")";
+  static_cast<GatewayConfig*>(config)->key_rotation_s = *s;
+  return {};
 }
 
 std::optional<std::string> cross_check(const GatewayConfig& c) {
@@ -406,26 +257,16 @@ const ProbeAccount* GatewayConfig::find_probe(std::string_view id) const {
 }
 
 ConfigResult parse_config(std::string_view json_text, std::string_view file_label) {
-  const std::string label(file_label);
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    return label + ": not valid JSON (byte " + std::to_string(e.byte) + ")";
-  }
-  if (!root.is_object()) return label + ": expected a JSON object at the top level";
   GatewayConfig config;
-  if (auto e = walk(root, "", config)) return label + ": " + *e;
-  if (auto e = cross_check(config)) return label + ": " + *e;
+  if (auto e = options::read(kTable, json_text, file_label, config); !e.empty()) return e;
+  if (auto e = cross_check(config)) return std::string(file_label) + ": " + *e;
   return config;
 }
 
 ConfigResult load_config(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return path.filename().string() + ": cannot read " + path.string();
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path.filename().string());
+  const FileText file = read_file(path);
+  if (!file.ok()) return path.filename().string() + ": cannot read " + path.string();
+  return parse_config(file.text, path.filename().string());
 }
 
 std::optional<std::int64_t> parse_duration_s(std::string_view text) {
@@ -444,36 +285,23 @@ std::optional<std::int64_t> parse_duration_s(std::string_view text) {
   return std::nullopt;
 }
 
-std::string options_table() {
-  std::ostringstream out;
-  out << "gateway.json options (key | type | default | meaning):\n";
-  for (const Option& o : options())
-    out << "  " << o.key << " | " << o.type << " | " << o.default_value << " | " << o.help
-        << (on_reload(o.key) == OnReload::applies ? " [reload]" : "") << "\n";
-  out << "An unknown key or a bad value stops the gateway with one line naming the key (exit 2).\n";
-  out << "[reload]: a running gateway takes the new value on SIGHUP (systemctl reload footfall-gateway); any other\n"
-         "key changed in the file is logged as needing a restart and keeps its running value until then.\n";
-  return out.str();
-}
+std::string options_table() { return options::help_text(kTable); }
 
 std::optional<OnReload> on_reload(std::string_view key) {
-  const auto& rules = reload_rules();
-  const auto it = std::find_if(rules.begin(), rules.end(), [&](const ReloadRule& r) { return r.key == key; });
-  if (it == rules.end()) return std::nullopt;
-  return it->effect;
+  const Option* o = options::find_option(kTable, key);
+  if (o == nullptr) return std::nullopt;
+  return o->reload;
 }
 
 std::vector<ConfigChange> config_changes(const GatewayConfig& running, const GatewayConfig& next) {
   std::vector<ConfigChange> changes;
-  for (const ReloadRule& r : reload_rules())
-    if (!r.same(running, next)) changes.push_back({std::string(r.key), r.effect});
+  for (const Option* o : options::changed(kTable, running, next)) changes.push_back({std::string(o->key), o->reload});
   return changes;
 }
 
 GatewayConfig reloaded_config(const GatewayConfig& running, const GatewayConfig& next) {
   GatewayConfig out = running;
-  for (const ReloadRule& r : reload_rules())
-    if (r.effect == OnReload::applies) r.take(next, out);
+  options::take_reloadable(kTable, next, out);
   return out;
 }
 

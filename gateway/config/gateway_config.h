@@ -1,12 +1,15 @@
 #pragma once
-// gateway.json: one table of options (key, type, default, help). Every key is checked; an unknown key or a
-// value of the wrong type or range is an error that names the key path.
+// gateway.json: one table of options (key, type, default, help, what a reload does), read by the shared engine
+// (common/options/). Every key is checked; an unknown key, a key written twice or a value of the wrong type or
+// range is an error that names the key path.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "common/options/option_table.h"
 
 namespace footfall::gateway {
 
@@ -107,8 +110,8 @@ std::string options_table();
 // What a reload (SIGHUP) does with a key whose value changed. `applies`: the running gateway takes the new
 // value (probes and their tokens, the TLS files, session limits, log level); `needs_restart`: the running
 // gateway keeps its value, and says so, until it restarts (listen address, journal, MQTT, merge, privacy...).
-enum class OnReload : std::uint8_t { applies, needs_restart };
-// The rule of a key of the options table; nullopt for a key without one (a test checks there is none).
+using options::OnReload;
+// The reload column of the options table for a key; nullopt for a key not in the table.
 [[nodiscard]] std::optional<OnReload> on_reload(std::string_view key);
 
 struct ConfigChange {

@@ -122,6 +122,161 @@ void log_summary(const pipeline::CaptureSnapshot& s, const uplink::UplinkCounter
                  s.capture.pcap_dropped, s.capture.pcap_if_dropped);
 }
 
+// The capture source probe.json names; nullopt after saying why on `err`.
+std::optional<capture::PcapSource> open_source(const config::ProbeConfig& cfg, std::FILE* err) {
+  try {
+    if (cfg.replaying_file()) return capture::PcapSource::open_file(cfg.source.file);
+    return capture::PcapSource::open_live(live_options(cfg.source));
+  } catch (const capture::CaptureError& e) {
+    std::fprintf(err, "footfall-probe: %s: %s\n", cfg.replaying_file() ? "source.file" : "source.interface", e.what());
+    return std::nullopt;
+  }
+}
+
+// Where a replayed file resumes: after its checkpoint, or after the newest batch spooled from it.
+struct ReplayResume {
+  std::optional<pipeline::ReplayCheckpoint> checkpoint;
+  std::uint64_t skip_packets = 0;
+  std::uint64_t source_id = 0;
+};
+
+ReplayResume resume_replay(const config::ProbeConfig& cfg, spool::Spool& spool) {
+  ReplayResume resume;
+  if (!cfg.replaying_file()) return resume;
+  const auto identity = pipeline::identify_replay_file(cfg.source.file);
+  if (!identity) return resume;
+  resume.checkpoint.emplace(cfg.spool.dir, *identity);
+  resume.source_id = pipeline::replay_source_id(*identity);
+  std::string note;
+  resume.skip_packets = resume.checkpoint->load(note);
+  spdlog::info("replay {}: {}", cfg.source.file, note);
+  // The newest batch in the spool (or acked) is usually past the checkpoint file, which lags until a sync.
+  if (const auto newest = spool.newest_record(); newest && newest->position.source == resume.source_id &&
+                                                   newest->position.index > resume.skip_packets) {
+    resume.skip_packets = newest->position.index;
+    spdlog::info("replay {}: resuming after packet {}, the position of batch {} (the newest in the spool or acked)",
+                 cfg.source.file, resume.skip_packets, newest->seq);
+  }
+  return resume;
+}
+
+// What a heartbeat tells the gateway: capture and parse losses, the spool's depth and the process's load.
+wire::Heartbeat heartbeat_of(const pipeline::CaptureSnapshot& s, const spool::SpoolDepth& d,
+                             pipeline::ProcessSampler& sampler, std::chrono::steady_clock::duration uptime) {
+  wire::Heartbeat hb;
+  hb.capture_received = s.capture.have_pcap_stats ? s.capture.pcap_received : s.packets_read;
+  hb.capture_dropped = s.capture.pcap_dropped;
+  hb.capture_if_dropped = s.capture.pcap_if_dropped;
+  hb.parse_drops = s.malformed;
+  hb.cpu_permille = sampler.cpu_permille();
+  hb.rss_bytes = pipeline::ProcessSampler::rss_bytes();
+  hb.spool_records = d.unacked_records;
+  hb.spool_bytes = d.unacked_bytes;
+  hb.spool_full_drop_records = d.full_drop_records;
+  hb.spool_full_drop_bytes = d.full_drop_bytes;
+  hb.uptime_ns =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(uptime).count());
+  return hb;
+}
+
+pipeline::CaptureStageOptions capture_stage_options(const config::ProbeConfig& cfg, ReplayResume& resume) {
+  pipeline::CaptureStageOptions o;
+  o.presence = config::presence_config(cfg.presence);
+  o.batch.max_records = static_cast<std::size_t>(cfg.batch.max_records);
+  o.batch.max_age_ns = cfg.batch.max_age_ms * 1'000'000;
+  o.send_sightings = cfg.batch.send_sightings;
+  o.speed = cfg.source.speed;
+  o.radio_clock = cfg.source.clock == "radio";
+  o.skip_packets = resume.skip_packets;
+  o.checkpoint = resume.checkpoint ? &*resume.checkpoint : nullptr;
+  o.source_id = resume.source_id;
+  o.fsync = cfg.spool.fsync;
+  return o;
+}
+
+void log_start(const config::ProbeConfig& cfg, const capture::PcapSource& source) {
+  if (source.live())
+    spdlog::info("probe '{}' listening on {} (link type {}, filter '{}'), gateway {}:{}", cfg.probe_id, source.name(),
+                 source.link_type_name(), source.filter(), cfg.gateway.host, cfg.gateway.port);
+  else
+    spdlog::info("probe '{}' replaying {} at {}, gateway {}:{}", cfg.probe_id, source.name(),
+                 cfg.source.speed == 0 ? std::string("full speed") : std::to_string(cfg.source.speed) + "x",
+                 cfg.gateway.host, cfg.gateway.port);
+}
+
+// How a run ends, on the io thread: SIGINT / SIGTERM stop the capture; the capture's end finishes the run, or, at
+// the end of a file, starts the drain: wait (bounded) until the gateway has acked the whole spool.
+class RunEnding {
+ public:
+  RunEnding(asio::io_context& io, uplink::Uplink& link, uplink::SharedSpool& shared, pipeline::CaptureStage& stage,
+            std::int64_t drain_timeout_s)
+      : link_(link), shared_(shared), stage_(stage), drain_timeout_s_(drain_timeout_s), signals_(io, SIGINT, SIGTERM),
+        drain_timer_(io) {}
+
+  void watch() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) {
+      if (ec) return;
+      spdlog::info("signal {}: sealing the open batch into the spool and stopping", signal_number);
+      stage_.stop();
+      if (draining_) finish(kExitOk);  // the capture thread is done already: nothing more to wait for
+    });
+    link_.on_acked([this] {
+      if (draining_ && spool_empty()) {
+        spdlog::info("drain: the gateway acked the whole spool");
+        finish(kExitOk);
+      }
+    });
+  }
+
+  void on_capture_outcome(pipeline::CaptureOutcome outcome) {
+    if (finished_) return;
+    if (outcome == pipeline::CaptureOutcome::read_error) {
+      spdlog::error("capture stopped: read error: {}", stage_.error());
+      return finish(kExitFailure);
+    }
+    if (outcome == pipeline::CaptureOutcome::stopped) return finish(kExitOk);
+    // End of file: everything is spooled; wait (bounded) until the gateway holds all of it.
+    if (spool_empty()) return finish(kExitOk);
+    drain();
+  }
+
+  [[nodiscard]] int exit_status() const { return exit_status_; }
+
+ private:
+  void drain() {
+    draining_ = true;
+    spdlog::info("end of file: waiting up to {} s for the gateway to ack the spool", drain_timeout_s_);
+    drain_timer_.expires_after(std::chrono::seconds(drain_timeout_s_));
+    drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || finished_) return;
+      const auto left = shared_.with([](spool::Spool& s) { return s.depth().unacked_records; });
+      spdlog::error("drain timed out: {} batches stay in the spool for the next run", left);
+      finish(kExitFailure);
+    });
+  }
+
+  void finish(int status) {
+    if (finished_) return;
+    finished_ = true;
+    exit_status_ = status;
+    link_.stop();
+    signals_.cancel();
+    drain_timer_.cancel();
+  }
+
+  bool spool_empty() { return shared_.with([](spool::Spool& s) { return s.depth().unacked_records == 0; }); }
+
+  uplink::Uplink& link_;
+  uplink::SharedSpool& shared_;
+  pipeline::CaptureStage& stage_;
+  std::int64_t drain_timeout_s_;
+  asio::signal_set signals_;
+  asio::steady_timer drain_timer_;
+  int exit_status_ = kExitOk;
+  bool finished_ = false;
+  bool draining_ = false;
+};
+
 }  // namespace
 
 int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
@@ -157,61 +312,21 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
   }
   spool::Spool& spool = *opened.spool;
 
-  std::optional<capture::PcapSource> source;
-  try {
-    source.emplace(cfg.replaying_file() ? capture::PcapSource::open_file(cfg.source.file)
-                                        : capture::PcapSource::open_live(live_options(cfg.source)));
-  } catch (const capture::CaptureError& e) {
-    std::fprintf(err, "footfall-probe: %s: %s\n", cfg.replaying_file() ? "source.file" : "source.interface", e.what());
-    return kExitUsage;
-  }
+  std::optional<capture::PcapSource> source = open_source(cfg, err);
+  if (!source) return kExitUsage;
   if (!source->warnings().empty()) spdlog::warn("capture: {}", source->warnings());
-
-  std::optional<pipeline::ReplayCheckpoint> checkpoint;
-  std::uint64_t skip = 0;
-  std::uint64_t source_id = 0;
-  if (cfg.replaying_file()) {
-    if (auto identity = pipeline::identify_replay_file(cfg.source.file)) {
-      checkpoint.emplace(cfg.spool.dir, *identity);
-      source_id = pipeline::replay_source_id(*identity);
-      std::string note;
-      skip = checkpoint->load(note);
-      spdlog::info("replay {}: {}", cfg.source.file, note);
-      // The newest batch in the spool (or acked) is usually past the checkpoint file, which lags until a sync.
-      if (const auto newest = spool.newest_record(); newest && newest->position.source == source_id &&
-                                                       newest->position.index > skip) {
-        skip = newest->position.index;
-        spdlog::info("replay {}: resuming after packet {}, the position of batch {} (the newest in the spool or acked)",
-                     cfg.source.file, skip, newest->seq);
-      }
-    }
-  }
+  ReplayResume resume = resume_replay(cfg, spool);
 
   asio::io_context io;
   uplink::SharedSpool shared(spool);
   pipeline::ProcessSampler sampler;
   const auto started = std::chrono::steady_clock::now();
   std::optional<pipeline::CaptureStage> stage;
-
-  auto heartbeat = [&]() {
-    wire::Heartbeat hb;
-    const pipeline::CaptureSnapshot s = stage->snapshot();
-    hb.capture_received = s.capture.have_pcap_stats ? s.capture.pcap_received : s.packets_read;
-    hb.capture_dropped = s.capture.pcap_dropped;
-    hb.capture_if_dropped = s.capture.pcap_if_dropped;
-    hb.parse_drops = s.malformed;
-    hb.cpu_permille = sampler.cpu_permille();
-    hb.rss_bytes = pipeline::ProcessSampler::rss_bytes();
-    const spool::SpoolDepth d = shared.with([](spool::Spool& sp) { return sp.depth(); });
-    hb.spool_records = d.unacked_records;
-    hb.spool_bytes = d.unacked_bytes;
-    hb.spool_full_drop_records = d.full_drop_records;
-    hb.spool_full_drop_bytes = d.full_drop_bytes;
-    hb.uptime_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
-    return hb;
+  auto heartbeat = [&] {
+    const pipeline::CaptureSnapshot snapshot = stage->snapshot();
+    return heartbeat_of(snapshot, shared.with([](spool::Spool& sp) { return sp.depth(); }), sampler,
+                        std::chrono::steady_clock::now() - started);
   };
-
   std::optional<uplink::Uplink> link;
   try {
     link.emplace(io, uplink_config(cfg), shared, heartbeat);
@@ -219,56 +334,11 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
     std::fprintf(err, "footfall-probe: %s\n", e.what());
     return kExitUsage;
   }
+  stage.emplace(*source, shared, capture_stage_options(cfg, resume), [&link] { link->notify_spooled(); });
 
-  pipeline::CaptureStageOptions stage_options;
-  stage_options.presence = config::presence_config(cfg.presence);
-  stage_options.batch.max_records = static_cast<std::size_t>(cfg.batch.max_records);
-  stage_options.batch.max_age_ns = cfg.batch.max_age_ms * 1'000'000;
-  stage_options.send_sightings = cfg.batch.send_sightings;
-  stage_options.speed = cfg.source.speed;
-  stage_options.radio_clock = cfg.source.clock == "radio";
-  stage_options.skip_packets = skip;
-  stage_options.checkpoint = checkpoint ? &*checkpoint : nullptr;
-  stage_options.source_id = source_id;
-  stage_options.fsync = cfg.spool.fsync;
-  stage.emplace(*source, shared, stage_options, [&link] { link->notify_spooled(); });
-
-  int exit_status = kExitOk;
-  bool finished = false;
-  bool draining = false;
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  asio::steady_timer drain_timer(io);
-
-  auto finish = [&](int status) {
-    if (finished) return;
-    finished = true;
-    exit_status = status;
-    link->stop();
-    signals.cancel();
-    drain_timer.cancel();
-  };
-  auto spool_empty = [&] { return shared.with([](spool::Spool& s) { return s.depth().unacked_records == 0; }); };
-
-  signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    spdlog::info("signal {}: sealing the open batch into the spool and stopping", signal_number);
-    stage->stop();
-    if (draining) finish(kExitOk);  // the capture thread is done already: nothing more to wait for
-  });
-  link->on_acked([&] {
-    if (draining && spool_empty()) {
-      spdlog::info("drain: the gateway acked the whole spool");
-      finish(kExitOk);
-    }
-  });
-
-  if (source->live())
-    spdlog::info("probe '{}' listening on {} (link type {}, filter '{}'), gateway {}:{}", cfg.probe_id, source->name(),
-                 source->link_type_name(), source->filter(), cfg.gateway.host, cfg.gateway.port);
-  else
-    spdlog::info("probe '{}' replaying {} at {}, gateway {}:{}", cfg.probe_id, source->name(),
-                 cfg.source.speed == 0 ? std::string("full speed") : std::to_string(cfg.source.speed) + "x",
-                 cfg.gateway.host, cfg.gateway.port);
+  RunEnding ending(io, *link, shared, *stage, cfg.drain_timeout_s);
+  ending.watch();
+  log_start(cfg, *source);
   link->start();
 
   // io.run() must not return while the capture thread may still post its outcome.
@@ -277,23 +347,7 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
     const pipeline::CaptureOutcome outcome = stage->run();
     asio::post(io, [&, outcome] {
       capture_running.reset();
-      if (finished) return;
-      if (outcome == pipeline::CaptureOutcome::read_error) {
-        spdlog::error("capture stopped: read error: {}", stage->error());
-        return finish(kExitFailure);
-      }
-      if (outcome == pipeline::CaptureOutcome::stopped) return finish(kExitOk);
-      // End of file: everything is spooled; wait (bounded) until the gateway holds all of it.
-      if (spool_empty()) return finish(kExitOk);
-      draining = true;
-      spdlog::info("end of file: waiting up to {} s for the gateway to ack the spool", cfg.drain_timeout_s);
-      drain_timer.expires_after(std::chrono::seconds(cfg.drain_timeout_s));
-      drain_timer.async_wait([&](const boost::system::error_code& ec) {
-        if (ec || finished) return;
-        const auto left = shared.with([](spool::Spool& s) { return s.depth().unacked_records; });
-        spdlog::error("drain timed out: {} batches stay in the spool for the next run", left);
-        finish(kExitFailure);
-      });
+      ending.on_capture_outcome(outcome);
     });
   });
 
@@ -301,7 +355,7 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
   capture_thread.join();
   log_summary(stage->snapshot(), link->counters(), shared.with([](spool::Spool& s) { return s.depth(); }));
   spdlog::default_logger()->flush();
-  return exit_status;
+  return ending.exit_status();
 }
 
 }  // namespace footfall::probe::commands

@@ -1,14 +1,14 @@
 #pragma once
-// probe.json: the one table of options of `footfall-probe run` (key, type, default, help) and its parser.
-// An unknown key, a wrong type or a value out of range is an error naming the key path, e.g.
-// "probe.json: spool.max_mb: expected a positive integer".
+// probe.json: the one table of options of `footfall-probe run` (key, type, default, help), read by the shared
+// engine (common/options/). An unknown key, a key written twice, a wrong type or a value out of range is an error
+// naming the key path, e.g. "probe.json: spool.max_mb: expected integer >= 2".
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <variant>
 
+#include "common/options/option_table.h"
 #include "probe/presence/presence_tracker.h"
 #include "probe/spool/spool.h"
 #include "probe/uplink/uplink.h"
@@ -79,26 +79,8 @@ struct ProbeConfig {
   bool operator==(const ProbeConfig&) const = default;
 };
 
-enum class OptionType : std::uint8_t { string, boolean, integer, number, choice };
-std::string_view to_string(OptionType t);
-
-// Where an option's value lands in a ProbeConfig.
-using OptionTarget = std::variant<std::string*, bool*, std::int64_t*, double*, spool::FsyncMode*>;
-
-// One row of the options table. `default_json` is the default as it would be written in probe.json
-// (empty for required keys); applying it to a default ProbeConfig changes nothing (tested).
-struct ConfigOption {
-  std::string_view key;  // path, e.g. "spool.max_mb"
-  OptionType type;
-  std::string_view default_json;
-  std::string_view help;
-  std::int64_t min = 0;  // integer / number range, inclusive
-  std::int64_t max = 0;
-  std::string_view choices;  // choice: "a|b|c" (an enum target takes the index)
-  OptionTarget (*target)(ProbeConfig&) = nullptr;
-};
-
-std::span<const ConfigOption> probe_options();
+// The options table (key, type, default, range, help) that probe.json is read against.
+std::span<const options::Option> probe_options();
 
 struct ConfigResult {
   std::optional<ProbeConfig> config;

@@ -64,6 +64,20 @@ TEST_CASE("config: errors name the key path") {
   CHECK(config_error("[1]") == "gateway.json: expected a JSON object at the top level");
 }
 
+TEST_CASE("config: a key written twice is refused, naming it") {
+  CHECK(config_error(R"({"mqtt": {"uri": "tcp://a:1883", "uri": "tcp://b:1883"}})") ==
+        "gateway.json: duplicate key 'mqtt.uri'");
+  CHECK(config_error(R"({"site": "a", "tenant": "t", "site": "b"})") == "gateway.json: duplicate key 'site'");
+  CHECK(config_error(R"({"probes": [{"id": "a", "token": "t"}, {"id": "b", "token": "u", "token": "v"}]})") ==
+        "gateway.json: duplicate key 'probes[1].token'");
+  CHECK(config_error(R"({"listen": {"tls": {"cert_file": ""}}, "listen": {"port": 7701}})") ==
+        "gateway.json: duplicate key 'listen'");
+  // The same name in two objects (tls, cert_file; id in each probe) is two keys.
+  const auto r = parse_config(R"({"listen": {"tls": {"cert_file": ""}}, "mqtt": {"tls": {"cert_file": ""}},
+    "probes": [{"id": "a", "token": "t"}, {"id": "b", "token": "u"}]})", "gateway.json");
+  CHECK(std::holds_alternative<GatewayConfig>(r));
+}
+
 TEST_CASE("config: publishing keys (mqtt, publish, outbox, privacy, merge) parse, with errors naming the key") {
   const auto r = parse_config(R"({"tenant": "acme", "site": "office-1",
     "mqtt": {"uri": "ssl://broker.example:8883", "username": "gw", "password": "pw",

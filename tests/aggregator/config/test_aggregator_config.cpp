@@ -69,3 +69,16 @@ TEST_CASE("errors name the key") {
         "aggregator.json: mqtt.username: required with mqtt.password");
   CHECK(options_table().find("mqtt.share_group") != std::string::npos);
 }
+
+TEST_CASE("a key written twice is refused, naming it") {
+  CHECK(error_of(R"({"mqtt": {"uri": "tcp://a:1883", "uri": "tcp://b:1883"}})") ==
+        "aggregator.json: duplicate key 'mqtt.uri'");
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"utc_offset_min": 60}, "m": {}}}}})") ==
+        "aggregator.json: duplicate key 'tenants.acme.sites.m'");
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"thresholds": {"visitor_min_dwell_s": 1,
+        "visitor_min_dwell_s": 2}}}}}})") ==
+        "aggregator.json: duplicate key 'tenants.acme.sites.m.thresholds.visitor_min_dwell_s'");
+  // The same name under two sites is two keys.
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"utc_offset_min": 60}, "n": {"utc_offset_min": 60}}}}})")
+            .empty());
+}

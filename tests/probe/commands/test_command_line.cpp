@@ -12,7 +12,7 @@ namespace {
 
 using footfall::probe::commands::CommandLine;
 using footfall::probe::commands::Subcommand;
-namespace c = footfall::commands;
+namespace c = footfall::probe::commands;
 
 struct Options {
   std::string read;

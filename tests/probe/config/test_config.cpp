@@ -71,14 +71,14 @@ TEST_CASE("config: the options table's defaults are ProbeConfig's defaults") {
   nlohmann::json doc = nlohmann::json::object();
   for (const auto& o : footfall::probe::config::probe_options()) {
     CHECK_FALSE(o.help.empty());
-    if (o.default_json.empty()) continue;  // required
+    if (o.default_text.empty()) continue;  // required
     nlohmann::json* at = &doc;
     std::string key(o.key);
     for (auto dot = key.find('.'); dot != std::string::npos; dot = key.find('.')) {
       at = &(*at)[key.substr(0, dot)];
       key.erase(0, dot + 1);
     }
-    (*at)[key] = nlohmann::json::parse(o.default_json);
+    (*at)[key] = nlohmann::json::parse(o.default_text);
   }
   doc["probe_id"] = "p";
   doc["token"] = "t";
@@ -130,6 +130,15 @@ TEST_CASE("config: unknown keys, wrong shapes and missing keys") {
   CHECK(error_of("[1, 2]") == "probe.json: expected a JSON object at the top");
   const ConfigResult missing = footfall::probe::config::load_probe_config("/nonexistent/probe.json");
   CHECK(missing.error == "/nonexistent/probe.json: cannot open: No such file or directory");
+}
+
+TEST_CASE("config: a key written twice is refused, naming it") {
+  CHECK(error_of(R"({"probe_id": "p", "token": "t", "source": {"file": "x"}, "spool": {"max_mb": 8, "max_mb": 9}})") ==
+        "probe.json: duplicate key 'spool.max_mb'");
+  CHECK(error_of(R"({"probe_id": "p", "token": "t", "probe_id": "q", "source": {"file": "x"}})") ==
+        "probe.json: duplicate key 'probe_id'");
+  CHECK(error_of(R"({"probe_id": "p", "token": "t", "source": {"file": "x"}, "gateway": {"tls": {"ca_file": "a"},
+        "tls": {"ca_file": "a"}}})") == "probe.json: duplicate key 'gateway.tls'");
 }
 
 TEST_CASE("config: presence section to tracker settings") {
