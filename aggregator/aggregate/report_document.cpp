@@ -9,6 +9,7 @@
 #include "aggregator/aggregate/local_time.h"
 #include "aggregator/aggregate/visit_table.h"
 #include "aggregator/aggregate/window_figures.h"
+#include "common/clock.h"
 
 namespace footfall::aggregator {
 namespace {
@@ -102,9 +103,7 @@ nlohmann::json report_document(const std::vector<Visit>& visits, const std::vect
   const auto rate = [](std::int64_t num, std::int64_t den) {
     return den > 0 ? nlohmann::json(static_cast<double>(num) / static_cast<double>(den)) : nlohmann::json(nullptr);
   };
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const auto now_ms = clock::wall_ms();
 
   nlohmann::json doc = {
       {"format", "footfall-report/1"},

@@ -33,7 +33,7 @@
 #include "firmware/parse/drop_reason.h"
 #include "firmware/pipeline/checkpoint.h"
 #include "firmware/presence/presence_tracker.h"
-#include "firmware/uplink/uplink.h"
+#include "firmware/spool/shared_spool.h"
 
 namespace footfall::pipeline {
 
@@ -74,7 +74,7 @@ class CaptureStage {
  public:
   using SpooledCallback = std::function<void()>;
 
-  CaptureStage(capture::PcapSource& source, uplink::SharedSpool& spool, CaptureStageOptions options,
+  CaptureStage(capture::PcapSource& source, spool::SharedSpool& spool, CaptureStageOptions options,
                SpooledCallback on_spooled);
 
   // Runs on the capture thread until the end of the file, stop() or a read error.
@@ -97,7 +97,7 @@ class CaptureStage {
   void publish();
 
   capture::PcapSource& source_;
-  uplink::SharedSpool& spool_;
+  spool::SharedSpool& spool_;
   CaptureStageOptions options_;
   SpooledCallback on_spooled_;
 

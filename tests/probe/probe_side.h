@@ -109,7 +109,7 @@ class ProbeSide {
 
   std::uint64_t unacked() { return shared_->with([](spool::Spool& s) { return s.depth().unacked_records; }); }
   uplink::Uplink& link() { return *link_; }
-  uplink::SharedSpool& shared() { return *shared_; }
+  spool::SharedSpool& shared() { return *shared_; }
   boost::asio::io_context& io() { return io_; }
 
   ~ProbeSide() {
@@ -121,7 +121,7 @@ class ProbeSide {
  private:
   TempDir dir_;
   std::unique_ptr<spool::Spool> spool_;
-  std::optional<uplink::SharedSpool> shared_;
+  std::optional<spool::SharedSpool> shared_;
   boost::asio::io_context io_;
   std::optional<uplink::Uplink> link_;
 };
