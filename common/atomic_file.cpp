@@ -60,7 +60,9 @@ class Writer {
     struct stat old {};
     const bool keep = options_.keep_existing_mode && ::stat(target_.c_str(), &old) == 0;
     return step(Step::create, [&] {
-      fd_ = UniqueFd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, options_.mode));
+      // A temporary left by a crash goes first: a fresh file takes this write's mode, and no link is followed.
+      if (::unlink(temp_.c_str()) != 0 && errno != ENOENT) return -1;
+      fd_ = UniqueFd(::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, options_.mode));
       if (!fd_.valid()) return -1;
       if (keep && ::fchmod(fd_.get(), old.st_mode & 07777) != 0) return -1;
       if (keep && ::geteuid() == 0 && ::fchown(fd_.get(), old.st_uid, old.st_gid) != 0) return -1;

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,24 @@ TEST_CASE("a new file takes the given mode; an existing one keeps its own when a
   REQUIRE(::stat(target.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0640);
   CHECK(slurp(target) == "k2");
+}
+
+TEST_CASE("a temporary left by a crash is replaced, not reused with its own mode") {
+  TempDir dir("atomic-file");
+  const auto target = dir.path() / "probe.key";
+  {
+    std::ofstream stale(af::temporary_for(target));
+    stale << "half a key";
+  }
+  fs::permissions(af::temporary_for(target), fs::perms(0644));
+  af::Options options;
+  options.mode = 0600;
+  REQUIRE_FALSE(af::write(target, std::string("whole key"), options));
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(slurp(target) == "whole key");
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"probe.key"});
 }
 
 TEST_CASE("a missing folder is an error at create that names the temporary") {
