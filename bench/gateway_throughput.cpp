@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/wire/codec.h"
+#include "common/clock.h"
 #include "gateway/journal/journal.h"
 #include "gateway/publish/publisher.h"
 #include "gateway/site/site_pipeline.h"
@@ -42,11 +43,6 @@ double thread_cpu_s() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // One device's presence at one probe: arrival, `updates` updates a minute apart, departure.
@@ -221,9 +217,9 @@ int main(int argc, char** argv) {
   pc.outbox_dir = work / "outbox";
   pc.outbox.max_total_bytes = 1ull << 30;
   pc.outbox.segment_bytes = 16ull << 20;
-  pc.outbox_fsync.mode = fsync ? spool::FsyncMode::always : spool::FsyncMode::never;
+  pc.outbox_fsync.mode = fsync ? segment_log::FsyncMode::always : segment_log::FsyncMode::never;
   pc.window = 16;
-  auto pub = publish::Publisher::open(pc, wall_ns() / 1'000'000);
+  auto pub = publish::Publisher::open(pc, footfall::clock::wall_ns() / 1'000'000);
   if (!pub.publisher) {
     std::cerr << pub.error << "\n";
     return 1;
@@ -231,7 +227,7 @@ int main(int argc, char** argv) {
   publish::Publisher& publisher = *pub.publisher;
   const auto connect_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!publisher.connected() && std::chrono::steady_clock::now() < connect_deadline) {
-    publisher.poll(wall_ns() / 1'000'000);
+    publisher.poll(footfall::clock::wall_ns() / 1'000'000);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 
@@ -254,18 +250,18 @@ int main(int argc, char** argv) {
   const double cpu0 = process_cpu_s();
   const double thread0 = thread_cpu_s();
   while (pipeline.counters().records_read < records || !pipeline.idle_and_durable()) {
-    if (!pipeline.step(wall_ns())) publisher.flush(wall_ns() / 1'000'000);
+    if (!pipeline.step(footfall::clock::wall_ns())) publisher.flush(footfall::clock::wall_ns() / 1'000'000);
   }
   const double processed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  publisher.flush(wall_ns() / 1'000'000);
+  publisher.flush(footfall::clock::wall_ns() / 1'000'000);
   while (publisher.counters().outbox_records != 0) {
-    publisher.poll(wall_ns() / 1'000'000);
+    publisher.poll(footfall::clock::wall_ns() / 1'000'000);
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = process_cpu_s() - cpu0;
   const double stage_cpu = thread_cpu_s() - thread0;
-  pipeline.finish(wall_ns());
+  pipeline.finish(footfall::clock::wall_ns());
   const auto c = publisher.counters();
   const std::uint64_t visits = pipeline.counters().visits_submitted;
   std::printf("footfall events=%zu seconds=%.3f events_per_s=%.0f visits=%llu batches=%llu us_per_visit=%.2f "

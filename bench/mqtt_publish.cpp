@@ -10,16 +10,12 @@
 #include <string>
 
 #include "gateway/publish/payloads.h"
+#include "common/clock.h"
 #include "gateway/publish/publisher.h"
 
 using namespace footfall::gateway::publish;
 
 namespace {
-
-UnixMs wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 SiteVisit synthetic_visit(std::uint32_t n) {
   char device[33];
@@ -69,8 +65,8 @@ int main(int argc, char** argv) {
   cfg.outbox_dir = argv[4];
   cfg.visits = {5000, per_batch, 4u << 20};
   const std::string fsync = argc > 6 ? argv[6] : "always";
-  cfg.outbox_fsync.mode = fsync == "never" ? footfall::spool::FsyncMode::never : footfall::spool::FsyncMode::always;
-  auto opened = Publisher::open(cfg, wall_ms());
+  cfg.outbox_fsync.mode = fsync == "never" ? footfall::segment_log::FsyncMode::never : footfall::segment_log::FsyncMode::always;
+  auto opened = Publisher::open(cfg, footfall::clock::wall_ms());
   if (!opened.publisher) {
     std::fprintf(stderr, "%s\n", opened.error.c_str());
     return 1;
@@ -82,7 +78,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "no connection: %s\n", pub.last_error().c_str());
       return 1;
     }
-    pub.poll(wall_ms());
+    pub.poll(footfall::clock::wall_ms());
     struct timespec ts{0, 2'000'000};
     ::nanosleep(&ts, nullptr);
   }
@@ -92,12 +88,12 @@ int main(int argc, char** argv) {
   double submitted_at = -1;  // seconds until every event was in a sealed, stored batch
   const auto deadline = start + std::chrono::seconds(120);
   for (;;) {
-    while (next < events && pub.submit_visit(visits[next], wall_ms()) == SubmitVerdict::accepted) ++next;
+    while (next < events && pub.submit_visit(visits[next], footfall::clock::wall_ms()) == SubmitVerdict::accepted) ++next;
     if (next == events && submitted_at < 0) {
-      pub.flush(wall_ms());
+      pub.flush(footfall::clock::wall_ms());
       submitted_at = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
-    pub.poll(wall_ms());
+    pub.poll(footfall::clock::wall_ms());
     const PublishCounters c = pub.counters();
     if (next == events && c.acked == c.batches_sealed && c.outbox_records == 0) break;
     if (std::chrono::steady_clock::now() > deadline) {

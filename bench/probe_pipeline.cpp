@@ -52,7 +52,7 @@ Run run_once(const std::string& capture, spool::FsyncMode fsync) {
   {
     spool::OpenResult opened = spool::Spool::open(dir, limits, {fsync, 16, 5'000'000'000});
     if (!opened.spool) throw std::runtime_error("spool: " + opened.error.message());
-    uplink::SharedSpool shared(*opened.spool);
+    spool::SharedSpool shared(*opened.spool);
     capture::PcapSource source = capture::PcapSource::open_file(capture);
     pipeline::CaptureStageOptions options;
     options.presence = config::presence_config(defaults.presence);

@@ -27,6 +27,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
 #include "gateway/commands/journal_dump.h"
 #include "gateway/commands/provision_command.h"
 #include "gateway/config/gateway_config.h"
@@ -63,8 +64,8 @@ publish::PublisherConfig publisher_config(const GatewayConfig& c) {
   p.outbox.segment_bytes = std::min<std::uint64_t>(4ull << 20, p.outbox.max_total_bytes / 8);
   p.outbox.max_record_bytes = 2u << 20;
   // The outbox follows the journal: both fdatasync before anything upstream is released, or neither does.
-  p.outbox_fsync.mode = c.journal_fsync == JournalFsync::always ? footfall::spool::FsyncMode::always
-                                                                 : footfall::spool::FsyncMode::never;
+  p.outbox_fsync.mode = c.journal_fsync == JournalFsync::always ? footfall::segment_log::FsyncMode::always
+                                                                 : footfall::segment_log::FsyncMode::never;
   const std::int64_t interval = c.publish_interval_ms;
   p.visits = {interval, c.publish_max_events, 1u << 20};
   p.presence = {interval, c.publish_max_events, 1u << 20};
@@ -152,17 +153,17 @@ class SiteThread {
         continue;
       }
       lock.unlock();
-      const bool busy = pipeline_->step(wall_clock_ns());
+      const bool busy = pipeline_->step(footfall::clock::wall_ns());
       lock.lock();
       if (!busy) wake_.wait_for(lock, kIdlePause, [this] { return stopping_ || reopen_.has_value(); });
     }
     lock.unlock();
-    if (pipeline_) pipeline_->finish(wall_clock_ns());
+    if (pipeline_) pipeline_->finish(footfall::clock::wall_ns());
     on_finished_();
   }
 
   void swap(Reopen r) {
-    pipeline_->finish(wall_clock_ns());
+    pipeline_->finish(footfall::clock::wall_ns());
     pipeline_.reset();
     auto opened = open_(r.config);
     if (opened.pipeline) {
@@ -252,7 +253,7 @@ class ConfigReload {
       return;
     }
     ReloadCounters& r = server_.reloads();
-    r.last_ns = wall_clock_ns();
+    r.last_ns = footfall::clock::wall_ns();
     auto loaded = load_config(path_);
     if (auto* error = std::get_if<std::string>(&loaded)) return fail(*error);
     const GatewayConfig& next = std::get<GatewayConfig>(loaded);
@@ -371,7 +372,7 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_path)
   std::unique_ptr<SitePipeline> pipeline;
   SiteThread::Open open_site;
   if (config.mqtt.enabled()) {
-    auto pub = publish::Publisher::open(publisher_config(config), wall_clock_ns() / 1'000'000);
+    auto pub = publish::Publisher::open(publisher_config(config), footfall::clock::wall_ns() / 1'000'000);
     if (!pub.publisher) {
       spdlog::critical("mqtt: {}", pub.error);
       return 1;

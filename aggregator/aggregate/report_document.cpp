@@ -7,6 +7,7 @@
 #include "aggregator/aggregate/local_time.h"
 #include "aggregator/aggregate/visit_table.h"
 #include "aggregator/aggregate/window_scratch.h"
+#include "common/clock.h"
 
 namespace footfall::aggregator {
 namespace {
@@ -102,9 +103,7 @@ ReportDocument report_document(const std::vector<Visit>& visits, const std::vect
   doc.occupancy =
       occupancy_points(scratch, from_ms, to_ms, TimeMs{thr.occupancy_step_s} * 1000, thr.report_occupancy_points);
   doc.cohorts = cohorts_of(table, doc.from_day, doc.to_day, thr);
-  doc.generated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  doc.generated_at = clock::wall_ms();
   return doc;
 }
 

@@ -23,16 +23,12 @@
 #include "aggregator/publish/figures_publisher.h"
 #include "aggregator/store/sales_csv.h"
 #include "aggregator/store/sqlite_store.h"
+#include "common/clock.h"
 #include "aggregator/report/report_writer.h"
 #include "aggregator/commands/report_summary.h"
 
 namespace footfall::aggregator {
 namespace {
-
-TimeMs now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::optional<std::string> check_thresholds(const nlohmann::json& j) {
   try {
@@ -110,7 +106,7 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
       return;
     }
     subscriber.poll();
-    if (cfg.publish_enabled && subscriber.connected()) figures.tick(now_ms(), pipeline.take_dirty_sites());
+    if (cfg.publish_enabled && subscriber.connected()) figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
     if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
       last_progress = std::chrono::steady_clock::now();
       if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
@@ -154,7 +150,7 @@ int run_command(const CommonOptions& common) {
   auto reader_store = open_store(*cfg);  // the publisher's own connection: reads while the writer writes
   if (!reader_store) return 3;
 
-  IngestPipeline pipeline(*writer_store, cfg->queue_capacity, now_ms);
+  IngestPipeline pipeline(*writer_store, cfg->queue_capacity, clock::wall_ms);
   FeedSubscriber subscriber(cfg->mqtt, cfg->mqtt_persist_dir(), [&](const std::string& topic, const std::string& payload) {
     // Returns only once stored: the client then drops its persisted copy (see IngestPipeline).
     if (pipeline.submit(topic, payload, true) == SubmitOutcome::refused)
@@ -187,7 +183,7 @@ int ingest_file_command(const CommonOptions& common, const std::filesystem::path
   }
   auto store = open_store(*cfg);
   if (!store) return 3;
-  IngestPipeline pipeline(*store, cfg->queue_capacity, now_ms);
+  IngestPipeline pipeline(*store, cfg->queue_capacity, clock::wall_ms);
   std::string line;
   std::uint64_t bad_lines = 0;
   while (std::getline(in, line)) {

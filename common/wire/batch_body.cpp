@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "common/byte_cursor.h"
+#include "common/byte_writer.h"
 #include "common/wire/varint.h"
 
 namespace footfall::wire {
@@ -57,7 +58,189 @@ bool before(const Sighting& a, const Sighting& b) {
   return a.ts_ns != b.ts_ns ? a.ts_ns < b.ts_ns : a.mac < b.mac;
 }
 
+
 }  // namespace
+
+// What the sighting columns are coded against, on either side: the writer fills in its indexes, the reader
+// its tables.
+struct ColumnTables {
+  SightingLayout layout = SightingLayout::in_order;
+  std::uint64_t unit = 1;             // divides every time step
+  std::uint64_t beacon_interval = 0;  // kBeaconIntervalNs in units
+  std::int64_t base_ns = 0;
+  const std::unordered_map<std::uint16_t, std::uint32_t>* freq_index = nullptr;  // writer
+  const std::unordered_map<std::uint64_t, std::uint32_t>* fp_index = nullptr;    // writer
+  const std::vector<std::uint16_t>* freqs = nullptr;                               // reader
+  const std::vector<std::uint64_t>* fps = nullptr;                                 // reader
+};
+
+namespace {
+
+// A sighting column, described once for both directions: which group each sighting's code goes to (-1: none;
+// each group is a zstd block of its own), one byte or a varint per code, and how a value becomes a code
+// against `last` (the previous value of the same device, or of the batch when not per_device) and back.
+int first_or_rest(const Sighting&, bool first) { return first ? 0 : 1; }
+
+// Time, as steps of `unit`: from the previous sighting (in order) or from the device's previous one (by device).
+struct TimeColumn {
+  static constexpr int kGroups = 3;
+  static constexpr bool kOneByte = false;
+  static int group(const Sighting& s, bool first) { return first ? 0 : s.kind == SightingKind::beacon ? 1 : 2; }
+  static bool per_device(const ColumnTables& t) { return t.layout == SightingLayout::by_device; }
+  static std::uint64_t start(const ColumnTables& t) { return static_cast<std::uint64_t>(t.base_ns); }
+  static std::uint64_t encode(const Sighting& s, bool first, std::uint64_t& last, const ColumnTables& t) {
+    // unit <= 2^63; at 2^63 the cast gives INT64_MIN and the quotient is still exact.
+    const auto step = static_cast<std::uint64_t>(wrapping_diff(s.ts_ns, static_cast<std::int64_t>(last)) /
+                                                 static_cast<std::int64_t>(t.unit));
+    last = static_cast<std::uint64_t>(s.ts_ns);
+    return time_code(t.layout, s.kind, first, step, t.beacon_interval);
+  }
+  static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool first, std::uint64_t& last,
+                                         const ColumnTables& t) {
+    const std::uint64_t step = time_step(t.layout, s.kind, first, code, t.beacon_interval);
+    last = static_cast<std::uint64_t>(wrapping_add(static_cast<std::int64_t>(last), step * t.unit));
+    s.ts_ns = static_cast<std::int64_t>(last);
+    return std::nullopt;
+  }
+};
+
+// Frequency: 0 for the device's previous one, else its index in the table + 1 (an access point stays on its channel).
+struct FreqColumn {
+  static constexpr int kGroups = 2;
+  static constexpr bool kOneByte = false;
+  static int group(const Sighting& s, bool first) { return first_or_rest(s, first); }
+  static bool per_device(const ColumnTables&) { return true; }
+  static std::uint64_t start(const ColumnTables&) { return 0; }
+  static std::uint64_t encode(const Sighting& s, bool, std::uint64_t& last, const ColumnTables& t) {
+    const std::uint64_t code = s.freq_mhz == last ? 0 : t.freq_index->find(s.freq_mhz)->second + 1;
+    last = s.freq_mhz;
+    return code;
+  }
+  static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool, std::uint64_t& last,
+                                         const ColumnTables& t) {
+    if (code > t.freqs->size()) return BadReason::index_out_of_range;
+    if (code != 0) last = (*t.freqs)[code - 1];
+    s.freq_mhz = static_cast<std::uint16_t>(last);
+    return std::nullopt;
+  }
+};
+
+// Signal: one byte, the difference from the device's previous reading modulo 256; absent readings take no byte.
+struct RssiColumn {
+  static constexpr int kGroups = 2;
+  static constexpr bool kOneByte = true;
+  static int group(const Sighting& s, bool first) { return !s.has_rssi ? -1 : first ? 0 : 1; }
+  static bool per_device(const ColumnTables&) { return true; }
+  static std::uint64_t start(const ColumnTables&) { return 0; }
+  static std::uint64_t encode(const Sighting& s, bool, std::uint64_t& last, const ColumnTables&) {
+    const auto now = static_cast<std::uint8_t>(s.rssi_dbm);
+    const auto code = static_cast<std::uint8_t>(now - static_cast<std::uint8_t>(last));
+    last = now;
+    return code;
+  }
+  static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool, std::uint64_t& last,
+                                         const ColumnTables&) {
+    last = static_cast<std::uint8_t>(static_cast<std::uint8_t>(last) + code);
+    s.rssi_dbm = static_cast<std::int8_t>(static_cast<std::uint8_t>(last));
+    return std::nullopt;
+  }
+};
+
+// 802.11 sequence number: the zigzagged 16-bit step from the device's previous frame.
+struct SeqColumn {
+  static constexpr int kGroups = 2;
+  static constexpr bool kOneByte = false;
+  static int group(const Sighting& s, bool first) { return first_or_rest(s, first); }
+  static bool per_device(const ColumnTables&) { return true; }
+  static std::uint64_t start(const ColumnTables&) { return 0; }
+  static std::uint64_t encode(const Sighting& s, bool, std::uint64_t& last, const ColumnTables&) {
+    const auto code = zigzag(static_cast<std::int16_t>(static_cast<std::uint16_t>(s.seq - static_cast<std::uint16_t>(last))));
+    last = s.seq;
+    return code;
+  }
+  static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool, std::uint64_t& last,
+                                         const ColumnTables&) {
+    const std::int64_t delta = unzigzag(code);
+    if (delta < std::numeric_limits<std::int16_t>::min() || delta > std::numeric_limits<std::int16_t>::max())
+      return BadReason::bad_value;
+    last = static_cast<std::uint16_t>(static_cast<std::uint16_t>(last) + static_cast<std::uint16_t>(delta));
+    s.seq = static_cast<std::uint16_t>(last);
+    return std::nullopt;
+  }
+};
+
+// Fingerprint: 0 for the device's previous one, else its index in the table + 1 (a phone's never changes).
+struct FingerprintColumn {
+  static constexpr int kGroups = 2;
+  static constexpr bool kOneByte = false;
+  static int group(const Sighting& s, bool first) { return first_or_rest(s, first); }
+  static bool per_device(const ColumnTables&) { return true; }
+  static std::uint64_t start(const ColumnTables&) { return 0; }
+  static std::uint64_t encode(const Sighting& s, bool, std::uint64_t& last, const ColumnTables& t) {
+    const std::uint64_t code = s.fingerprint == last ? 0 : t.fp_index->find(s.fingerprint)->second + 1;
+    last = s.fingerprint;
+    return code;
+  }
+  static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool, std::uint64_t& last,
+                                         const ColumnTables& t) {
+    if (code > t.fps->size()) return BadReason::index_out_of_range;
+    if (code != 0) last = (*t.fps)[code - 1];
+    s.fingerprint = last;
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+// Each per-device column is written in groups: a device's first sighting (an absolute value) apart from its
+// continuations (small deltas), so each group gets an entropy table (a zstd block) of its own.
+template <typename Column>
+void BatchBodyWriter::put_column(const std::vector<Sighting>& sightings, const ColumnTables& tables,
+                                 std::vector<std::uint8_t>& raw) {
+  const std::size_t n = sightings.size();
+  const bool per_device = Column::per_device(tables);
+  last_.assign(per_device ? macs_.size() : 1, Column::start(tables));
+  for (std::size_t k = 0; k < n; ++k) {
+    const Sighting& s = sightings[order_[k]];
+    if (Column::group(s, first_[k] != 0) < 0) continue;
+    codes_[k] = Column::encode(s, first_[k] != 0, last_[per_device ? sighting_mac_[order_[k]] : 0], tables);
+  }
+  ByteWriter out(raw);
+  for (int g = 0; g < Column::kGroups; ++g) {
+    for (std::size_t k = 0; k < n; ++k) {
+      if (Column::group(sightings[order_[k]], first_[k] != 0) != g) continue;
+      if (Column::kOneByte) out.u8(static_cast<std::uint8_t>(codes_[k]));
+      else put_varint(out, codes_[k]);
+    }
+    sections_.push_back(raw.size());
+  }
+}
+
+template <typename Column>
+std::optional<BadReason> BatchBodyReader::take_column(ByteCursor& in, std::vector<Sighting>& sightings,
+                                                      const ColumnTables& tables) {
+  const std::size_t n = sightings.size();
+  bool overlong = false;
+  for (int g = 0; g < Column::kGroups; ++g) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (Column::group(sightings[i], first_[i] != 0) != g) continue;
+      if (Column::kOneByte) {
+        codes_[i] = in.u8();
+        if (!in.ok()) return BadReason::truncated_body;
+      } else if (!get_varint(in, codes_[i], overlong)) {
+        return overlong ? BadReason::bad_varint : BadReason::truncated_body;
+      }
+    }
+  }
+  const bool per_device = Column::per_device(tables);
+  last_.assign(per_device ? macs_.size() : 1, Column::start(tables));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (Column::group(sightings[i], first_[i] != 0) < 0) continue;
+    if (auto bad = Column::decode(codes_[i], sightings[i], first_[i] != 0, last_[per_device ? sighting_mac_[i] : 0], tables))
+      return bad;
+  }
+  return std::nullopt;
+}
 
 void sort_for_wire(std::vector<Sighting>& sightings) { std::stable_sort(sightings.begin(), sightings.end(), before); }
 
@@ -138,57 +321,56 @@ void BatchBodyWriter::write(const BatchBody& body, std::vector<std::uint8_t>& ra
   }
   if (unit == 0) unit = 1;
 
-  put_le(raw, static_cast<std::uint64_t>(base_ns), 8);
-  put_varint(raw, macs_.size());
+  ByteWriter out(raw);
+  out.le64(static_cast<std::uint64_t>(base_ns));
+  put_varint(out, macs_.size());
   std::uint8_t prev_first = 0;
   for (const auto& m : macs_) {
-    raw.push_back(static_cast<std::uint8_t>(m.octets[0] - prev_first));
+    out.u8(static_cast<std::uint8_t>(m.octets[0] - prev_first));
     prev_first = m.octets[0];
   }
-  for (const auto& m : macs_) raw.insert(raw.end(), m.octets.begin() + 1, m.octets.end());
-  put_varint(raw, fps_.size());
-  for (auto fp : fps_) put_le(raw, fp, 8);
-  put_varint(raw, freqs_.size());
-  for (auto f : freqs_) put_le(raw, f, 2);
+  for (const auto& m : macs_) out.bytes(std::span<const std::uint8_t>(m.octets).subspan(1));
+  put_varint(out, fps_.size());
+  for (auto fp : fps_) out.le64(fp);
+  put_varint(out, freqs_.size());
+  for (auto f : freqs_) out.le16(f);
 
-  put_varint(raw, events.size());
+  put_varint(out, events.size());
   for (const PresenceEvent& e : events) {
     const auto cause_bits =
         static_cast<std::uint8_t>((static_cast<unsigned>(e.cause) << kEventCauseShift) & kEventCauseMask);
-    raw.push_back(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.kind) | (e.randomized ? kEventRandomized : 0) |
+    out.u8(static_cast<std::uint8_t>(static_cast<std::uint8_t>(e.kind) | (e.randomized ? kEventRandomized : 0) |
                                             cause_bits | (e.ble ? kEventBle : 0)));
-    put_varint(raw, mac_index_.find(e.mac.as_u64())->second);
-    put_zigzag(raw, wrapping_diff(e.ts_ns, base_ns));
-    put_varint(raw, e.fingerprint == 0 ? 0 : fp_index_.find(e.fingerprint)->second + 1);
-    put_zigzag(raw, wrapping_diff(e.ts_ns, e.first_seen_ns));
-    put_zigzag(raw, wrapping_diff(e.ts_ns, e.last_seen_ns));
-    put_varint(raw, e.frames);
-    put_varint(raw, e.interval_frames);
-    raw.push_back(static_cast<std::uint8_t>(e.rssi_min));
-    raw.push_back(static_cast<std::uint8_t>(e.rssi_max));
-    raw.push_back(static_cast<std::uint8_t>(e.rssi_mean));
-    raw.push_back(static_cast<std::uint8_t>(e.interval_rssi_mean));
-    put_varint(raw, e.strongest_freq_mhz);
-    put_varint(raw, e.dwell_s);
+    put_varint(out, mac_index_.find(e.mac.as_u64())->second);
+    put_zigzag(out, wrapping_diff(e.ts_ns, base_ns));
+    put_varint(out, e.fingerprint == 0 ? 0 : fp_index_.find(e.fingerprint)->second + 1);
+    put_zigzag(out, wrapping_diff(e.ts_ns, e.first_seen_ns));
+    put_zigzag(out, wrapping_diff(e.ts_ns, e.last_seen_ns));
+    put_varint(out, e.frames);
+    put_varint(out, e.interval_frames);
+    out.u8(static_cast<std::uint8_t>(e.rssi_min));
+    out.u8(static_cast<std::uint8_t>(e.rssi_max));
+    out.u8(static_cast<std::uint8_t>(e.rssi_mean));
+    out.u8(static_cast<std::uint8_t>(e.interval_rssi_mean));
+    put_varint(out, e.strongest_freq_mhz);
+    put_varint(out, e.dwell_s);
   }
 
-  put_varint(raw, n);
-  raw.push_back(static_cast<std::uint8_t>(layout_));
-  put_varint(raw, unit);
+  put_varint(out, n);
+  out.u8(static_cast<std::uint8_t>(layout_));
+  put_varint(out, unit);
   sections_.push_back(raw.size());
   if (layout_ == SightingLayout::in_order) {
-    for (std::uint32_t i : order_) put_varint(raw, sighting_mac_[i]);
+    for (std::uint32_t i : order_) put_varint(out, sighting_mac_[i]);
   } else {
-    for (std::uint32_t c : per_device_) put_varint(raw, c);
+    for (std::uint32_t c : per_device_) put_varint(out, c);
   }
   sections_.push_back(raw.size());
   for (std::uint32_t i : order_)
-    raw.push_back(static_cast<std::uint8_t>(static_cast<std::uint8_t>(sightings[i].kind) |
+    out.u8(static_cast<std::uint8_t>(static_cast<std::uint8_t>(sightings[i].kind) |
                                             (sightings[i].has_rssi ? kSightingHasRssi : 0)));
   sections_.push_back(raw.size());
 
-  // Each per-device column is written in groups: a device's first sighting (an absolute value) apart
-  // from its continuations (small deltas), so each group gets an entropy table fitted to it.
   first_.resize(n);
   seen_.assign(macs_.size(), 0);
   for (std::size_t k = 0; k < n; ++k) {
@@ -196,68 +378,14 @@ void BatchBodyWriter::write(const BatchBody& body, std::vector<std::uint8_t>& ra
     seen_[sighting_mac_[order_[k]]] = 1;
   }
   codes_.resize(n);
-  auto emit = [&](auto group_of, int groups, bool one_byte) {
-    for (int g = 0; g < groups; ++g) {
-      for (std::size_t k = 0; k < n; ++k) {
-        if (group_of(k) != g) continue;
-        if (one_byte) raw.push_back(static_cast<std::uint8_t>(codes_[k]));
-        else put_varint(raw, codes_[k]);
-      }
-      sections_.push_back(raw.size());
-    }
-  };
-  auto first_or_rest = [&](std::size_t k) { return first_[k] ? 0 : 1; };
-
-  // Time, as steps of `unit`: from the previous sighting (in order) or from the device's previous one (by device).
-  last_ts_.assign(last_ts_.size(), base_ns);
-  const std::uint64_t beacon_interval = kBeaconIntervalNs / unit;
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::uint32_t i = order_[k];
-    // unit <= 2^63; at 2^63 the cast gives INT64_MIN and the quotient is still exact.
-    const auto step = static_cast<std::uint64_t>(wrapping_diff(sightings[i].ts_ns, clock_of(i)) /
-                                                 static_cast<std::int64_t>(unit));
-    clock_of(i) = sightings[i].ts_ns;
-    codes_[k] = time_code(layout_, sightings[i].kind, first_[k], step, beacon_interval);
-  }
-  emit([&](std::size_t k) { return first_[k] ? 0 : sightings[order_[k]].kind == SightingKind::beacon ? 1 : 2; }, 3,
-       false);
-
-  last_freq_.assign(macs_.size(), 0);
-  for (std::size_t k = 0; k < n; ++k) {
-    const Sighting& s = sightings[order_[k]];
-    auto& last = last_freq_[sighting_mac_[order_[k]]];
-    codes_[k] = s.freq_mhz == last ? 0 : freq_index_.find(s.freq_mhz)->second + 1;
-    last = s.freq_mhz;
-  }
-  emit(first_or_rest, 2, false);
-
-  last_rssi_.assign(macs_.size(), 0);
-  for (std::size_t k = 0; k < n; ++k) {
-    const Sighting& s = sightings[order_[k]];
-    if (!s.has_rssi) continue;
-    auto& last = last_rssi_[sighting_mac_[order_[k]]];
-    codes_[k] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(s.rssi_dbm) - static_cast<std::uint8_t>(last));
-    last = s.rssi_dbm;
-  }
-  emit([&](std::size_t k) { return !sightings[order_[k]].has_rssi ? -1 : first_[k] ? 0 : 1; }, 2, true);
-
-  last_seq_.assign(macs_.size(), 0);
-  for (std::size_t k = 0; k < n; ++k) {
-    auto& last = last_seq_[sighting_mac_[order_[k]]];
-    const std::uint16_t seq = sightings[order_[k]].seq;
-    codes_[k] = zigzag(static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - last)));
-    last = seq;
-  }
-  emit(first_or_rest, 2, false);
-
-  last_fp_.assign(macs_.size(), 0);
-  for (std::size_t k = 0; k < n; ++k) {
-    auto& last = last_fp_[sighting_mac_[order_[k]]];
-    const std::uint64_t fp = sightings[order_[k]].fingerprint;
-    codes_[k] = fp == last ? 0 : fp_index_.find(fp)->second + 1;
-    last = fp;
-  }
-  emit(first_or_rest, 2, false);
+  ColumnTables tables{layout_, unit, kBeaconIntervalNs / unit, base_ns};
+  tables.freq_index = &freq_index_;
+  tables.fp_index = &fp_index_;
+  put_column<TimeColumn>(sightings, tables, raw);
+  put_column<FreqColumn>(sightings, tables, raw);
+  put_column<RssiColumn>(sightings, tables, raw);
+  put_column<SeqColumn>(sightings, tables, raw);
+  put_column<FingerprintColumn>(sightings, tables, raw);
 }
 
 std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw, BatchBody& out,
@@ -381,72 +509,14 @@ std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw
   }
 
   codes_.resize(n);
-  auto take = [&](auto group_of, int groups, bool one_byte) -> std::optional<BadReason> {
-    for (int g = 0; g < groups; ++g) {
-      for (std::size_t i = 0; i < n; ++i) {
-        if (group_of(i) != g) continue;
-        if (one_byte) {
-          codes_[i] = in.u8();
-          if (!in.ok()) return BadReason::truncated_body;
-        } else if (!varint(codes_[i])) {
-          return short_or_overlong();
-        }
-      }
-    }
-    return std::nullopt;
-  };
-  auto first_or_rest = [&](std::size_t i) { return first_[i] ? 0 : 1; };
-
-  if (auto bad = take([&](std::size_t i) { return first_[i] ? 0 : sightings[i].kind == SightingKind::beacon ? 1 : 2; },
-                      3, false))
-    return bad;
-  last_ts_.assign(layout == SightingLayout::in_order ? 1 : macs_.size(), base_ns);
-  const std::uint64_t beacon_interval = kBeaconIntervalNs / unit;
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t step = time_step(layout, sightings[i].kind, first_[i], codes_[i], beacon_interval);
-    auto& clock = last_ts_[layout == SightingLayout::in_order ? 0 : sighting_mac_[i]];
-    clock = wrapping_add(clock, step * unit);
-    sightings[i].ts_ns = clock;
-  }
-
-  if (auto bad = take(first_or_rest, 2, false)) return bad;
-  last_freq_.assign(macs_.size(), 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (codes_[i] > freqs_.size()) return BadReason::index_out_of_range;
-    auto& last = last_freq_[sighting_mac_[i]];
-    if (codes_[i] != 0) last = freqs_[codes_[i] - 1];
-    sightings[i].freq_mhz = last;
-  }
-
-  if (auto bad = take([&](std::size_t i) { return !sightings[i].has_rssi ? -1 : first_[i] ? 0 : 1; }, 2, true))
-    return bad;
-  last_rssi_.assign(macs_.size(), 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!sightings[i].has_rssi) continue;
-    auto& last = last_rssi_[sighting_mac_[i]];
-    last = static_cast<std::int8_t>(static_cast<std::uint8_t>(static_cast<std::uint8_t>(last) + codes_[i]));
-    sightings[i].rssi_dbm = last;
-  }
-
-  if (auto bad = take(first_or_rest, 2, false)) return bad;
-  last_seq_.assign(macs_.size(), 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::int64_t delta = unzigzag(codes_[i]);
-    if (delta < std::numeric_limits<std::int16_t>::min() || delta > std::numeric_limits<std::int16_t>::max())
-      return BadReason::bad_value;
-    auto& last = last_seq_[sighting_mac_[i]];
-    last = static_cast<std::uint16_t>(last + static_cast<std::uint16_t>(delta));
-    sightings[i].seq = last;
-  }
-
-  if (auto bad = take(first_or_rest, 2, false)) return bad;
-  last_fp_.assign(macs_.size(), 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (codes_[i] > fps_.size()) return BadReason::index_out_of_range;
-    auto& last = last_fp_[sighting_mac_[i]];
-    if (codes_[i] != 0) last = fps_[codes_[i] - 1];
-    sightings[i].fingerprint = last;
-  }
+  ColumnTables tables{layout, unit, kBeaconIntervalNs / unit, base_ns};
+  tables.freqs = &freqs_;
+  tables.fps = &fps_;
+  if (auto bad = take_column<TimeColumn>(in, sightings, tables)) return bad;
+  if (auto bad = take_column<FreqColumn>(in, sightings, tables)) return bad;
+  if (auto bad = take_column<RssiColumn>(in, sightings, tables)) return bad;
+  if (auto bad = take_column<SeqColumn>(in, sightings, tables)) return bad;
+  if (auto bad = take_column<FingerprintColumn>(in, sightings, tables)) return bad;
   if (in.remaining() != 0) return BadReason::trailing_bytes;
   // Grouped by device on the wire; back to (ts, mac) order, each device's own order kept by the stable sort.
   if (layout == SightingLayout::by_device) sort_for_wire(sightings);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/byte_cursor.h"
 #include "common/wire/bad_reason.h"
 #include "common/wire/frame.h"
 #include "common/wire/messages.h"
@@ -26,6 +27,8 @@ enum class SightingLayout : std::uint8_t { in_order = 0, by_device = 1 };
 
 // Sorts sightings into the order the by_device layout reproduces: by time, then by address, stable.
 void sort_for_wire(std::vector<Sighting>& sightings);
+
+struct ColumnTables;  // what the sighting columns are coded against (batch_body.cpp)
 
 class BatchBodyWriter {
  public:
@@ -48,15 +51,17 @@ class BatchBodyWriter {
   std::vector<std::uint32_t> per_device_;
   std::vector<std::uint32_t> next_slot_;
   std::vector<std::int64_t> last_ts_;
-  std::vector<std::int8_t> last_rssi_;
-  std::vector<std::uint16_t> last_seq_;
   std::vector<std::uint64_t> last_fp_;
   std::vector<std::uint16_t> last_freq_;
+  std::vector<std::uint64_t> last_;  // what a column codes against, per device (or one for the batch)
   std::vector<std::uint8_t> first_;  // encoded position is its device's first sighting
   std::vector<std::uint8_t> seen_;
   std::vector<std::uint64_t> codes_;
   std::vector<std::size_t> sections_;
   SightingLayout layout_ = SightingLayout::in_order;
+
+  template <typename Column>
+  void put_column(const std::vector<Sighting>& sightings, const ColumnTables& tables, std::vector<std::uint8_t>& raw);
 };
 
 class BatchBodyReader {
@@ -73,14 +78,13 @@ class BatchBodyReader {
   std::vector<std::uint16_t> freqs_;
   std::vector<std::uint32_t> sighting_mac_;  // slot of each sighting, encoded order
   std::vector<std::uint32_t> per_device_;
-  std::vector<std::int64_t> last_ts_;
-  std::vector<std::int8_t> last_rssi_;
-  std::vector<std::uint16_t> last_seq_;
-  std::vector<std::uint64_t> last_fp_;
-  std::vector<std::uint16_t> last_freq_;
+  std::vector<std::uint64_t> last_;
   std::vector<std::uint8_t> first_;
   std::vector<std::uint8_t> seen_;
   std::vector<std::uint64_t> codes_;
+
+  template <typename Column>
+  std::optional<BadReason> take_column(ByteCursor& in, std::vector<Sighting>& sightings, const ColumnTables& tables);
 };
 
 }  // namespace footfall::wire

@@ -3,15 +3,16 @@
 #include <limits>
 
 #include "common/byte_cursor.h"
+#include "common/byte_writer.h"
 #include "common/wire/varint.h"
 
 namespace footfall::wire {
 
 namespace {
 
-void put_string(std::vector<std::uint8_t>& out, const std::string& s, std::size_t length_bytes) {
-  put_le(out, s.size(), length_bytes);
-  out.insert(out.end(), s.begin(), s.end());
+void put_string(ByteWriter& out, const std::string& s, std::size_t length_bytes) {
+  out.le(s.size(), length_bytes);
+  out.bytes(s);
 }
 
 bool read_string(ByteCursor& in, std::string& s, std::size_t length_bytes, std::size_t max, BadReason& bad) {
@@ -60,8 +61,9 @@ std::optional<BadReason> Encoder::encode_batch(const Batch& batch, std::vector<s
   body_writer_.write(batch.body, raw_);
   std::optional<BadReason> failure;
   append_frame(out, MessageType::batch, [&](std::vector<std::uint8_t>& o) {
-    put_le(o, batch.seq, 8);
-    o.push_back(kBatchCodecZstd);
+    ByteWriter w(o);
+    w.le64(batch.seq);
+    w.u8(kBatchCodecZstd);
     failure = zstd_.compress(raw_, o, body_writer_.sections());
   });
   return failure;
@@ -75,39 +77,43 @@ std::optional<BadReason> Encoder::encode(const Message& message, std::vector<std
         hello->software_version.size() > kMaxSoftwareVersionBytes)
       return BadReason::string_too_long;
     append_frame(out, MessageType::hello, [&](std::vector<std::uint8_t>& o) {
-      put_string(o, hello->probe_id, 1);
-      put_string(o, hello->token, 2);
-      put_string(o, hello->software_version, 1);
-      put_le(o, static_cast<std::uint64_t>(hello->probe_clock_ns), 8);
+      ByteWriter w(o);
+      put_string(w, hello->probe_id, 1);
+      put_string(w, hello->token, 2);
+      put_string(w, hello->software_version, 1);
+      w.le64(static_cast<std::uint64_t>(hello->probe_clock_ns));
     });
   } else if (const auto* reply = std::get_if<HelloReply>(&message)) {
     append_frame(out, MessageType::hello_reply, [&](std::vector<std::uint8_t>& o) {
-      o.push_back(static_cast<std::uint8_t>(reply->status));
-      o.push_back(static_cast<std::uint8_t>(reply->reason));
-      put_le(o, static_cast<std::uint64_t>(reply->gateway_clock_ns), 8);
-      put_le(o, reply->acked_through, 8);
+      ByteWriter w(o);
+      w.u8(static_cast<std::uint8_t>(reply->status));
+      w.u8(static_cast<std::uint8_t>(reply->reason));
+      w.le64(static_cast<std::uint64_t>(reply->gateway_clock_ns));
+      w.le64(reply->acked_through);
     });
   } else if (const auto* batch = std::get_if<Batch>(&message)) {
     failure = encode_batch(*batch, out);
   } else if (const auto* ack = std::get_if<Ack>(&message)) {
     if (!valid_ranges(*ack)) return BadReason::bad_ack_ranges;
     append_frame(out, MessageType::ack, [&](std::vector<std::uint8_t>& o) {
-      put_le(o, ack->cumulative, 8);
-      o.push_back(static_cast<std::uint8_t>(ack->ranges.size()));
+      ByteWriter w(o);
+      w.le64(ack->cumulative);
+      w.u8(static_cast<std::uint8_t>(ack->ranges.size()));
       for (const SeqRange& r : ack->ranges) {
-        put_le(o, r.first, 8);
-        put_le(o, r.last, 8);
+        w.le64(r.first);
+        w.le64(r.last);
       }
     });
   } else if (const auto* hb = std::get_if<Heartbeat>(&message)) {
     append_frame(out, MessageType::heartbeat, [&](std::vector<std::uint8_t>& o) {
+      ByteWriter w(o);
       for (std::uint64_t v : {hb->capture_received, hb->capture_dropped, hb->capture_if_dropped, hb->parse_drops})
-        put_le(o, v, 8);
-      put_le(o, hb->cpu_permille, 4);
+        w.le64(v);
+      w.le32(hb->cpu_permille);
       for (std::uint64_t v : {hb->rss_bytes, hb->spool_records, hb->spool_bytes, hb->spool_full_drop_records,
                               hb->spool_full_drop_bytes, static_cast<std::uint64_t>(hb->probe_clock_ns),
                               hb->uptime_ns})
-        put_le(o, v, 8);
+        w.le64(v);
     });
   }
   if (!failure && out.size() - start - kFrameHeaderBytes - kFrameTrailerBytes > options_.max_frame_body)

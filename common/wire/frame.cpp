@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/byte_writer.h"
 #include "common/wire/crc32c.h"
 
 namespace footfall::wire {
@@ -11,16 +12,15 @@ bool known_type(std::uint8_t t) {
   return t >= static_cast<std::uint8_t>(MessageType::hello) && t <= static_cast<std::uint8_t>(MessageType::heartbeat);
 }
 std::uint32_t le32_at(std::span<const std::uint8_t> b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
-         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
+  return static_cast<std::uint32_t>(load_le(b.subspan(at, 4), 4));
 }
 }  // namespace
 
 void finish_frame(std::vector<std::uint8_t>& out, std::size_t start) {
   const auto body_len = static_cast<std::uint32_t>(out.size() - start - kFrameHeaderBytes);
-  for (std::size_t i = 0; i < 4; ++i) out[start + 4 + i] = static_cast<std::uint8_t>(body_len >> (8 * i));
+  store_le(std::span(out).subspan(start + 4, 4), body_len, 4);
   const std::uint32_t crc = crc32c(std::span<const std::uint8_t>(out).subspan(start));
-  for (std::size_t i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+  ByteWriter(out).le32(crc);
 }
 
 ParseResult FrameParser::fail(BadReason r, std::size_t consumed) {

@@ -19,8 +19,8 @@
 #include <optional>
 #include <ostream>
 
+#include "common/atomic_file.h"
 #include "common/file_text.h"
-#include "common/unique_fd.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/config/running_gateway.h"
 
@@ -53,35 +53,12 @@ using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 using Cert = std::unique_ptr<X509, CertFree>;
 using File = std::unique_ptr<std::FILE, FileClose>;
 
-// Replaces `target` with `bytes` so that a crash leaves either the old file or the new one, never a mix:
-// a temporary file beside it, synced, renamed over it, and the folder synced. `mode` for a new file;
-// an existing file keeps its mode and owner.
+// Replaces `target` durably (see common/atomic_file.h); `mode` for a new file, an existing one keeps its mode and owner.
 std::optional<std::string> write_atomically(const fs::path& target, const std::string& bytes, mode_t mode) {
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
-  UniqueFd fd(::mkstemp(temp.data()));
-  if (fd.get() < 0) return "cannot create a file in " + dir.string() + ": " + std::strerror(errno);
-  struct stat old {};
-  const bool existed = ::stat(target.c_str(), &old) == 0;
-  bool ok = ::fchmod(fd.get(), existed ? (old.st_mode & 07777) : mode) == 0;
-  if (existed && ::geteuid() == 0) ok = ok && ::fchown(fd.get(), old.st_uid, old.st_gid) == 0;
-  std::size_t done = 0;
-  while (ok && done < bytes.size()) {
-    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd.get()) == 0;
-  const int saved = errno;
-  ok = ::close(fd.release()) == 0 && ok;
-  if (!ok || ::rename(temp.c_str(), target.c_str()) != 0) {
-    const std::string why = std::strerror(ok ? errno : saved);
-    ::unlink(temp.c_str());
-    return "cannot write " + target.string() + ": " + why;
-  }
-  const UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.get() >= 0) (void)::fsync(dir_fd.get());  // the rename itself survives a power loss
+  atomic_file::Options options;
+  options.mode = mode;
+  options.keep_existing_mode = true;
+  if (const auto e = atomic_file::write(target, bytes, options)) return e->message();
   return std::nullopt;
 }
 
@@ -173,42 +150,72 @@ std::string make_token() {
   return token;
 }
 
-int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& err) {
-  const fs::path config_path(o.config_path);
-  const std::string label = config_path.filename().string();
-  const FileText text = read_file(config_path);
+namespace {
+
+// Each step answers nullopt to go on, or the exit status to stop with (its message already written to err).
+using Outcome = std::optional<int>;
+
+// What the steps learn and hand on.
+struct Provisioning {
+  std::string label;         // gateway.json's file name, for messages
+  std::string config_text;   // as read
+  GatewayConfig gateway;     // as parsed from it
+  std::string host;          // what the probe connects to
+  int port = 0;
+  bool rotating = false;     // the probe exists: a new token for it
+  std::string token;
+  std::string zone;
+  std::string new_config_text;  // gateway.json with the probe added or its token rotated
+  std::vector<std::string> written;
+  std::string client_cert_note;
+};
+
+Outcome load_gateway_config(const ProvisionOptions& o, Provisioning& p, std::ostream& err) {
+  p.label = fs::path(o.config_path).filename().string();
+  const FileText text = read_file(o.config_path);
   if (!text.ok()) {
     err << "footfall-gateway: cannot read " << o.config_path << ": " << std::strerror(text.error) << "\n";
     return kExitUsage;
   }
-  auto checked = parse_config(text.text, label);
+  auto checked = parse_config(text.text, p.label);
   if (const auto* e = std::get_if<std::string>(&checked)) {
     err << "footfall-gateway: " << *e << " (fix it before provisioning)\n";
     return kExitUsage;
   }
-  const GatewayConfig& gw = std::get<GatewayConfig>(checked);
+  p.config_text = text.text;
+  p.gateway = std::get<GatewayConfig>(std::move(checked));
+  return std::nullopt;
+}
+
+Outcome choose_address(const ProvisionOptions& o, Provisioning& p, std::ostream& err) {
+  const GatewayConfig& gw = p.gateway;
   if (o.probe_id.empty() || o.probe_id.size() > 64) {
     err << "footfall-gateway: --probe: expected an id of 1..64 bytes\n";
     return kExitUsage;
   }
-  const std::string host = o.gateway_host.empty() ? (is_wildcard(gw.listen_address) ? "" : gw.listen_address) : o.gateway_host;
-  if (host.empty()) {
+  p.host = o.gateway_host.empty() ? (is_wildcard(gw.listen_address) ? "" : gw.listen_address) : o.gateway_host;
+  if (p.host.empty()) {
     err << "footfall-gateway: listen.address is " << (gw.listen_address.empty() ? "empty" : gw.listen_address)
         << ": give --gateway-host, the name or address probes reach the gateway at\n";
     return kExitUsage;
   }
-  const int port = o.gateway_port != 0 ? o.gateway_port : gw.listen_port;
-  if (port == 0) {
+  p.port = o.gateway_port != 0 ? o.gateway_port : gw.listen_port;
+  if (p.port == 0) {
     err << "footfall-gateway: listen.port is 0 (any free port): give --gateway-port\n";
     return kExitUsage;
   }
+  return std::nullopt;
+}
 
-  ordered_json doc = ordered_json::parse(text.text);  // valid: parse_config accepted it
+// Adds the probe with a new token to gateway.json's text (or gives an existing one a new token), every other
+// key kept in its order, and checks that the result still loads.
+Outcome edit_probe_entry(const ProvisionOptions& o, Provisioning& p, std::ostream& err) {
+  ordered_json doc = ordered_json::parse(p.config_text);  // valid: parse_config accepted it
   if (!doc.contains("probes")) doc["probes"] = ordered_json::array();
   ordered_json& probes = doc["probes"];
   ordered_json* existing = nullptr;
-  for (auto& p : probes)
-    if (p.value("id", std::string()) == o.probe_id) existing = &p;
+  for (auto& entry : probes)
+    if (entry.value("id", std::string()) == o.probe_id) existing = &entry;
   if (existing != nullptr && !o.rotate_token) {
     err << "footfall-gateway: probe '" << o.probe_id << "' exists in " << o.config_path
         << "; --rotate-token gives it a new token (the gateway refuses the old one once it has reloaded)\n";
@@ -219,121 +226,146 @@ int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& er
     return kExitRefused;
   }
 
-  const std::string token = make_token();
-  if (token.empty()) {
+  p.token = make_token();
+  if (p.token.empty()) {
     err << "footfall-gateway: OpenSSL's random generator failed; no token made\n";
     return kExitRefused;
   }
-  std::string zone = o.zone;
+  p.rotating = existing != nullptr;
+  p.zone = o.zone;
   if (existing != nullptr) {
-    (*existing)["token"] = token;
+    (*existing)["token"] = p.token;
     if (!o.zone.empty()) (*existing)["zone"] = o.zone;
-    zone = existing->value("zone", std::string());
+    p.zone = existing->value("zone", std::string());
   } else {
-    if (zone.empty()) zone = o.probe_id;
-    probes.push_back({{"id", o.probe_id}, {"token", token}, {"zone", zone}});
+    if (p.zone.empty()) p.zone = o.probe_id;
+    probes.push_back({{"id", o.probe_id}, {"token", p.token}, {"zone", p.zone}});
   }
-  const std::string new_text = doc.dump(2) + "\n";
-  if (const auto* e = std::get_if<std::string>(&(checked = parse_config(new_text, label)))) {
-    err << "footfall-gateway: the edited " << label << " would not load: " << *e << "\n";
+  p.new_config_text = doc.dump(2) + "\n";
+  const auto checked = parse_config(p.new_config_text, p.label);
+  if (const auto* e = std::get_if<std::string>(&checked)) {
+    err << "footfall-gateway: the edited " << p.label << " would not load: " << *e << "\n";
     return kExitRefused;
   }
+  return std::nullopt;
+}
 
-  // The probe's files, written before gateway.json so that a failure leaves the gateway as it was.
+// ca.pem and, when the gateway asks for client certificates and the client CA's key is given, probe.crt and
+// probe.key; fills in probe.json's gateway.tls.
+Outcome write_tls_files(const ProvisionOptions& o, Provisioning& p, ordered_json& probe, std::ostream& err) {
+  const GatewayConfig& gw = p.gateway;
+  const fs::path out_dir(o.out_dir);
+  const fs::path on_probe(o.probe_dir);
+  const std::string ca_source = o.ca_file.empty() ? gw.tls.cert_file : o.ca_file;
+  const FileText ca = read_file(ca_source);
+  if (!ca.ok() || !read_cert(ca_source)) {
+    err << "footfall-gateway: " << (o.ca_file.empty() ? "listen.tls.cert_file" : "--ca") << ": no PEM certificate in "
+        << ca_source << "\n";
+    return kExitUsage;
+  }
+  if (const auto e = write_atomically(out_dir / "ca.pem", ca.text, 0644)) {
+    err << "footfall-gateway: " << *e << "\n";
+    return kExitRefused;
+  }
+  p.written.push_back((out_dir / "ca.pem").string());
+  ordered_json tls = {{"ca_file", (on_probe / "ca.pem").string()}};
+  if (!gw.tls.client_ca_file.empty()) {
+    if (!o.client_ca_key.empty()) {
+      const ClientPair pair = make_client_pair(gw.tls.client_ca_file, o.client_ca_key, o.probe_id);
+      if (!pair.error.empty()) {
+        err << "footfall-gateway: " << pair.error << "\n";
+        return kExitUsage;
+      }
+      for (const auto& [name, pem, mode] : {std::tuple{"probe.crt", pair.cert_pem, 0644}, std::tuple{"probe.key", pair.key_pem, 0600}}) {
+        if (const auto e = write_atomically(out_dir / name, pem, static_cast<mode_t>(mode))) {
+          err << "footfall-gateway: " << *e << "\n";
+          return kExitRefused;
+        }
+        p.written.push_back((out_dir / name).string());
+      }
+      tls["cert_file"] = (on_probe / "probe.crt").string();
+      tls["key_file"] = (on_probe / "probe.key").string();
+    } else {
+      p.client_cert_note =
+          "the gateway asks for client certificates (listen.tls.client_ca_file): run again with --rotate-token "
+          "--client-ca-key KEY (the key of " + gw.tls.client_ca_file + "), or make one with openssl:\n"
+          "  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + o.probe_id +
+          " -keyout probe.key -out probe.csr\n"
+          "  openssl x509 -req -in probe.csr -CA " + gw.tls.client_ca_file +
+          " -CAkey client-ca.key -CAcreateserial -days 825 -out probe.crt\n"
+          "  and add \"cert_file\": \"" + (on_probe / "probe.crt").string() + "\", \"key_file\": \"" +
+          (on_probe / "probe.key").string() + "\" to gateway.tls in probe.json\n";
+    }
+  }
+  probe["gateway"]["tls"] = tls;
+  return std::nullopt;
+}
+
+// The probe's files, written before gateway.json so that a failure leaves the gateway as it was.
+Outcome write_probe_files(const ProvisionOptions& o, Provisioning& p, std::ostream& err) {
   const fs::path out_dir(o.out_dir);
   std::error_code ec;
   fs::create_directories(out_dir, ec);
-  const fs::path on_probe(o.probe_dir);
   ordered_json probe = {{"probe_id", o.probe_id},
-                        {"token", token},
+                        {"token", p.token},
                         {"source", {{"interface", o.interface}, {"monitor", true}}},
-                        {"gateway", {{"host", host}, {"port", port}}},
+                        {"gateway", {{"host", p.host}, {"port", p.port}}},
                         {"spool", {{"dir", o.spool_dir}}}};
-  std::vector<std::string> written;
-  std::string client_cert_note;
-  if (gw.tls.enabled()) {
-    const std::string ca_source = o.ca_file.empty() ? gw.tls.cert_file : o.ca_file;
-    const FileText ca = read_file(ca_source);
-    if (!ca.ok() || !read_cert(ca_source)) {
-      err << "footfall-gateway: " << (o.ca_file.empty() ? "listen.tls.cert_file" : "--ca") << ": no PEM certificate in "
-          << ca_source << "\n";
-      return kExitUsage;
-    }
-    if (const auto e = write_atomically(out_dir / "ca.pem", ca.text, 0644)) {
-      err << "footfall-gateway: " << *e << "\n";
-      return kExitRefused;
-    }
-    written.push_back((out_dir / "ca.pem").string());
-    ordered_json tls = {{"ca_file", (on_probe / "ca.pem").string()}};
-    if (!gw.tls.client_ca_file.empty()) {
-      if (!o.client_ca_key.empty()) {
-        const ClientPair pair = make_client_pair(gw.tls.client_ca_file, o.client_ca_key, o.probe_id);
-        if (!pair.error.empty()) {
-          err << "footfall-gateway: " << pair.error << "\n";
-          return kExitUsage;
-        }
-        for (const auto& [name, pem, mode] : {std::tuple{"probe.crt", pair.cert_pem, 0644}, std::tuple{"probe.key", pair.key_pem, 0600}}) {
-          if (const auto e = write_atomically(out_dir / name, pem, static_cast<mode_t>(mode))) {
-            err << "footfall-gateway: " << *e << "\n";
-            return kExitRefused;
-          }
-          written.push_back((out_dir / name).string());
-        }
-        tls["cert_file"] = (on_probe / "probe.crt").string();
-        tls["key_file"] = (on_probe / "probe.key").string();
-      } else {
-        client_cert_note =
-            "the gateway asks for client certificates (listen.tls.client_ca_file): run again with --rotate-token "
-            "--client-ca-key KEY (the key of " + gw.tls.client_ca_file + "), or make one with openssl:\n"
-            "  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + o.probe_id +
-            " -keyout probe.key -out probe.csr\n"
-            "  openssl x509 -req -in probe.csr -CA " + gw.tls.client_ca_file +
-            " -CAkey client-ca.key -CAcreateserial -days 825 -out probe.crt\n"
-            "  and add \"cert_file\": \"" + (on_probe / "probe.crt").string() + "\", \"key_file\": \"" +
-            (on_probe / "probe.key").string() + "\" to gateway.tls in probe.json\n";
-      }
-    }
-    probe["gateway"]["tls"] = tls;
+  if (p.gateway.tls.enabled()) {
+    if (const Outcome stop = write_tls_files(o, p, probe, err)) return stop;
   }
   const fs::path probe_json = out_dir / "probe.json";
   if (const auto e = write_atomically(probe_json, probe.dump(2) + "\n", 0600)) {
     err << "footfall-gateway: " << *e << "\n";
     return kExitRefused;
   }
-  written.insert(written.begin(), probe_json.string());
+  p.written.insert(p.written.begin(), probe_json.string());
+  return std::nullopt;
+}
 
-  if (const auto e = write_atomically(config_path, new_text, 0600)) {
+Outcome write_gateway_config(const ProvisionOptions& o, const Provisioning& p, std::ostream& err) {
+  if (const auto e = write_atomically(o.config_path, p.new_config_text, 0600)) {
     err << "footfall-gateway: " << *e << " (nothing changed there; the files in " << o.out_dir
         << " carry a token the gateway does not know)\n";
     return kExitRefused;
   }
+  return std::nullopt;
+}
 
-  out << (existing != nullptr ? "new token for probe '" : "added probe '") << o.probe_id << "' (zone " << zone
-      << ") in " << o.config_path << "\n";
-  out << "probe connects to " << host << ":" << port << (gw.tls.enabled() ? " over TLS" : " over plain TCP") << "\n";
+void report_written(const ProvisionOptions& o, const Provisioning& p, std::ostream& out) {
+  out << (p.rotating ? "new token for probe '" : "added probe '") << o.probe_id << "' (zone " << p.zone << ") in "
+      << o.config_path << "\n";
+  out << "probe connects to " << p.host << ":" << p.port
+      << (p.gateway.tls.enabled() ? " over TLS" : " over plain TCP") << "\n";
   out << "wrote";
-  for (const auto& w : written) out << " " << w;
+  for (const auto& w : p.written) out << " " << w;
   out << "\n";
-  if (gw.tls.enabled() && o.ca_file.empty())
+  if (p.gateway.tls.enabled() && o.ca_file.empty())
     out << "note: ca.pem is the gateway's own certificate (right when it is self-signed; pass --ca with the issuing "
            "CA otherwise)\n";
-  if (!client_cert_note.empty()) out << client_cert_note;
-  const std::string what = existing != nullptr ? "the new token" : "the probe";
-  const std::string selftest = "footfall-probe selftest --config " + (on_probe / "probe.json").string();
+  if (!p.client_cert_note.empty()) out << p.client_cert_note;
+}
+
+// Tells a gateway running on this config to reload, and says what the operator does next.
+int reload_running_gateway(const ProvisionOptions& o, const Provisioning& p, std::ostream& out, std::ostream& err) {
+  const std::string what = p.rotating ? "the new token" : "the probe";
+  const std::string selftest = "footfall-probe selftest --config " + (fs::path(o.probe_dir) / "probe.json").string();
   const std::string copy = "copy " + o.out_dir + "/* to " + o.probe_dir + "/ on the probe";
+  const std::string& label = p.label;
+  const fs::path& journal_dir = p.gateway.journal_dir;
   if (o.no_reload) {
     out << "next: " << copy << ", reload footfall-gateway (systemctl reload footfall-gateway) so it accepts " << what
         << ", then run " << selftest << "\n";
     return kExitOk;
   }
-  const ReloadAnswer answer = ask_gateway_to_reload(gw.journal_dir, kReloadAnswerLimit);
+  const ReloadAnswer answer = ask_gateway_to_reload(journal_dir, kReloadAnswerLimit);
   switch (answer.status) {
     case ReloadAnswer::Status::not_running:
-      out << "no footfall-gateway runs on " << gw.journal_dir.string() << ": it loads " << what << " when it starts\n";
+      out << "no footfall-gateway runs on " << journal_dir.string() << ": it loads " << what << " when it starts\n";
       break;
     case ReloadAnswer::Status::reloaded:
       out << "the running footfall-gateway (pid " << answer.pid << ") reloaded " << label << ": it accepts " << what
-          << (existing != nullptr ? " only" : "") << " from now on\n";
+          << (p.rotating ? " only" : "") << " from now on\n";
       if (!answer.figures.needs_restart.empty()) {
         out << "note: changed in " << label << " but taken only at a restart:";
         for (const auto& k : answer.figures.needs_restart) out << " " << k;
@@ -356,6 +388,19 @@ int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& er
   }
   out << "next: " << copy << ", then run " << selftest << "\n";
   return kExitOk;
+}
+
+}  // namespace
+
+int run_provision(const ProvisionOptions& o, std::ostream& out, std::ostream& err) {
+  Provisioning p;
+  if (const Outcome stop = load_gateway_config(o, p, err)) return *stop;
+  if (const Outcome stop = choose_address(o, p, err)) return *stop;
+  if (const Outcome stop = edit_probe_entry(o, p, err)) return *stop;
+  if (const Outcome stop = write_probe_files(o, p, err)) return *stop;
+  if (const Outcome stop = write_gateway_config(o, p, err)) return *stop;
+  report_written(o, p, out);
+  return reload_running_gateway(o, p, out, err);
 }
 
 }  // namespace footfall::gateway

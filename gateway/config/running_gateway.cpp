@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
+
 namespace footfall::gateway {
 
 namespace {
@@ -30,15 +32,8 @@ std::optional<std::string> slurp(const fs::path& p) {
 }  // namespace
 
 PidFile::PidFile(fs::path path) : path_(std::move(path)) {
-  const fs::path temp = path_.string() + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << ::getpid() << "\n";
-    if (!out) error_ = "cannot write " + temp.string();
-  }
-  std::error_code ec;
-  if (error_.empty()) fs::rename(temp, path_, ec);  // a reader never sees half a number
-  if (ec) error_ = "cannot write " + path_.string() + ": " + ec.message();
+  // A reader never sees half a number.
+  if (const auto e = atomic_file::write(path_, std::to_string(::getpid()) + "\n")) error_ = e->message();
 }
 
 PidFile::~PidFile() {

@@ -1,7 +1,6 @@
 #include "gateway/health/probe_health.h"
 
 #include <cstdio>
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -78,25 +77,6 @@ std::string ProbeHealthBook::summary_line(std::string_view id, const ProbeHealth
                 static_cast<unsigned long long>(h.has_heartbeat ? h.heartbeat.capture_dropped + h.heartbeat.capture_if_dropped : 0),
                 static_cast<unsigned long long>(h.has_heartbeat ? h.heartbeat.parse_drops : 0));
   return line;
-}
-
-bool write_json_atomically(const std::filesystem::path& path, const nlohmann::json& doc, std::string* error) {
-  const auto tmp = std::filesystem::path(path.string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << doc.dump(2) << '\n';
-    if (!out) {
-      if (error) *error = "cannot write " + tmp.string();
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    if (error) *error = "cannot rename to " + path.string() + ": " + ec.message();
-    return false;
-  }
-  return true;
 }
 
 }  // namespace footfall::gateway

@@ -56,7 +56,4 @@ class ProbeHealthBook {
   std::map<std::string, ProbeHealth, std::less<>> probes_;
 };
 
-// Writes `doc` to `path` through a temporary file and a rename: readers never see half a file.
-bool write_json_atomically(const std::filesystem::path& path, const nlohmann::json& doc, std::string* error);
-
 }  // namespace footfall::gateway

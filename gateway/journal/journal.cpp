@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "common/wire/frame.h"
 
 namespace footfall::gateway {
@@ -20,32 +21,6 @@ namespace {
 constexpr std::string_view kLockFile = "lock";
 constexpr std::string_view kSnapshotFile = "held.json";  // dedup index of consumed records
 constexpr std::string_view kSegmentsDir = "records";
-
-spool::SpoolError io_error(const std::filesystem::path& path, int err = errno) {
-  return {spool::SpoolErrc::io_error, err, path.string()};
-}
-
-// Writes `text` to dir/name via a temporary file, fdatasync and rename, so a reader sees the old or the
-// new file, never half of one.
-spool::SpoolError write_atomically(const std::filesystem::path& dir, std::string_view name, std::string_view text) {
-  const auto tmp = dir / (std::string(name) + ".tmp");
-  const auto final_path = dir / std::string(name);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return io_error(tmp);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t w = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return io_error(tmp);
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fdatasync(fd.get()) != 0) return io_error(tmp);
-  fd.close_now();
-  if (::rename(tmp.c_str(), final_path.c_str()) != 0) return io_error(final_path);
-  UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir_fd.valid()) (void)::fsync(dir_fd.get());
-  return {};
-}
 
 }  // namespace
 
@@ -62,7 +37,7 @@ std::string_view to_string(StoreOutcome o) {
 Journal::Journal(JournalOptions options) : options_(std::move(options)) { stats_.max_bytes = options_.max_bytes; }
 
 Journal::~Journal() {
-  if (spool_ && needs_commit()) (void)commit();
+  if (log_ && needs_commit()) (void)commit();
 }
 
 Journal::Opened Journal::open(const JournalOptions& options) {
@@ -77,17 +52,16 @@ Journal::Opened Journal::open(const JournalOptions& options) {
     return {nullptr, "journal " + options.dir.string() + " is in use by another process (a running gateway?)"};
 
   // Segments sized so that consuming frees space in steps of about 1/16 of the bound.
-  spool::SpoolLimits limits;
+  segment_log::Limits limits;
   limits.max_total_bytes = options.max_bytes;
   limits.max_record_bytes = options.max_frame_bytes + static_cast<std::uint32_t>(wire::kFrameHeaderBytes +
                                                                                  wire::kFrameTrailerBytes + 256);
   limits.segment_bytes = std::clamp<std::uint64_t>(options.max_bytes / 16, 64u << 10, 64u << 20);
-  limits.full_policy = spool::FullPolicy::reject_newest;
   // Syncs are driven by commit(): group commit across every connection, then the acks.
-  spool::FsyncPolicy fsync{spool::FsyncMode::never, 0, 0};
-  auto opened = spool::Spool::open(options.dir / kSegmentsDir, limits, fsync, 0);
-  if (!opened.spool) return {nullptr, "cannot open journal: " + opened.error.message()};
-  j->spool_ = std::move(opened.spool);
+  segment_log::FsyncPolicy fsync{segment_log::FsyncMode::never, 0, 0};
+  auto opened = segment_log::Log::open(options.dir / kSegmentsDir, limits, fsync, 0);
+  if (!opened.log) return {nullptr, "cannot open journal: " + opened.error.message()};
+  j->log_ = std::move(opened.log);
   if (std::string e = j->rebuild_index(); !e.empty()) return {nullptr, e};
   return {std::move(j), {}};
 }
@@ -120,7 +94,7 @@ std::string Journal::rebuild_index() {
   JournalEntry entry;
   std::uint64_t after = 0;
   for (;;) {
-    const auto r = spool_->read_next_unacked(after, entry.payload);
+    const auto r = log_->read_next_unacked(after, entry.payload);
     if (r.error) return "cannot read journal: " + r.error.message();
     if (!r.seq) break;
     after = *r.seq;
@@ -132,8 +106,8 @@ std::string Journal::rebuild_index() {
     probes_[view->meta.probe_id].held.insert(view->meta.probe_seq);
   }
   for (auto& [id, seqs] : probes_) seqs.durable_through = seqs.held.cumulative();
-  next_seq_ = std::max(next_seq_, spool_->last_seq() + 1);
-  stats_.torn_records = spool_->depth().torn_records;
+  next_seq_ = std::max(next_seq_, log_->last_seq() + 1);
+  stats_.torn_records = log_->depth().torn_records;
   return {};
 }
 
@@ -148,8 +122,9 @@ StoreOutcome Journal::store(const JournalRecordMeta& meta, std::span<const std::
     return StoreOutcome::duplicate;
   }
   encode_journal_record(meta, frame, record_);
-  const spool::SpoolError e = spool_->append(next_seq_, record_, 0);
-  if (e.code == spool::SpoolErrc::spool_full || e.code == spool::SpoolErrc::disk_full) {
+  // Full is refused, never made room for: what is held here is not yet published.
+  const segment_log::Error e = log_->append(next_seq_, record_, 0);
+  if (e.code == segment_log::Errc::full || e.code == segment_log::Errc::disk_full) {
     ++stats_.full_refusals;
     if (error) *error = e.message();
     return StoreOutcome::full;
@@ -181,9 +156,9 @@ std::uint64_t Journal::give_up_below(std::string_view probe_id, std::uint64_t fi
   return n;
 }
 
-spool::SpoolError Journal::commit() {
+JournalError Journal::commit() {
   if (options_.fsync) {
-    if (spool::SpoolError e = spool_->sync()) return e;
+    if (const auto e = log_->sync()) return {e.message()};
   }
   ++stats_.commits;
   for (const std::string& id : uncommitted_probes_) {
@@ -206,7 +181,7 @@ wire::Ack Journal::ack_for(std::string_view probe_id) const {
 
 std::optional<std::uint64_t> Journal::read_next(std::uint64_t after, JournalEntry& out, std::string* error) {
   for (;;) {
-    const auto r = spool_->read_next_unacked(after, out.payload);
+    const auto r = log_->read_next_unacked(after, out.payload);
     if (r.error) {
       if (error) *error = r.error.message();
       return std::nullopt;
@@ -225,7 +200,7 @@ std::optional<std::uint64_t> Journal::read_next(std::uint64_t after, JournalEntr
   }
 }
 
-spool::SpoolError Journal::save_snapshot() {
+JournalError Journal::save_snapshot() {
   nlohmann::json probes = nlohmann::json::object();
   for (const auto& [id, seqs] : probes_) {
     nlohmann::json ranges = nlohmann::json::array();
@@ -233,38 +208,41 @@ spool::SpoolError Journal::save_snapshot() {
     probes[id] = {{"cumulative", seqs.held.cumulative()}, {"ranges", std::move(ranges)}};
   }
   const nlohmann::json doc = {{"next_journal_seq", next_seq_}, {"probes", std::move(probes)}};
-  return write_atomically(options_.dir, kSnapshotFile, doc.dump());
+  if (const auto e = atomic_file::write(options_.dir / kSnapshotFile, doc.dump())) return {e->message()};
+  return {};
 }
 
 // A consumed record may be deleted: first make the dedup index that remembers it durable, and only
 // with seqs that are durable themselves (a snapshot must never claim a batch a crash could lose).
-spool::SpoolError Journal::before_trim() {
+JournalError Journal::before_trim() {
   if (needs_commit()) {
-    if (spool::SpoolError e = commit()) return e;
+    if (JournalError e = commit()) return e;
   }
   if (!snapshot_stale_) return {};
-  if (spool::SpoolError e = save_snapshot()) return e;
+  if (JournalError e = save_snapshot()) return e;
   snapshot_stale_ = false;
   return {};
 }
 
-spool::SpoolError Journal::consume_through(std::uint64_t journal_seq) {
-  if (spool::SpoolError e = before_trim()) return e;
-  const auto before = spool_->depth().unacked_records;
-  spool_->ack_through(journal_seq);
-  stats_.consumed_records += before - spool_->depth().unacked_records;
-  return spool_->sync();  // the watermark and the deleted segments reach the disk
+JournalError Journal::consume_through(std::uint64_t journal_seq) {
+  if (JournalError e = before_trim()) return e;
+  const auto before = log_->depth().unacked_records;
+  log_->ack_through(journal_seq);
+  stats_.consumed_records += before - log_->depth().unacked_records;
+  // The watermark and the deleted segments reach the disk.
+  if (const auto e = log_->sync()) return {e.message()};
+  return {};
 }
 
-spool::SpoolError Journal::consume(std::uint64_t journal_seq) {
-  if (spool::SpoolError e = before_trim()) return e;
-  if (spool_->ack(journal_seq)) ++stats_.consumed_records;
+JournalError Journal::consume(std::uint64_t journal_seq) {
+  if (JournalError e = before_trim()) return e;
+  if (log_->ack(journal_seq)) ++stats_.consumed_records;
   return {};
 }
 
 JournalStats Journal::stats() const {
   JournalStats s = stats_;
-  const auto depth = spool_->depth();
+  const auto depth = log_->depth();
   s.held_records = depth.unacked_records;
   s.disk_bytes = depth.disk_bytes;
   s.last_journal_seq = next_seq_ - 1;

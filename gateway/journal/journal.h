@@ -2,7 +2,7 @@
 // The gateway's durable store of accepted batches, and the hand-off to the next stage (site merge and
 // publishing), which reads it in order and marks what it has published as consumed.
 //
-// Built on the probe's Spool (append-only segments, CRC per record, torn-tail recovery on open), keyed
+// Built on the common segment log (append-only segments, CRC per record, torn-tail recovery on open), keyed
 // by a gateway-global journal seq. Full is back-pressure, never loss: store() answers `full` and the
 // batch stays in its probe's spool until space is freed by consume_through().
 // A dedup index per probe (which batch seqs are held) is rebuilt on open from the records plus a
@@ -18,9 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/wire/messages.h"
-#include "probe/spool/spool.h"
+#include "common/segment_log/segment_log.h"
 #include "common/unique_fd.h"
+#include "common/wire/messages.h"
 #include "gateway/journal/held_seqs.h"
 #include "gateway/journal/journal_record.h"
 
@@ -57,6 +57,13 @@ struct JournalStats {
   std::uint64_t seqs_given_up = 0;   // batch seqs a probe no longer has (its spool dropped them): never coming
 };
 
+// A failure to make the journal durable (a sync, the dedup snapshot): what failed and where, for the log.
+struct JournalError {
+  std::string detail;  // empty: no error
+  explicit operator bool() const { return !detail.empty(); }
+  [[nodiscard]] const std::string& message() const { return detail; }
+};
+
 // One record as the reader hands it out.
 struct JournalEntry {
   std::uint64_t journal_seq = 0;
@@ -85,7 +92,7 @@ class Journal {
   // next commit on. Returns how many were given up.
   std::uint64_t give_up_below(std::string_view probe_id, std::uint64_t first_seq);
   // Makes every stored record durable (fdatasync). Only after it returns ok may they be acked.
-  spool::SpoolError commit();
+  JournalError commit();
   [[nodiscard]] bool needs_commit() const { return !uncommitted_probes_.empty(); }
 
   // Highest S such that every batch of the probe with seq <= S is durable here (0 if none).
@@ -96,8 +103,8 @@ class Journal {
   // Reader for the next stage: the oldest unconsumed record with journal seq > after (nullopt at the end).
   std::optional<std::uint64_t> read_next(std::uint64_t after, JournalEntry& out, std::string* error = nullptr);
   // Marks records consumed; whole segments are then deleted, which frees space for stores refused as full.
-  spool::SpoolError consume_through(std::uint64_t journal_seq);
-  spool::SpoolError consume(std::uint64_t journal_seq);
+  JournalError consume_through(std::uint64_t journal_seq);
+  JournalError consume(std::uint64_t journal_seq);
 
   [[nodiscard]] JournalStats stats() const;
   [[nodiscard]] const std::filesystem::path& dir() const { return options_.dir; }
@@ -112,12 +119,12 @@ class Journal {
   explicit Journal(JournalOptions options);
   std::string rebuild_index();
   bool load_snapshot(std::string& error);
-  spool::SpoolError save_snapshot();
-  spool::SpoolError before_trim();
+  JournalError save_snapshot();
+  JournalError before_trim();
 
   JournalOptions options_;
   UniqueFd lock_fd_;
-  std::unique_ptr<spool::Spool> spool_;
+  std::unique_ptr<segment_log::Log> log_;
   std::map<std::string, ProbeSeqs, std::less<>> probes_;
   std::set<std::string, std::less<>> uncommitted_probes_;
   bool snapshot_stale_ = false;

@@ -1,30 +1,24 @@
 #include "gateway/journal/journal_record.h"
 
 #include "common/byte_cursor.h"
+#include "common/byte_writer.h"
 
 namespace footfall::gateway {
-
-namespace {
-
-void put_le(std::vector<std::uint8_t>& out, std::uint64_t v, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-}  // namespace
 
 void encode_journal_record(const JournalRecordMeta& meta, std::span<const std::uint8_t> frame,
                            std::vector<std::uint8_t>& out) {
   out.clear();
-  out.push_back(kJournalRecordVersion);
-  out.push_back(static_cast<std::uint8_t>(meta.probe_id.size()));
-  out.insert(out.end(), meta.probe_id.begin(), meta.probe_id.end());
-  put_le(out, meta.probe_seq, 8);
-  put_le(out, static_cast<std::uint64_t>(meta.received_ns), 8);
-  put_le(out, static_cast<std::uint64_t>(meta.clock_offset_ns), 8);
-  put_le(out, static_cast<std::uint64_t>(meta.correction_ns), 8);
-  out.push_back(static_cast<std::uint8_t>((meta.offset_known ? 1 : 0) | (meta.replay ? 2 : 0)));
-  put_le(out, frame.size(), 4);
-  out.insert(out.end(), frame.begin(), frame.end());
+  ByteWriter w(out);
+  w.u8(kJournalRecordVersion);
+  w.u8(static_cast<std::uint8_t>(meta.probe_id.size()));
+  w.bytes(meta.probe_id);
+  w.le64(meta.probe_seq);
+  w.le64(static_cast<std::uint64_t>(meta.received_ns));
+  w.le64(static_cast<std::uint64_t>(meta.clock_offset_ns));
+  w.le64(static_cast<std::uint64_t>(meta.correction_ns));
+  w.u8(static_cast<std::uint8_t>((meta.offset_known ? 1 : 0) | (meta.replay ? 2 : 0)));
+  w.le32(static_cast<std::uint32_t>(frame.size()));
+  w.bytes(frame);
 }
 
 std::optional<JournalRecordView> decode_journal_record(std::span<const std::uint8_t> payload) {

@@ -1,14 +1,13 @@
 #include "gateway/publish/outbox.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <system_error>
+
+#include "common/atomic_file.h"
+#include "common/byte_cursor.h"
+#include "common/byte_writer.h"
 
 namespace footfall::gateway::publish {
 namespace {
@@ -17,11 +16,7 @@ namespace {
 constexpr std::uint8_t kRecordVersion = 1;
 constexpr std::size_t kRecordPrefix = 3;
 
-std::string sys_message(const char* what, const std::filesystem::path& p) {
-  return std::string(what) + " " + p.string() + ": " + std::strerror(errno);
-}
-
-// Reads the epoch stamp, or writes one (temp file, fsync, rename) on first use.
+// Reads the epoch stamp, or writes one durably on first use.
 bool load_or_stamp_epoch(const std::filesystem::path& dir, std::int64_t now_ms, std::uint64_t& epoch,
                          std::string& error) {
   const auto path = dir / "epoch";
@@ -34,29 +29,40 @@ bool load_or_stamp_epoch(const std::filesystem::path& dir, std::int64_t now_ms, 
   }
   epoch = static_cast<std::uint64_t>(now_ms / 1000);
   if (epoch == 0) epoch = 1;
-  const auto tmp = dir / "epoch.tmp";
-  const std::string text = std::to_string(epoch) + "\n";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    error = sys_message("cannot create", tmp);
+  if (const auto e = atomic_file::write(path, std::to_string(epoch) + "\n")) {
+    error = e->message();
     return false;
-  }
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = sys_message("cannot write", path);
-    return false;
-  }
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
   }
   return true;
 }
 
+OutboxError from_log(const segment_log::Error& e) {
+  switch (e.code) {
+    case segment_log::Errc::ok: return {};
+    case segment_log::Errc::full:
+    case segment_log::Errc::disk_full: return {OutboxErrc::full, e.message()};
+    case segment_log::Errc::record_too_large: return {OutboxErrc::record_too_large, e.message()};
+    default: return {OutboxErrc::io_error, e.message()};
+  }
+}
+
 }  // namespace
 
-OutboxOpen Outbox::open(const std::filesystem::path& dir, OutboxLimits limits, spool::FsyncPolicy fsync,
+std::string_view to_string(OutboxErrc e) {
+  switch (e) {
+    case OutboxErrc::ok: return "ok";
+    case OutboxErrc::full: return "full";
+    case OutboxErrc::record_too_large: return "record_too_large";
+    case OutboxErrc::io_error: return "io_error";
+  }
+  return "unknown";
+}
+
+std::string OutboxError::message() const {
+  return detail.empty() ? std::string(to_string(code)) : detail;
+}
+
+OutboxOpen Outbox::open(const std::filesystem::path& dir, OutboxLimits limits, segment_log::FsyncPolicy fsync,
                         std::int64_t now_ms) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -65,47 +71,50 @@ OutboxOpen Outbox::open(const std::filesystem::path& dir, OutboxLimits limits, s
   std::string error;
   if (!load_or_stamp_epoch(dir, now_ms, epoch, error)) return {nullptr, error};
 
-  spool::SpoolLimits spool_limits;
-  spool_limits.max_total_bytes = limits.max_total_bytes;
-  spool_limits.segment_bytes = limits.segment_bytes;
-  spool_limits.max_record_bytes = limits.max_record_bytes;
-  spool_limits.full_policy = spool::FullPolicy::reject_newest;  // an outbox never drops what it accepted
-  auto opened = spool::Spool::open(dir / "spool", spool_limits, fsync, now_ms * 1'000'000);
-  if (!opened.spool) return {nullptr, "cannot open outbox: " + opened.error.message()};
-  return {std::unique_ptr<Outbox>(new Outbox(std::move(opened.spool), limits, epoch)), {}};
+  // The folder keeps the name it had when the outbox was built on the probe's spool: existing outboxes open.
+  auto opened = segment_log::Log::open(dir / "spool", {limits.max_total_bytes, limits.segment_bytes, limits.max_record_bytes},
+                                       fsync, now_ms * 1'000'000);
+  if (!opened.log) return {nullptr, "cannot open outbox: " + opened.error.message()};
+  return {std::unique_ptr<Outbox>(new Outbox(std::move(opened.log), limits, epoch)), {}};
 }
 
-spool::SpoolError Outbox::append(std::uint64_t seq, std::string_view topic, std::string_view payload,
-                                 std::int64_t now_ms) {
-  if (topic.size() > 0xffff) return {spool::SpoolErrc::record_too_large, 0, {}};
+OutboxError Outbox::append(std::uint64_t seq, std::string_view topic, std::string_view payload, std::int64_t now_ms) {
+  if (topic.size() > 0xffff) return {OutboxErrc::record_too_large, "topic longer than 65535 bytes"};
   record_.clear();
   record_.reserve(kRecordPrefix + topic.size() + payload.size());
-  record_.push_back(kRecordVersion);
-  record_.push_back(static_cast<std::uint8_t>(topic.size() & 0xff));
-  record_.push_back(static_cast<std::uint8_t>(topic.size() >> 8));
-  record_.insert(record_.end(), topic.begin(), topic.end());
-  record_.insert(record_.end(), payload.begin(), payload.end());
-  return spool_->append(seq, record_, now_ms * 1'000'000);
+  ByteWriter w(record_);
+  w.u8(kRecordVersion);
+  w.le16(static_cast<std::uint16_t>(topic.size()));
+  w.bytes(topic);
+  w.bytes(payload);
+  // Full is refused, never made room for: an outbox never drops what it accepted.
+  return from_log(log_->append(seq, record_, now_ms * 1'000'000));
 }
 
-bool Outbox::read_next(std::uint64_t after_seq, OutboxItem& out, spool::SpoolError& error) {
+OutboxError Outbox::sync_if_due(std::int64_t now_ms) { return from_log(log_->sync_if_due(now_ms * 1'000'000)); }
+
+OutboxError Outbox::sync() { return from_log(log_->sync()); }
+
+bool Outbox::read_next(std::uint64_t after_seq, OutboxItem& out, OutboxError& error) {
   for (;;) {
-    const spool::ReadResult r = spool_->read_next_unacked(after_seq, record_);
-    error = r.error;
+    const segment_log::ReadResult r = log_->read_next_unacked(after_seq, record_);
+    error = from_log(r.error);
     if (error || !r.seq) return false;
-    const std::size_t topic_len = record_.size() >= kRecordPrefix ? record_[1] | (std::size_t{record_[2]} << 8) : 0;
-    if (record_.size() < kRecordPrefix || record_[0] != kRecordVersion || topic_len == 0 ||
-        kRecordPrefix + topic_len > record_.size()) {
+    ByteCursor in(record_);
+    const std::uint8_t version = in.u8();
+    const std::size_t topic_len = in.le16();
+    const auto topic = in.bytes(topic_len);
+    if (!in.ok() || version != kRecordVersion || topic_len == 0) {
       // CRC-good but not ours (a foreign file in the folder): unsendable, so retire it.
-      spool_->ack(*r.seq);
+      log_->ack(*r.seq);
       ++foreign_records_;
       after_seq = *r.seq;
       continue;
     }
-    const char* base = reinterpret_cast<const char*>(record_.data());
+    const auto payload = in.rest();
     out.seq = *r.seq;
-    out.topic.assign(base + kRecordPrefix, topic_len);
-    out.payload.assign(base + kRecordPrefix + topic_len, record_.size() - kRecordPrefix - topic_len);
+    out.topic.assign(topic.begin(), topic.end());
+    out.payload.assign(payload.begin(), payload.end());
     return true;
   }
 }

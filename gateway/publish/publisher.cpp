@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/clock.h"
+
 namespace footfall::gateway::publish {
 namespace {
 
@@ -108,7 +110,7 @@ std::string_view to_string(SubmitVerdict v) {
 PublisherOpen Publisher::open(PublisherConfig cfg, UnixMs now) {
   if (std::string problem = validate(cfg); !problem.empty()) return {nullptr, "publisher config: " + problem};
   // The Publisher syncs once per poll()/flush() round itself (group commit), so the spool never syncs alone.
-  auto opened = Outbox::open(cfg.outbox_dir, cfg.outbox, {spool::FsyncMode::never, 0, 0}, now);
+  auto opened = Outbox::open(cfg.outbox_dir, cfg.outbox, {segment_log::FsyncMode::never, 0, 0}, now);
   if (!opened.outbox) return {nullptr, opened.error};
   std::unique_ptr<Publisher> p(new Publisher(std::move(cfg), std::move(opened.outbox)));
 
@@ -141,7 +143,7 @@ Publisher::Publisher(PublisherConfig cfg, std::unique_ptr<Outbox> outbox)
       connect_listener_(std::make_unique<ConnectListener>(*this)) {
   next_seq_ = outbox_->next_seq();
   sent_before_ = next_seq_ - 1;  // whatever is still unacked may already have reached the broker once
-  const spool::SpoolDepth d = outbox_->depth();
+  const segment_log::Depth d = outbox_->depth();
   counters_.outbox_records = d.unacked_records;
   counters_.outbox_bytes = d.unacked_bytes;
   counters_.outbox_disk_bytes = d.disk_bytes;
@@ -288,7 +290,7 @@ bool Publisher::connected() const {
 PublishCounters Publisher::counters() const {
   std::lock_guard lock(mutex_);
   PublishCounters c = counters_;
-  const spool::SpoolDepth d = outbox_->depth();
+  const segment_log::Depth d = outbox_->depth();
   c.outbox_records = d.unacked_records;
   c.outbox_bytes = d.unacked_bytes;
   c.outbox_disk_bytes = d.disk_bytes;
@@ -334,7 +336,7 @@ void Publisher::seal_locked(std::string_view leaf, SealedItems sealed, std::stri
 void Publisher::store_held_locked(UnixMs now) {
   while (!held_.empty()) {
     Held& h = held_.front();
-    const spool::SpoolError e = outbox_->append(h.seq, h.topic, h.payload, now);
+    const OutboxError e = outbox_->append(h.seq, h.topic, h.payload, now);
     if (!e) {
       if (h.first_ticket != 0 && (unsynced_first_ticket_ == 0 || h.first_ticket < unsynced_first_ticket_))
         unsynced_first_ticket_ = h.first_ticket;
@@ -344,7 +346,7 @@ void Publisher::store_held_locked(UnixMs now) {
       full_reported_ = false;
       continue;
     }
-    if (e.code == spool::SpoolErrc::spool_full || e.code == spool::SpoolErrc::disk_full) {
+    if (e.code == OutboxErrc::full) {
       if (!full_reported_) {
         full_reported_ = true;
         ++counters_.full_events;
@@ -353,7 +355,7 @@ void Publisher::store_held_locked(UnixMs now) {
       }
       break;
     }
-    if (e.code == spool::SpoolErrc::record_too_large) {
+    if (e.code == OutboxErrc::record_too_large) {
       // Cannot ever fit: keeping it would block the outbox for good.
       ++counters_.drops_by_reason["record_too_large"];
       set_error_locked("batch " + std::to_string(h.seq) + " too large for the outbox: dropped");
@@ -366,8 +368,8 @@ void Publisher::store_held_locked(UnixMs now) {
     break;  // kept in memory, retried on the next poll
   }
   // Group commit: one fdatasync for every batch this round stored.
-  if (unsynced_ && cfg_.outbox_fsync.mode != spool::FsyncMode::never) {
-    if (spool::SpoolError e = outbox_->sync()) {
+  if (unsynced_ && cfg_.outbox_fsync.mode != segment_log::FsyncMode::never) {
+    if (const OutboxError e = outbox_->sync()) {
       ++counters_.outbox_errors;
       set_error_locked("outbox sync: " + e.message());
       refresh_durable_locked();
@@ -427,7 +429,7 @@ void Publisher::pump() {
       {
         std::lock_guard lock(mutex_);
         if (!connected_ || in_flight_.size() >= cfg_.window) break;
-        spool::SpoolError err;
+        OutboxError err;
         bool found = false;
         while ((found = outbox_->read_next(cursor_, item, err)) && in_flight_.count(item.seq) != 0) cursor_ = item.seq;
         if (err) {
@@ -540,9 +542,6 @@ void Publisher::set_error_locked(std::string message) {
   last_error_ = std::move(message);
 }
 
-UnixMs Publisher::wall_now() const {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+UnixMs Publisher::wall_now() const { return clock::wall_ms(); }
 
 }  // namespace footfall::gateway::publish

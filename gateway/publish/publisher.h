@@ -22,7 +22,6 @@
 #include <string>
 #include <string_view>
 
-#include "probe/spool/spool.h"
 #include "gateway/publish/micro_batcher.h"
 #include "gateway/publish/outbox.h"
 #include "gateway/publish/payloads.h"
@@ -56,7 +55,7 @@ struct PublisherConfig {
   OutboxLimits outbox;
   // always / group: every batch stored by one poll() or flush() is made durable by one fdatasync at its end
   // (group commit); durable_tickets() moves only after it. never: no fdatasync (benchmarks, tests).
-  spool::FsyncPolicy outbox_fsync{spool::FsyncMode::always, 16, 1'000'000'000};
+  segment_log::FsyncPolicy outbox_fsync{segment_log::FsyncMode::always, 16, 1'000'000'000};
   // Batches sealed by submit_* wait for the next poll() to be stored together; at this many, submit_* stores
   // them at once (one fdatasync for all of them).
   std::uint32_t max_sealed_waiting = 16;

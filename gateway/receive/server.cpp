@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "common/atomic_file.h"
+#include "common/clock.h"
 #include "gateway/receive/hello_check.h"
 
 namespace footfall::gateway {
@@ -45,11 +47,6 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const ServerTls& tls, std::
     ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
   }
   return ctx;
-}
-
-std::int64_t wall_clock_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string printable(std::string_view untrusted) {
@@ -153,7 +150,7 @@ void ReceiveServer::encode(const wire::Message& message, std::vector<std::uint8_
 }
 
 bool ReceiveServer::on_hello(ProbeSession& session, const wire::Hello& hello) {
-  const std::int64_t now = wall_clock_ns();
+  const std::int64_t now = clock::wall_ns();
   // With client certificates bound to probes, a session without one (made before a reload asked for them) has
   // the name "", which names no probe.
   const bool bound = !config_.tls.client_ca_file.empty() && config_.tls.client_cert_names_probe;
@@ -193,7 +190,7 @@ bool ReceiveServer::on_hello(ProbeSession& session, const wire::Hello& hello) {
   return true;
 }
 
-void ReceiveServer::on_frame(ProbeSession& session) { health_.probe(session.probe_id()).last_frame_ns = wall_clock_ns(); }
+void ReceiveServer::on_frame(ProbeSession& session) { health_.probe(session.probe_id()).last_frame_ns = clock::wall_ns(); }
 
 StoreOutcome ReceiveServer::store_batch(ProbeSession& session, std::uint64_t seq, std::span<const std::uint8_t> frame,
                                         std::size_t events, std::size_t sightings, bool retry) {
@@ -202,7 +199,7 @@ StoreOutcome ReceiveServer::store_batch(ProbeSession& session, std::uint64_t seq
   JournalRecordMeta meta;
   meta.probe_id = session.probe_id();
   meta.probe_seq = seq;
-  meta.received_ns = wall_clock_ns();
+  meta.received_ns = clock::wall_ns();
   meta.replay = session.replay();
   const auto offset = h.clock.offset_ns();
   meta.offset_known = offset.has_value();
@@ -270,7 +267,7 @@ void ReceiveServer::run_commit() {
   auto waiters = std::move(ack_waiters_);
   ack_waiters_.clear();
   if (journal_.needs_commit()) {
-    if (const spool::SpoolError e = journal_.commit()) {
+    if (const JournalError e = journal_.commit()) {
       spdlog::error("journal commit failed: {}: closing the sessions waiting for acks", e.message());
       for (auto& w : waiters)
         if (auto s = w.lock()) {
@@ -294,7 +291,7 @@ void ReceiveServer::run_commit() {
 }
 
 void ReceiveServer::on_heartbeat(ProbeSession& session, const wire::Heartbeat& heartbeat) {
-  const std::int64_t now = wall_clock_ns();
+  const std::int64_t now = clock::wall_ns();
   ReceiveCounters::bump(counters_.heartbeats);
   ProbeHealth& h = health_.probe(session.probe_id());
   h.has_heartbeat = true;
@@ -349,7 +346,7 @@ nlohmann::json ReceiveServer::health_json() const {
   return {
       {"tenant", config_.tenant},
       {"site", config_.site},
-      {"written_ns", wall_clock_ns()},
+      {"written_ns", clock::wall_ns()},
       {"probes", std::move(probes)},
       {"receive", counters_.to_json()},
       {"config", reloads_.to_json()},
@@ -374,9 +371,8 @@ nlohmann::json ReceiveServer::health_json() const {
 void ReceiveServer::write_health(bool log_summary) {
   if (log_summary)
     for (const auto& [id, h] : health_.probes()) spdlog::info("{}", ProbeHealthBook::summary_line(id, h));
-  std::string error;
-  if (!write_json_atomically(journal_.dir() / "health.json", health_json(), &error))
-    spdlog::warn("health.json not written: {}", error);
+  if (const auto e = atomic_file::write(journal_.dir() / "health.json", health_json().dump(2) + "\n"))
+    spdlog::warn("health.json not written: {}", e->message());
 }
 
 void ReceiveServer::arm_health_timer() {
@@ -419,7 +415,7 @@ void ReceiveServer::stop() {
   for (auto& [ptr, s] : sessions_) all.push_back(s);
   for (auto& s : all) s->close(CloseReason::shutdown);
   if (journal_.needs_commit()) {
-    if (const spool::SpoolError e = journal_.commit()) spdlog::error("journal commit at shutdown failed: {}", e.message());
+    if (const JournalError e = journal_.commit()) spdlog::error("journal commit at shutdown failed: {}", e.message());
   }
   write_health();
   spdlog::info("stopped: {} batches stored, {} duplicates, {} commits", ReceiveCounters::get(counters_.batches_stored),

@@ -106,8 +106,6 @@ class ReceiveServer {
 // null with `error` naming the key of a file that does not load.
 std::shared_ptr<asio::ssl::context> make_tls_context(const ServerTls& tls, std::string& error);
 
-// Gateway wall clock, ns since the Unix epoch.
-std::int64_t wall_clock_ns();
 // An untrusted string made safe for one log line (non-printable bytes as \xNN).
 std::string printable(std::string_view untrusted);
 

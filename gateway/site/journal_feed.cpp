@@ -31,7 +31,7 @@ bool DirectJournalFeed::read(std::uint64_t after, std::size_t max_records, Journ
 }
 
 std::string DirectJournalFeed::consume_through(std::uint64_t seq) {
-  const spool::SpoolError e = journal_.consume_through(seq);
+  const JournalError e = journal_.consume_through(seq);
   return e ? e.message() : std::string();
 }
 
@@ -51,7 +51,7 @@ bool IoJournalFeed::read(std::uint64_t after, std::size_t max_records, JournalCh
 
 std::string IoJournalFeed::consume_through(std::uint64_t seq) {
   auto task = std::make_shared<std::packaged_task<std::string()>>([this, seq] {
-    const spool::SpoolError e = journal_.consume_through(seq);
+    const JournalError e = journal_.consume_through(seq);
     if (e) return e.message();
     server_.journal_space_freed();  // batches waiting for room may go in now
     return std::string();

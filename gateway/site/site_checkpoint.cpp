@@ -1,16 +1,11 @@
 #include "gateway/site/site_checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
-#include "common/unique_fd.h"
+#include "common/atomic_file.h"
 
 namespace footfall::gateway {
 
@@ -48,22 +43,9 @@ std::string save_site_checkpoint(const std::filesystem::path& path, const SiteCh
                                           {"processed_clock_ns", c.processed_clock_ns}}
                                .dump() +
                            "\n";
-  const auto tmp = std::filesystem::path(path.string() + ".tmp");
-  auto fail = [](const std::filesystem::path& p) { return p.string() + ": " + std::strerror(errno); };
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return fail(tmp);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t w = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return fail(tmp);
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fdatasync(fd.get()) != 0) return fail(tmp);
-  fd.close_now();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(path);
-  UniqueFd dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) (void)::fsync(dir.get());
+  atomic_file::Options options;
+  options.mode = 0600;
+  if (const auto e = atomic_file::write(path, text, options)) return e->message();
   return {};
 }
 

@@ -318,7 +318,7 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
   ReplayResume resume = resume_replay(cfg, spool);
 
   asio::io_context io;
-  uplink::SharedSpool shared(spool);
+  spool::SharedSpool shared(spool);
   pipeline::ProcessSampler sampler;
   const auto started = std::chrono::steady_clock::now();
   std::optional<pipeline::CaptureStage> stage;

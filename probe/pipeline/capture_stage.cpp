@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "common/clock.h"
 #include "probe/parse/packet.h"
 #include "probe/pipeline/sighting.h"
 
@@ -16,11 +17,6 @@ constexpr int kSpoolSeqRetries = 4;
 // One packet's own records at most: its sighting, the departure of a device evicted for it, its arrival; one
 // spare.
 constexpr std::size_t kPacketRecords = 4;
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -42,7 +38,7 @@ class CaptureStage::Sink final : public presence::PresenceSink {
   CaptureStage& stage_;
 };
 
-CaptureStage::CaptureStage(capture::PcapSource& source, uplink::SharedSpool& spool, CaptureStageOptions options,
+CaptureStage::CaptureStage(capture::PcapSource& source, spool::SharedSpool& spool, CaptureStageOptions options,
                            SpooledCallback on_spooled)
     : source_(source),
       spool_(spool),
@@ -113,7 +109,7 @@ void CaptureStage::spool_batch(wire::Batch& batch) {
     }
     const spool::SourcePosition position =
         options_.source_id != 0 ? spool::SourcePosition{options_.source_id, completed_index_} : spool::SourcePosition{};
-    error = spool_.with([&](spool::Spool& s) { return s.append(batch.seq, frame_, wall_ns(), position); });
+    error = spool_.with([&](spool::Spool& s) { return s.append(batch.seq, frame_, clock::wall_ns(), position); });
     if (!error) appended = true;
     if (error.code != spool::SpoolErrc::seq_not_increasing) break;
   }
@@ -175,7 +171,7 @@ CaptureOutcome CaptureStage::run() {
   Sink sink(*this);
   const bool live = source_.live();
   const int link_type = source_.link_type();
-  std::int64_t last_tick = wall_ns();
+  std::int64_t last_tick = clock::wall_ns();
   CaptureOutcome outcome = CaptureOutcome::end_of_file;
   capture::PacketView packet;
 
@@ -185,7 +181,7 @@ CaptureOutcome CaptureStage::run() {
       break;
     }
     if (live) {
-      const std::int64_t wall = wall_ns();
+      const std::int64_t wall = clock::wall_ns();
       if (wall - last_tick >= options_.live_tick_ns) {
         last_tick = wall;
         tick(wall);
@@ -218,7 +214,7 @@ CaptureOutcome CaptureStage::run() {
       outcome = CaptureOutcome::stopped;
       break;
     }
-    now_ns_ = live ? wall_ns() : packet.ts_ns;
+    now_ns_ = live ? clock::wall_ns() : packet.ts_ns;
     const parse::ParsedPacket parsed = parse::parse_packet(link_type, packet.bytes, packet.wire_length, false);
     if (parsed.what == parse::ParsedPacket::What::dropped) {
       stats_.drops.count(parsed.reason);
@@ -240,7 +236,7 @@ CaptureOutcome CaptureStage::run() {
     seal_if_due(now_ns_);
     if (index % kPublishEveryPackets == 0) {
       if (!live) {
-        (void)spool_.with([](spool::Spool& s) { return s.sync_if_due(wall_ns()); });
+        (void)spool_.with([](spool::Spool& s) { return s.sync_if_due(clock::wall_ns()); });
         after_spool_write();
       }
       publish();

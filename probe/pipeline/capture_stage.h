@@ -33,7 +33,7 @@
 #include "probe/parse/drop_reason.h"
 #include "probe/pipeline/checkpoint.h"
 #include "probe/presence/presence_tracker.h"
-#include "probe/uplink/uplink.h"
+#include "probe/spool/shared_spool.h"
 
 namespace footfall::probe::pipeline {
 
@@ -74,7 +74,7 @@ class CaptureStage {
  public:
   using SpooledCallback = std::function<void()>;
 
-  CaptureStage(capture::PcapSource& source, uplink::SharedSpool& spool, CaptureStageOptions options,
+  CaptureStage(capture::PcapSource& source, spool::SharedSpool& spool, CaptureStageOptions options,
                SpooledCallback on_spooled);
 
   // Runs on the capture thread until the end of the file, stop() or a read error.
@@ -97,7 +97,7 @@ class CaptureStage {
   void publish();
 
   capture::PcapSource& source_;
-  uplink::SharedSpool& spool_;
+  spool::SharedSpool& spool_;
   CaptureStageOptions options_;
   SpooledCallback on_spooled_;
 

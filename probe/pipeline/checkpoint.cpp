@@ -1,15 +1,11 @@
 #include "probe/pipeline/checkpoint.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "common/file_text.h"
-#include "common/unique_fd.h"
 
 namespace footfall::probe::pipeline {
 
@@ -76,22 +72,10 @@ bool ReplayCheckpoint::save(std::uint64_t packet_index, std::string& error) cons
                            {"size", identity_.size},
                            {"mtime_ns", identity_.mtime_ns},
                            {"packets", packet_index}};
-  const std::string text = doc.dump() + "\n";
-  const auto tmp = path_.string() + ".tmp";
-  auto fail = [&](const std::string& what) {
-    error = what + " " + tmp + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
+  if (const auto e = atomic_file::write(path_, doc.dump() + "\n")) {
+    error = e->message();
     return false;
-  };
-  {
-    const UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!fd.valid()) return fail("cannot create");
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) return fail("cannot write");
-    if (::fdatasync(fd.get()) != 0) return fail("cannot sync");
   }
-  if (::rename(tmp.c_str(), path_.c_str()) != 0) return fail("cannot rename");
-  const UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.valid()) (void)::fsync(dir.get());  // the rename itself must reach the disk
   return true;
 }
 

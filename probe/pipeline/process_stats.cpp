@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 
+#include "common/clock.h"
 #include "common/file_text.h"
 
 namespace footfall::probe::pipeline {
@@ -13,11 +14,6 @@ namespace footfall::probe::pipeline {
 namespace {
 
 std::string read_text(const char* path) { return read_file(path, 1 << 20).text; }
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::uint64_t to_u64(std::string_view field) {
   std::uint64_t v = 0;
@@ -60,12 +56,12 @@ ProcessSampler::ProcessSampler() {
   const long t = ::sysconf(_SC_CLK_TCK);
   if (t > 0) ticks_per_s_ = t;
   last_ticks_ = cpu_ticks_from_stat(read_text("/proc/self/stat"));
-  last_ns_ = steady_ns();
+  last_ns_ = clock::steady_ns();
 }
 
 std::uint32_t ProcessSampler::cpu_permille() {
   const std::uint64_t ticks = cpu_ticks_from_stat(read_text("/proc/self/stat"));
-  const std::int64_t now = steady_ns();
+  const std::int64_t now = clock::steady_ns();
   const std::int64_t elapsed = now - last_ns_;
   const std::uint64_t used = ticks >= last_ticks_ ? ticks - last_ticks_ : 0;
   last_ticks_ = ticks;

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "common/clock.h"
 #include "common/file_text.h"
 #include "common/unique_fd.h"
 #include "common/wire/codec.h"
@@ -42,11 +43,6 @@ std::string read_first_line(const fs::path& p) {
   std::string text = read_file(p, 4096).text;
   text.resize(std::min(text.size(), text.find('\n')));
   return text;
-}
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 struct SpawnActions {
@@ -271,7 +267,7 @@ class HelloExchange {
 
   void send_hello() {
     answer_.reached = GatewayAnswer::Stage::hello;
-    answer_.sent_ns = wall_ns();
+    answer_.sent_ns = clock::wall_ns();
     const wire::Hello hello{config_.probe_id, config_.token, version_, answer_.sent_ns};
     if (auto bad = encoder_.encode(hello, frame_)) return stop("cannot encode the Hello: " + std::string(to_string(*bad)));
     auto on_written = [this](const error_code& ec, std::size_t) {
@@ -293,7 +289,7 @@ class HelloExchange {
       if (r.status == wire::ParseStatus::bad) return stop("bad frame from the gateway: " + std::string(to_string(r.reason)));
       const auto* reply = std::get_if<wire::HelloReply>(&message);
       if (reply == nullptr) return stop("unexpected " + std::string(wire::to_string(wire::type_of(message))));
-      answer_.received_ns = wall_ns();
+      answer_.received_ns = clock::wall_ns();
       answer_.reached = GatewayAnswer::Stage::replied;
       answer_.reply = *reply;
       stop({});
@@ -335,7 +331,7 @@ GatewayAnswer say_hello(const config::ProbeConfig& config, const std::string& so
 
 ClockFacts observe_clock(const GatewayAnswer* answer) {
   ClockFacts f;
-  f.wall_ns = wall_ns();
+  f.wall_ns = clock::wall_ns();
   timex tx{};
   const int state = ::adjtimex(&tx);
   if (state >= 0) f.synchronized = state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;

@@ -1,10 +1,9 @@
 #pragma once
-// Bounded on-disk spool of sealed batches, between the batch builder and the uplink. A batch leaves
-// only when the gateway acks it; when the spool is full the oldest segment is dropped and counted.
-// Append-only segment files survive kill -9 and power loss: a torn or corrupt tail is cut off on open.
-#include <cstddef>
+// Bounded on-disk spool of sealed batches, between the batch builder and the uplink: the probe's policy over
+// the common segment log. A batch leaves only when the gateway acks it; when the spool is full the oldest
+// segment is dropped and counted (or, under reject_newest, the new batch is refused and counted). Each batch
+// carries its capture position, so a restarted replay resumes right after the newest batch that survived.
 #include <cstdint>
-#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -13,21 +12,12 @@
 #include <string_view>
 #include <vector>
 
-#include "common/unique_fd.h"
+#include "common/segment_log/segment_log.h"
 
-namespace footfall::spool {
+namespace footfall::probe::spool {
 
-enum class FsyncMode : std::uint8_t {
-  always,  // fdatasync after every record: nothing is lost, flash wears fastest
-  group,   // group commit: after every_records records or every_ns, whichever first
-  never,   // leave it to the kernel: survives kill -9, not power loss
-};
-
-struct FsyncPolicy {
-  FsyncMode mode = FsyncMode::group;
-  std::uint32_t every_records = 16;
-  std::int64_t every_ns = 5'000'000'000;  // oldest unsynced record waits at most this (caller's clock)
-};
+using segment_log::FsyncMode;
+using segment_log::FsyncPolicy;
 
 enum class FullPolicy : std::uint8_t {
   drop_oldest,    // keep the newest data: the oldest unacked segment goes, counted
@@ -107,7 +97,6 @@ class Spool {
  public:
   static OpenResult open(const std::filesystem::path& dir, SpoolLimits limits, FsyncPolicy fsync,
                          std::int64_t now_ns = 0);
-  ~Spool();
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
@@ -119,82 +108,39 @@ class Spool {
   SpoolError sync();
 
   // Marks one record acked; false when it is not (or no longer) in the spool unacked.
-  bool ack(std::uint64_t seq);
+  bool ack(std::uint64_t seq) { return log_->ack(seq); }
   // Marks every record with seq <= through acked (a cumulative ack).
-  void ack_through(std::uint64_t through);
+  void ack_through(std::uint64_t through) { log_->ack_through(through); }
 
   // The oldest unacked record with seq > after_seq, payload read from disk and CRC-checked again.
   ReadResult read_next_unacked(std::uint64_t after_seq, std::vector<std::uint8_t>& payload);
 
-  [[nodiscard]] SpoolDepth depth() const { return depth_; }
+  [[nodiscard]] SpoolDepth depth() const;
   // Highest seq ever appended or acked here; the batch builder resumes above it after a restart.
-  [[nodiscard]] std::uint64_t last_seq() const { return last_seq_; }
+  [[nodiscard]] std::uint64_t last_seq() const { return log_->last_seq(); }
   // Every seq <= this is acked or gone; persisted so a restart does not resend them.
-  [[nodiscard]] std::uint64_t acked_watermark() const { return watermark_; }
+  [[nodiscard]] std::uint64_t acked_watermark() const { return log_->acked_watermark(); }
   // The record with the highest seq that is in the spool or was acked (nullopt: none since the spool was made).
   // Its position survives kill -9 and power loss together with the record (or the ack) it belongs to.
-  [[nodiscard]] std::optional<NewestRecord> newest_record() const { return newest_; }
+  [[nodiscard]] std::optional<NewestRecord> newest_record() const;
 
  private:
-  struct Record {
-    std::uint64_t seq;
-    std::uint64_t offset;  // of the record header in its segment
-    std::uint32_t length;  // payload bytes
-    bool acked;
-    SourcePosition position;
-  };
-  struct Segment {
-    std::uint64_t first_seq = 0;
-    std::uint8_t format = 2;  // segment format version: the record header layout
+  Spool(std::unique_ptr<segment_log::Log> log, FullPolicy full_policy)
+      : log_(std::move(log)), full_policy_(full_policy) {}
 
-    std::filesystem::path path;
-    UniqueFd fd;
-    std::uint64_t size = 0;
-    std::vector<Record> records;
-    std::size_t unacked = 0;
-    bool dirty = false;  // written since its last fdatasync
-  };
-
-  Spool(std::filesystem::path dir, SpoolLimits limits, FsyncPolicy fsync, std::int64_t now_ns);
-  SpoolError load();
-  SpoolError scan_segment(Segment& seg);
-  void load_watermark();
-  void store_watermark();
-  void update_watermark();
-  SpoolError start_segment(std::uint64_t first_seq);
-  void drop_segment(std::size_t index, bool count_as_full_drop);
-  void mark_acked(Segment& seg, Record& rec);
-  void note_acked(const Record& rec);
-  void note_newest(std::uint64_t seq, SourcePosition position);
-  void forget_if_done(std::size_t index);
-  SpoolError after_append(std::int64_t now_ns);
-
-  std::filesystem::path dir_;
-  SpoolLimits limits_;
-  FsyncPolicy fsync_;
-  UniqueFd dir_fd_;
-  UniqueFd watermark_fd_;
-  std::deque<Segment> segments_;  // oldest first; the last one takes appends while it has room
-  bool active_open_ = false;      // the last segment still takes appends
-  SpoolDepth depth_;
-  std::uint64_t last_seq_ = 0;
-  std::uint64_t watermark_ = 0;
-  std::uint64_t watermark_writes_ = 0;
-  std::optional<NewestRecord> newest_;        // in the spool or acked
-  std::optional<NewestRecord> newest_acked_;  // what the watermark file remembers beside the watermark
-  std::uint64_t stored_acked_seq_ = 0;
-  std::uint32_t unsynced_records_ = 0;
-  bool dir_dirty_ = false;
-  std::int64_t oldest_unsynced_ns_ = 0;
-  std::vector<std::uint8_t> scratch_;
+  std::unique_ptr<segment_log::Log> log_;
+  FullPolicy full_policy_;
+  std::uint64_t full_drop_records_ = 0;
+  std::uint64_t full_drop_bytes_ = 0;
+  std::uint64_t full_rejects_ = 0;
 };
 
 // On-disk layout constants, shared with the tests that corrupt files on purpose.
-inline constexpr std::size_t kSegmentHeaderBytes = 8;      // "FFSPOOL" + format version
-inline constexpr std::uint8_t kSegmentFormat = 2;          // written; format 1 segments are still read
-inline constexpr std::size_t kRecordHeaderBytes = 36;      // magic, length, seq, source, index, crc
-inline constexpr std::uint32_t kRecordMagic = 0x32525346;  // "FSR2" little-endian
-inline constexpr std::size_t kRecordHeaderBytesV1 = 20;    // format 1: magic, length, seq, crc
-inline constexpr std::uint32_t kRecordMagicV1 = 0x31525346;  // "FSR1" little-endian
+using segment_log::kRecordHeaderBytes;
+using segment_log::kRecordHeaderBytesV1;
+using segment_log::kRecordMagic;
+using segment_log::kRecordMagicV1;
+using segment_log::kSegmentFormat;
+using segment_log::kSegmentHeaderBytes;
 
-}  // namespace footfall::spool
+}  // namespace footfall::probe::spool

@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 #include <stdexcept>
 
+#include "common/clock.h"
+
 namespace footfall::probe::uplink {
 
 namespace asio = boost::asio;
@@ -16,16 +18,11 @@ namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kRecentBackoffs = 64;
 
-std::int64_t wall_clock_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 TlsClientContext make_client_tls_context(const TlsConfig& tls) { return TlsClientContext(tls); }
 
-Uplink::Uplink(asio::io_context& io, UplinkConfig config, SharedSpool& spool, HeartbeatSource heartbeat,
+Uplink::Uplink(asio::io_context& io, UplinkConfig config, spool::SharedSpool& spool, HeartbeatSource heartbeat,
                std::uint64_t random_seed)
     : io_(io),
       config_(std::move(config)),
@@ -84,7 +81,7 @@ std::vector<std::chrono::milliseconds> Uplink::recent_backoffs() const {
 
 double Uplink::unit_random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random_); }
 
-std::int64_t Uplink::probe_clock_ns() const { return config_.replaying_file ? 0 : wall_clock_ns(); }
+std::int64_t Uplink::probe_clock_ns() const { return config_.replaying_file ? 0 : clock::wall_ns(); }
 
 void Uplink::do_connect() {
   const std::uint64_t session = ++session_;
@@ -230,7 +227,7 @@ void Uplink::on_hello_reply(const wire::HelloReply& reply) {
   last_progress_ = std::chrono::steady_clock::now();
   spdlog::info("uplink: connected to {}{}, gateway acked through {}, gateway clock offset {} ms", peer_,
                tls_context_ ? " (TLS)" : "", reply.acked_through,
-               config_.replaying_file ? 0 : (reply.gateway_clock_ns - wall_clock_ns()) / 1'000'000);
+               config_.replaying_file ? 0 : (reply.gateway_clock_ns - clock::wall_ns()) / 1'000'000);
   arm_heartbeat();
   pump();
   if (on_acked_) on_acked_();  // acked_through may have drained the spool

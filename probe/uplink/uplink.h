@@ -30,27 +30,11 @@
 
 #include "common/wire/codec.h"
 #include "common/wire/messages.h"
-#include "probe/spool/spool.h"
+#include "probe/spool/shared_spool.h"
 #include "probe/uplink/backoff.h"
 #include "probe/uplink/gateway_stream.h"
 
 namespace footfall::probe::uplink {
-
-// The spool as both threads see it: the capture thread appends, the uplink reads and acks. Every use holds
-// the lock; none of them waits on the network.
-class SharedSpool {
- public:
-  explicit SharedSpool(spool::Spool& spool) : spool_(spool) {}
-  template <typename F>
-  auto with(F&& f) {
-    const std::lock_guard lock(mutex_);
-    return f(spool_);
-  }
-
- private:
-  std::mutex mutex_;
-  spool::Spool& spool_;
-};
 
 struct TlsConfig {
   std::string ca_file;      // PEM; the gateway's certificate must chain to it. Empty: plain TCP
@@ -102,7 +86,7 @@ class Uplink {
   using HeartbeatSource = std::function<wire::Heartbeat()>;
 
   // Throws std::runtime_error when the TLS files cannot be loaded.
-  Uplink(boost::asio::io_context& io, UplinkConfig config, SharedSpool& spool, HeartbeatSource heartbeat,
+  Uplink(boost::asio::io_context& io, UplinkConfig config, spool::SharedSpool& spool, HeartbeatSource heartbeat,
          std::uint64_t random_seed = std::random_device{}());
   ~Uplink();
   Uplink(const Uplink&) = delete;
@@ -156,7 +140,7 @@ class Uplink {
 
   boost::asio::io_context& io_;
   UplinkConfig config_;
-  SharedSpool& spool_;
+  spool::SharedSpool& spool_;
   HeartbeatSource heartbeat_;
   std::optional<TlsClientContext> tls_context_;
   Tcp::resolver resolver_;

@@ -19,6 +19,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
+#include "common/clock.h"
 #include "common/wire/codec.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/journal/journal.h"
@@ -234,7 +235,7 @@ class TestProbe {
   bool closed_ = false;
 };
 
-inline std::int64_t now_ns() { return wall_clock_ns(); }
+inline std::int64_t now_ns() { return footfall::clock::wall_ns(); }
 
 // A batch of realistic presence events: arrivals, updates and departures of phones, most randomized.
 inline wire::Batch make_batch(std::uint64_t seq, std::size_t events, std::int64_t base_ts_ns, std::mt19937& rng) {

@@ -19,6 +19,8 @@
 
 namespace footfall::testing {
 
+namespace spool = footfall::probe::spool;
+
 
 // A recognisable batch: one arrival whose MAC and times encode the seq.
 inline wire::Batch numbered_batch(std::uint64_t seq) {
@@ -92,7 +94,7 @@ class ProbeSide {
 
   std::uint64_t unacked() { return shared_->with([](spool::Spool& s) { return s.depth().unacked_records; }); }
   uplink::Uplink& link() { return *link_; }
-  uplink::SharedSpool& shared() { return *shared_; }
+  spool::SharedSpool& shared() { return *shared_; }
   boost::asio::io_context& io() { return io_; }
 
   ~ProbeSide() {
@@ -104,7 +106,7 @@ class ProbeSide {
  private:
   TempDir dir_;
   std::unique_ptr<spool::Spool> spool_;
-  std::optional<uplink::SharedSpool> shared_;
+  std::optional<spool::SharedSpool> shared_;
   boost::asio::io_context io_;
   std::optional<uplink::Uplink> link_;
 };

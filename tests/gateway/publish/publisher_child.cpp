@@ -5,6 +5,7 @@
 #include <ctime>
 #include <thread>
 
+#include "common/clock.h"
 #include "gateway/publish/publisher.h"
 
 int main(int argc, char** argv) {
@@ -13,10 +14,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   using namespace footfall::gateway::publish;
-  auto now = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
+  auto now = [] { return footfall::clock::wall_ms(); };
   PublisherConfig cfg;
   cfg.server_uri = argv[1];
   cfg.outbox_dir = argv[2];

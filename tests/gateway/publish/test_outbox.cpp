@@ -7,10 +7,8 @@
 #include "tests/support/mosquitto_broker.h"
 
 using namespace footfall::gateway::publish;
-using footfall::spool::FsyncMode;
-using footfall::spool::FsyncPolicy;
-using footfall::spool::SpoolErrc;
-using footfall::spool::SpoolError;
+using footfall::segment_log::FsyncMode;
+using footfall::segment_log::FsyncPolicy;
 
 TEST_CASE("outbox keeps topic and payload, hands them out in order and forgets only acked ones across a reopen") {
   footfall::test::TempDir tmp;
@@ -28,7 +26,7 @@ TEST_CASE("outbox keeps topic and payload, hands them out in order and forgets o
     CHECK(o.outbox->next_seq() == 4);
 
     OutboxItem item;
-    SpoolError err;
+    OutboxError err;
     REQUIRE(o.outbox->read_next(0, item, err));
     CHECK(item.seq == 1);
     CHECK(item.topic == "footfall/v1/t/s/visits");
@@ -44,10 +42,10 @@ TEST_CASE("outbox keeps topic and payload, hands them out in order and forgets o
   CHECK(o.outbox->epoch() == epoch);  // the stamp of the first open, not of this one
   CHECK(o.outbox->next_seq() == 4);
   OutboxItem item;
-  SpoolError err;
+  OutboxError err;
   REQUIRE(o.outbox->read_next(0, item, err));
   CHECK(item.seq == 1);
-  // An ack out of order lives in memory only (the spool persists a cumulative watermark): batch 2 is sent
+  // An ack out of order lives in memory only (the log persists a cumulative watermark): batch 2 is sent
   // again after a restart, a duplicate the consumer drops by batch_id.
   REQUIRE(o.outbox->read_next(1, item, err));
   CHECK(item.seq == 2);
@@ -70,14 +68,14 @@ TEST_CASE("a full outbox refuses the newest batch and keeps every stored one") {
   REQUIRE(o.outbox);
   const std::string payload(100, 'p');
   std::uint64_t seq = 1;
-  SpoolError e;
+  OutboxError e;
   while (!(e = o.outbox->append(seq, "t/x", payload, 0))) ++seq;
-  CHECK(e.code == SpoolErrc::spool_full);
+  CHECK(e.code == OutboxErrc::full);
   const std::uint64_t stored = seq - 1;
   CHECK(stored >= 5);
   CHECK(o.outbox->next_seq() == seq);  // the refused seq is free for the retry
   CHECK(o.outbox->depth().unacked_records == stored);
-  CHECK(o.outbox->depth().full_drop_records == 0);
+  // Nothing was dropped for room: the outbox's depth has no such counter, full is only ever refused.
   CHECK(o.outbox->depth().disk_bytes <= limits.max_total_bytes);
 
   OutboxItem item;

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "gateway/publish/publisher.h"
 #include "tests/support/mosquitto_broker.h"
 #include "tests/support/schema_check.h"
@@ -32,11 +33,6 @@ namespace {
 
 constexpr const char* kTenant = "acme";
 constexpr const char* kSite = "mall-7";
-
-UnixMs wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string pseudonym(int n) {
   char buf[33];
@@ -74,7 +70,7 @@ PublisherConfig make_config(const std::string& uri, const std::filesystem::path&
 }
 
 std::unique_ptr<Publisher> open_publisher(const PublisherConfig& cfg) {
-  auto opened = Publisher::open(cfg, wall_ms());
+  auto opened = Publisher::open(cfg, footfall::clock::wall_ms());
   REQUIRE_MESSAGE(opened.publisher, opened.error);
   return std::move(opened.publisher);
 }
@@ -83,7 +79,7 @@ template <class Cond>
 bool poll_until(Publisher& p, Cond cond, std::chrono::milliseconds timeout) {
   return wait_until(
       [&] {
-        p.poll(wall_ms());
+        p.poll(footfall::clock::wall_ms());
         return cond();
       },
       timeout);
@@ -153,18 +149,18 @@ TEST_CASE("micro-batches reach a subscriber in order, with stable batch ids, val
   REQUIRE(poll_until(*pub, [&] { return pub->connected(); }, 10s));
 
   for (int i = 0; i < 30; ++i) {
-    CHECK(pub->submit_visit(make_visit(i), wall_ms()) == SubmitVerdict::accepted);
-    pub->poll(wall_ms());
+    CHECK(pub->submit_visit(make_visit(i), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+    pub->poll(footfall::clock::wall_ms());
   }
   SiteVisit leaky = make_visit(99);
   leaky.device = "a4:5e:60:c1:22:9f";
-  CHECK(pub->submit_visit(leaky, wall_ms()) == SubmitVerdict::not_pseudonym);
-  CHECK(pub->submit_presence({PresenceKind::arrival, pseudonym(1), 1, 1714557600000, "entrance", false}, wall_ms()) ==
+  CHECK(pub->submit_visit(leaky, footfall::clock::wall_ms()) == SubmitVerdict::not_pseudonym);
+  CHECK(pub->submit_presence({PresenceKind::arrival, pseudonym(1), 1, 1714557600000, "entrance", false}, footfall::clock::wall_ms()) ==
         SubmitVerdict::accepted);
-  pub->update_occupancy({1714557600000, 1, {{"entrance", 1}}}, wall_ms());
-  pub->update_probe_health({"probe-01", true, 1714557600000, 120, 0, 0, 0, 0}, wall_ms());
-  pub->update_gateway_health({{{"frames_received", 77}}, {}}, wall_ms());
-  pub->flush(wall_ms());
+  pub->update_occupancy({1714557600000, 1, {{"entrance", 1}}}, footfall::clock::wall_ms());
+  pub->update_probe_health({"probe-01", true, 1714557600000, 120, 0, 0, 0, 0}, footfall::clock::wall_ms());
+  pub->update_gateway_health({{{"frames_received", 77}}, {}}, footfall::clock::wall_ms());
+  pub->flush(footfall::clock::wall_ms());
 
   REQUIRE(poll_until(*pub, [&] {
     const auto c = pub->counters();
@@ -235,8 +231,8 @@ TEST_CASE("broker stopped and restarted mid-stream: nothing lost, duplicates onl
   int n = 0;
   auto submit = [&](int count) {
     for (int i = 0; i < count; ++i) {
-      REQUIRE(pub->submit_visit(make_visit(n++), wall_ms()) == SubmitVerdict::accepted);
-      pub->poll(wall_ms());
+      REQUIRE(pub->submit_visit(make_visit(n++), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+      pub->poll(footfall::clock::wall_ms());
     }
   };
   submit(20);
@@ -248,7 +244,7 @@ TEST_CASE("broker stopped and restarted mid-stream: nothing lost, duplicates onl
   CHECK(pub->counters().outbox_records > 0);
   REQUIRE_MESSAGE(broker.start(), broker.log());
   submit(20);
-  pub->flush(wall_ms());
+  pub->flush(footfall::clock::wall_ms());
   REQUIRE(poll_until(*pub, [&] {
     const auto c = pub->counters();
     return c.acked == c.batches_sealed && c.outbox_records == 0;
@@ -282,9 +278,9 @@ TEST_CASE("broker killed with batches in flight: every batch is still acked, non
   TempDir tmp;
   auto pub = open_publisher(make_config(broker.uri(), tmp.path() / "outbox", 1));
   REQUIRE(poll_until(*pub, [&] { return pub->connected(); }, 10s));
-  for (int i = 0; i < 40; ++i) REQUIRE(pub->submit_visit(make_visit(i), wall_ms()) == SubmitVerdict::accepted);
-  pub->flush(wall_ms());
-  pub->poll(wall_ms());
+  for (int i = 0; i < 40; ++i) REQUIRE(pub->submit_visit(make_visit(i), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+  pub->flush(footfall::clock::wall_ms());
+  pub->poll(footfall::clock::wall_ms());
   broker.stop(SIGKILL);
   REQUIRE(poll_until(*pub, [&] { return !pub->connected(); }, 5s));
   REQUIRE_MESSAGE(broker.start(), broker.log());
@@ -307,9 +303,9 @@ TEST_CASE("gateway restart: a new publisher on the same outbox republishes what 
     REQUIRE(poll_until(*first, [&] { return first->connected(); }, 10s));
     broker.stop(SIGKILL);
     REQUIRE(poll_until(*first, [&] { return !first->connected(); }, 5s));
-    for (int i = 0; i < 5; ++i) REQUIRE(first->submit_visit(make_visit(i), wall_ms()) == SubmitVerdict::accepted);
-    first->flush(wall_ms());
-    first->poll(wall_ms());
+    for (int i = 0; i < 5; ++i) REQUIRE(first->submit_visit(make_visit(i), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+    first->flush(footfall::clock::wall_ms());
+    first->poll(footfall::clock::wall_ms());
     CHECK(first->counters().outbox_records == 5);
     CHECK(first->counters().acked == 0);
   }  // the gateway goes down with 5 unacked batches
@@ -330,10 +326,10 @@ TEST_CASE("gateway restart: a new publisher on the same outbox republishes what 
     CHECK(d.batches[i].at("visits").at(0).at("device") == pseudonym(static_cast<int>(i)));
   }
   // New batches continue the sequence instead of reusing an id.
-  REQUIRE(second->submit_visit(make_visit(5), wall_ms()) == SubmitVerdict::accepted);
-  second->flush(wall_ms());
+  REQUIRE(second->submit_visit(make_visit(5), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+  second->flush(footfall::clock::wall_ms());
   REQUIRE(wait_until([&] {
-    second->poll(wall_ms());
+    second->poll(footfall::clock::wall_ms());
     return unique_count(sub, topic_of("visits")) == 6;
   }, 5s));
   CHECK(dedup(sub.messages(), topic_of("visits")).batches.back().at("seq") == 6);
@@ -353,13 +349,13 @@ TEST_CASE("a full outbox turns accepts_more() false and drops nothing; it drains
 
   int accepted = 0;
   for (int i = 0; i < 500 && pub->accepts_more(); ++i) {
-    const auto verdict = pub->submit_visit(make_visit(i), wall_ms());
+    const auto verdict = pub->submit_visit(make_visit(i), footfall::clock::wall_ms());
     if (verdict != SubmitVerdict::accepted) break;
     ++accepted;
-    pub->poll(wall_ms());
+    pub->poll(footfall::clock::wall_ms());
   }
   CHECK_FALSE(pub->accepts_more());
-  CHECK(pub->submit_visit(make_visit(accepted), wall_ms()) == SubmitVerdict::back_pressure);
+  CHECK(pub->submit_visit(make_visit(accepted), footfall::clock::wall_ms()) == SubmitVerdict::back_pressure);
   auto c = pub->counters();
   CHECK(accepted > 5);
   CHECK(c.full_events == 1);
@@ -379,7 +375,7 @@ TEST_CASE("a full outbox turns accepts_more() false and drops nothing; it drains
   std::vector<std::string> devices;
   for (const json& b : dedup(sub.messages(), topic_of("visits")).batches) devices.push_back(b.at("visits").at(0).at("device"));
   for (int i = 0; i < accepted; ++i) CHECK(devices[static_cast<std::size_t>(i)] == pseudonym(i));
-  CHECK(pub->submit_visit(make_visit(accepted), wall_ms()) == SubmitVerdict::accepted);
+  CHECK(pub->submit_visit(make_visit(accepted), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
 }
 
 TEST_CASE("wrong credentials: a clear error, counted, and the data stays in the outbox") {
@@ -393,8 +389,8 @@ TEST_CASE("wrong credentials: a clear error, counted, and the data stays in the 
   cfg.password = "wrong-password";
   {
     auto pub = open_publisher(cfg);
-    REQUIRE(pub->submit_visit(make_visit(0), wall_ms()) == SubmitVerdict::accepted);
-    pub->flush(wall_ms());
+    REQUIRE(pub->submit_visit(make_visit(0), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+    pub->flush(footfall::clock::wall_ms());
     REQUIRE(poll_until(*pub, [&] { return pub->counters().auth_failures >= 1; }, 10s));
     CHECK_FALSE(pub->connected());
     const std::string err = pub->last_error();
@@ -429,8 +425,8 @@ TEST_CASE("TLS listener with a test CA: connects, verifies and publishes") {
   cfg.tls.enabled = true;
   cfg.tls.ca_file = broker.ca_file().string();
   auto pub = open_publisher(cfg);
-  REQUIRE(pub->submit_visit(make_visit(0), wall_ms()) == SubmitVerdict::accepted);
-  pub->flush(wall_ms());
+  REQUIRE(pub->submit_visit(make_visit(0), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+  pub->flush(footfall::clock::wall_ms());
   REQUIRE_MESSAGE(poll_until(*pub, [&] { return pub->counters().acked == 1; }, 10s), pub->last_error());
   REQUIRE(wait_until([&] { return sub.count(topic_of("visits")) == 1; }, 5s));
 
@@ -440,8 +436,8 @@ TEST_CASE("TLS listener with a test CA: connects, verifies and publishes") {
   untrusting.tls.enabled = true;
   untrusting.tls.ca_file = (other.path() / "no-such-ca.crt").string();
   auto stranger = open_publisher(untrusting);
-  REQUIRE(stranger->submit_visit(make_visit(1), wall_ms()) == SubmitVerdict::accepted);
-  stranger->flush(wall_ms());
+  REQUIRE(stranger->submit_visit(make_visit(1), footfall::clock::wall_ms()) == SubmitVerdict::accepted);
+  stranger->flush(footfall::clock::wall_ms());
   REQUIRE(poll_until(*stranger, [&] { return stranger->counters().connect_failures >= 1; }, 10s));
   CHECK(stranger->counters().acked == 0);
   CHECK(stranger->counters().outbox_records == 1);

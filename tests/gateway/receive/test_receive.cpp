@@ -327,7 +327,7 @@ TEST_CASE("a consumed (trimmed) batch resent after a restart still counts once")
       if (auto a = probe.receive_as<wire::Ack>(100ms)) last = *a;
       return last.cumulative == 2;
     }));
-    gw.call([](ReceiveServer& s) { return s.journal().consume_through(2).code; });
+    gw.call([](ReceiveServer& s) { return s.journal().consume_through(2).message(); });
     CHECK(journal_entries(gw).empty());
   }
   GatewayUnderTest gw(test_config(dir.path()));

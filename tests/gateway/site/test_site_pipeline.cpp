@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/wire/codec.h"
+#include "common/clock.h"
 #include "gateway/journal/journal.h"
 #include "gateway/publish/outbox.h"
 #include "gateway/publish/publisher.h"
@@ -29,11 +30,6 @@ namespace {
 
 constexpr std::int64_t kT0 = 1'793'610'000'000'000'000;  // 2026-11-02T09:00:00Z
 constexpr std::int64_t kSecond = 1'000'000'000;
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 MacAddress mac(std::uint8_t last) { return MacAddress{{0x00, 0x1b, 0x63, 0x84, 0x45, last}}; }
 
@@ -78,14 +74,14 @@ class Site {
     pc.outbox.max_total_bytes = outbox_bytes;
     pc.outbox.segment_bytes = std::min<std::uint64_t>(outbox_bytes / 4, 4ull << 20);
     pc.outbox.max_record_bytes = static_cast<std::uint32_t>(std::min<std::uint64_t>(outbox_bytes / 4, 4ull << 20));
-    pc.outbox_fsync.mode = spool::FsyncMode::always;
+    pc.outbox_fsync.mode = segment_log::FsyncMode::always;
     pc.visits = {60'000, per_batch, 1u << 20};  // sealed by flush() or count, not by the clock
     pc.presence = {60'000, per_batch, 1u << 20};
     pc.probes = {600'000, 1000, 1u << 20};
     pc.reconnect_min = 1s;
     pc.reconnect_max = 1s;
     pc.shutdown_timeout = 500ms;
-    auto p = publish::Publisher::open(pc, wall_ns() / 1'000'000);
+    auto p = publish::Publisher::open(pc, footfall::clock::wall_ns() / 1'000'000);
     REQUIRE_MESSAGE(p.publisher, p.error);
     publisher_ = std::move(p.publisher);
 
@@ -102,7 +98,7 @@ class Site {
     pipeline_ = std::move(s.pipeline);
   }
   ~Site() {
-    if (pipeline_) pipeline_->finish(wall_ns());
+    if (pipeline_) pipeline_->finish(footfall::clock::wall_ns());
   }
 
   void store(const std::string& probe, std::vector<PresenceEvent> events) {
@@ -120,11 +116,11 @@ class Site {
   }
   // Steps until the stage has nothing more to read.
   void run() {
-    for (int i = 0; i < 100 && pipeline_->step(wall_ns()); ++i) {
+    for (int i = 0; i < 100 && pipeline_->step(footfall::clock::wall_ns()); ++i) {
     }
   }
   void flush_and_run() {
-    publisher_->flush(wall_ns() / 1'000'000);
+    publisher_->flush(footfall::clock::wall_ns() / 1'000'000);
     run();
   }
 
@@ -143,11 +139,11 @@ class Site {
 
 // Every item in the outbox (nothing is acked without a broker), by topic leaf.
 std::map<std::string, std::vector<json>> outbox_items(const std::filesystem::path& dir) {
-  auto o = publish::Outbox::open(dir, {}, {spool::FsyncMode::never, 0, 0}, 1);
+  auto o = publish::Outbox::open(dir, {}, {segment_log::FsyncMode::never, 0, 0}, 1);
   REQUIRE_MESSAGE(o.outbox, o.error);
   std::map<std::string, std::vector<json>> out;
   publish::OutboxItem item;
-  spool::SpoolError error;
+  publish::OutboxError error;
   std::uint64_t after = 0;
   while (o.outbox->read_next(after, item, error)) {
     after = item.seq;
@@ -255,7 +251,7 @@ TEST_CASE("site stage: a full outbox stops the reading; nothing is lost once the
     site.store("entrance", {event(PresenceKind::arrival, static_cast<std::uint8_t>(i), i, i),
                             event(PresenceKind::departure, static_cast<std::uint8_t>(i), i, i + 30)});
   site.run();
-  for (int i = 0; i < 20; ++i) site.pipeline().step(wall_ns());
+  for (int i = 0; i < 20; ++i) site.pipeline().step(footfall::clock::wall_ns());
   const SiteCounters& c = site.pipeline().counters();
   CHECK(c.back_pressure_waits > 0);
   CHECK_FALSE(site.publisher().accepts_more());
@@ -266,8 +262,8 @@ TEST_CASE("site stage: a full outbox stops the reading; nothing is lost once the
   TestSubscriber sub(so);
   REQUIRE_MESSAGE(sub.start(), sub.error());
   REQUIRE(wait_until([&] {
-    site.pipeline().step(wall_ns());
-    site.publisher().flush(wall_ns() / 1'000'000);
+    site.pipeline().step(footfall::clock::wall_ns());
+    site.publisher().flush(footfall::clock::wall_ns() / 1'000'000);
     return site.journal().stats().held_records == 0 && site.publisher().counters().outbox_records == 0;
   }, 60s));
   CHECK(c.visits_submitted == kDevices);

@@ -53,7 +53,7 @@ TEST_CASE("config: the brief's full probe.json parses, comments allowed") {
   CHECK(c.gateway.tls.ca_file == "/etc/ca.pem");
   CHECK(c.gateway.tls.server_name == "gw");
   CHECK(c.spool.max_mb == 8);
-  CHECK(c.spool.fsync == footfall::spool::FsyncMode::always);
+  CHECK(c.spool.fsync == footfall::probe::spool::FsyncMode::always);
   CHECK(c.presence.signal_floor_dbm == -85);
   CHECK(c.presence.departure_silence_s == 120);
   CHECK(c.batch.send_sightings);

@@ -13,7 +13,7 @@
 #include "probe/spool/spool.h"
 #include "tests/support/scratch.h"
 
-using namespace footfall::spool;
+using namespace footfall::probe::spool;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
