@@ -3,7 +3,7 @@
 // holds the lock; none of them waits on the network.
 #include <mutex>
 
-#include "firmware/spool/spool.h"
+#include "probe/spool/spool.h"
 
 namespace footfall::probe::spool {
 

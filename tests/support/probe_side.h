@@ -20,6 +20,7 @@
 namespace footfall::testing {
 
 namespace spool = footfall::probe::spool;
+namespace uplink = footfall::probe::uplink;
 
 
 // A recognisable batch: one arrival whose MAC and times encode the seq.
