@@ -208,7 +208,7 @@ void log_start(const config::ProbeConfig& cfg, const capture::PcapSource& source
 // the end of a file, starts the drain: wait (bounded) until the gateway has acked the whole spool.
 class RunEnding {
  public:
-  RunEnding(asio::io_context& io, uplink::Uplink& link, uplink::SharedSpool& shared, pipeline::CaptureStage& stage,
+  RunEnding(asio::io_context& io, uplink::Uplink& link, spool::SharedSpool& shared, pipeline::CaptureStage& stage,
             std::int64_t drain_timeout_s)
       : link_(link), shared_(shared), stage_(stage), drain_timeout_s_(drain_timeout_s), signals_(io, SIGINT, SIGTERM),
         drain_timer_(io) {}
@@ -267,7 +267,7 @@ class RunEnding {
   bool spool_empty() { return shared_.with([](spool::Spool& s) { return s.depth().unacked_records == 0; }); }
 
   uplink::Uplink& link_;
-  uplink::SharedSpool& shared_;
+  spool::SharedSpool& shared_;
   pipeline::CaptureStage& stage_;
   std::int64_t drain_timeout_s_;
   asio::signal_set signals_;
