@@ -8,6 +8,9 @@
 #include "fuzz/fuzz_input.h"
 
 namespace footfall::fuzz {
+
+namespace capture = footfall::probe::capture;
+namespace parse = footfall::probe::parse;
 namespace {
 
 std::vector<std::uint8_t> with_prefix(std::uint8_t first, std::span<const std::uint8_t> bytes) {

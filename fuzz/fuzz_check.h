@@ -13,6 +13,8 @@
 
 namespace footfall::fuzz {
 
+namespace parse = footfall::probe::parse;
+
 inline void require(bool holds, const char* what) {
   if (holds) return;
   std::fprintf(stderr, "fuzz invariant broken: %s\n", what);

@@ -9,6 +9,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace footfall;
+  using namespace footfall::probe;
   if (size == 0) return 0;
   const bool fcs_at_end = (data[0] & fuzz::kDot11FcsAtEnd) != 0;
   const std::span<const std::uint8_t> frame{data + 1, size - 1};

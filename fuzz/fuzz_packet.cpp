@@ -9,6 +9,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace footfall;
+  using namespace footfall::probe;
   const auto input = fuzz::decode_packet_input({data, size});
   if (!input) return 0;
   fuzz::require(parse::supported_link_type(input->link_type), "selector picked an unsupported link type");
