@@ -279,7 +279,7 @@ std::string encode_probe_health(const ProbeHealth& h) {
 }
 
 std::string encode_gateway_health(const GatewayHealth& g) {
-  return json{{"counters", g.counters}, {"drops_by_reason", g.drops_by_reason}}.dump();
+  return json{{"counters", g.counters}, {"drops_by_reason", g.drops.by_reason()}}.dump();
 }
 
 std::string encode_status(std::string_view tenant, std::string_view site, const Status& s) {

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/drops.h"
+
 namespace footfall::publish {
 
 using UnixMs = std::int64_t;  // milliseconds since the Unix epoch, UTC
@@ -82,7 +84,7 @@ struct ProbeHealth {
 
 struct GatewayHealth {
   std::map<std::string, std::uint64_t> counters;
-  std::map<std::string, std::uint64_t> drops_by_reason;
+  drops::DropCounts drops;  // published as drops_by_reason
 };
 
 struct Status {

@@ -522,21 +522,19 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
   c["publish.connection_losses"] = pub.connection_losses;
   for (const auto& [k, v] : receive_snapshot_.counters) c[k] = v;
 
-  // Every drop of data by reason. Zero reasons are left out, so an empty map means nothing was lost.
-  auto drop = [&g](const std::string& reason, std::uint64_t n) {
-    if (n != 0) g.drops_by_reason[reason] += n;
-  };
-  drop("opt_out.events", s.events_opted_out);
-  drop("opt_out.sightings", s.sightings_opted_out);
-  drop("journal.undecodable", s.records_undecodable);
-  drop("merge.unknown_probe_events", m.unknown_probe);
-  drop("merge.unknown_probe_sightings", m.sightings_unknown_probe);
-  drop("merge.evicted_visits", m.evicted);  // cut short, not lost: published with end = evicted
-  drop("privacy.no_key", p.no_key);
-  drop("privacy.crypto_failed", p.crypto_failed);
-  drop("publish.not_pseudonym", s.not_pseudonym);
-  for (const auto& [k, v] : pub.drops_by_reason) drop("outbox." + k, v);
-  for (const auto& [k, v] : receive_snapshot_.drops_by_reason) drop(k, v);
+  // Every drop of data by stage and reason. Zero counts are left out, so no drops means nothing was lost.
+  drops::DropCounts& d = g.drops;
+  d.add({"opt_out", "events", true}, s.events_opted_out);
+  d.add({"opt_out", "sightings", true}, s.sightings_opted_out);
+  d.add({"journal", "undecodable", false}, s.records_undecodable);
+  d.add({"merge", "unknown_probe_events", false}, m.unknown_probe);
+  d.add({"merge", "unknown_probe_sightings", false}, m.sightings_unknown_probe);
+  d.add({"merge", "evicted_visits", true}, m.evicted);  // cut short, not lost: published with end = evicted
+  d.add({"privacy", "no_key", false}, p.no_key);
+  d.add({"privacy", "crypto_failed", false}, p.crypto_failed);
+  d.add({"publish", "not_pseudonym", false}, s.not_pseudonym);
+  for (const auto& [reason, n] : pub.drops_by_reason) d.add({"outbox", reason, false}, n);
+  d.add(receive_snapshot_.drops);
   return g;
 }
 
@@ -546,12 +544,9 @@ void SitePipeline::publish_health(std::int64_t now_ns) {
   for (const publish::ProbeHealth& h : receive_snapshot_.probes) publisher_.update_probe_health(h, now_ms);
   const publish::GatewayHealth g = gateway_health();
   publisher_.update_gateway_health(g, now_ms);
-  std::uint64_t total = 0;
+  const std::uint64_t total = g.drops.total();
   std::string reasons;
-  for (const auto& [reason, n] : g.drops_by_reason) {
-    total += n;
-    reasons += " " + reason + "=" + std::to_string(n);
-  }
+  for (const auto& [reason, n] : g.drops.by_reason()) reasons += " " + reason + "=" + std::to_string(n);
   if (total != last_drop_total_) spdlog::warn("site: drops by reason:{}", reasons);
   last_drop_total_ = total;
   spdlog::info("site: records={} events={} visits={} arrivals={} open={} processed_through={} consumed_through={} "
