@@ -8,7 +8,6 @@
 // runs on a thread of its own and reaches the journal only through posts to that io_context, so the
 // receive side never waits on merging, disk syncs of the outbox or MQTT.
 #include <algorithm>
-#include <atomic>
 #include <csignal>
 #include <future>
 #include <iostream>
@@ -28,9 +27,9 @@
 #include "gateway/config/running_gateway.h"
 #include "gateway/publish/publisher.h"
 #include "gateway/receive/server.h"
+#include "gateway/site/config_reload.h"
 #include "gateway/site/journal_feed.h"
 #include "gateway/site/receive_snapshot.h"
-#include "gateway/site/config_reload.h"
 #include "gateway/site/site_pipeline.h"
 #include "gateway/site/site_thread.h"
 

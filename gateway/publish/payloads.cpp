@@ -266,7 +266,7 @@ std::string encode_occupancy(const Occupancy& o) {
   return json{{"at", iso8601_utc(o.at)}, {"total", o.total}, {"zones", o.zones}}.dump();
 }
 
-std::string encode_probe_health(const ProbeHealth& h) {
+std::string encode_probe_health(const ProbeReport& h) {
   return json{{"probe", h.probe},
               {"connected", h.connected},
               {"last_heartbeat", h.last_heartbeat == 0 ? json(nullptr) : json(iso8601_utc(h.last_heartbeat))},

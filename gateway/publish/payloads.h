@@ -71,7 +71,9 @@ struct Occupancy {
   std::map<std::string, std::uint32_t> zones;
 };
 
-struct ProbeHealth {
+// One probe's health as the `.../probes` topic reports it: a summary of the receive side's ProbeHealth
+// (gateway/health/probe_health.h, the live record with its clock estimate), in the payload's units.
+struct ProbeReport {
   std::string probe;
   bool connected = false;
   UnixMs last_heartbeat = 0;
@@ -99,7 +101,7 @@ struct Status {
 std::optional<std::string> encode_visit(const SiteVisit& v);
 std::optional<std::string> encode_presence_change(const PresenceChange& c);
 std::string encode_occupancy(const Occupancy& o);
-std::string encode_probe_health(const ProbeHealth& h);
+std::string encode_probe_health(const ProbeReport& h);
 std::string encode_gateway_health(const GatewayHealth& g);
 std::string encode_status(std::string_view tenant, std::string_view site, const Status& s);
 

@@ -5,7 +5,7 @@ namespace footfall::gateway {
 namespace {
 
 void add_probe(const std::string& id, const ProbeHealth& p, ReceiveSnapshot& out) {
-  publish::ProbeHealth h;
+  publish::ProbeReport h;
   h.probe = id;
   h.connected = p.connected;
   // The receive side's offset is gateway time minus probe time; the topic states probe minus gateway.

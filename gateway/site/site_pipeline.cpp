@@ -196,7 +196,7 @@ void SitePipeline::refresh_receive_snapshot(std::int64_t now_ns) {
   auto snapshot = receive_();
   if (!snapshot) return;  // no answer: the previous view stays
   receive_snapshot_ = std::move(*snapshot);
-  for (const publish::ProbeHealth& h : receive_snapshot_.probes) {
+  for (const publish::ProbeReport& h : receive_snapshot_.probes) {
     if (!merger_.knows_probe(h.probe)) continue;
     ProbeState& state = probe_states_[h.probe];
     state.connected = h.connected;
@@ -541,7 +541,7 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
 void SitePipeline::publish_health(std::int64_t now_ns) {
   refresh_receive_snapshot(now_ns);
   const publish::UnixMs now_ms = to_ms(now_ns);
-  for (const publish::ProbeHealth& h : receive_snapshot_.probes) publisher_.update_probe_health(h, now_ms);
+  for (const publish::ProbeReport& h : receive_snapshot_.probes) publisher_.update_probe_health(h, now_ms);
   const publish::GatewayHealth g = gateway_health();
   publisher_.update_gateway_health(g, now_ms);
   const std::uint64_t total = g.drops.total();

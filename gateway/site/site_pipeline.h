@@ -65,7 +65,7 @@ namespace footfall::gateway {
 
 // What the receive side knows, as the `.../probes` topic publishes it.
 struct ReceiveSnapshot {
-  std::vector<publish::ProbeHealth> probes;
+  std::vector<publish::ProbeReport> probes;
   std::map<std::string, std::uint64_t> counters;
   drops::DropCounts drops;
   std::set<std::string> replaying;  // probes replaying a capture: their times are capture times

@@ -45,7 +45,7 @@ std::vector<std::pair<std::string, std::string>> encoder_output() {
   const BatchEnvelope env{"mall-7-1714557600-9", "acme", "mall-7", 9, 1714557665000};
   PresenceChange c{PresenceKind::departure, v.device, 2, v.departure, "entrance", true};
   Occupancy o{v.departure, 1, {{"entrance", 1}}};
-  ProbeHealth h{"probe-01", true, v.departure, 250, 0, 0, 0, 0};
+  ProbeReport h{"probe-01", true, v.departure, 250, 0, 0, 0, 0};
   GatewayHealth g{{{"frames_received", 10}}, {}};
   g.drops.add({"receive.bad_frames", "bad_crc", false});
   const std::string publisher =
