@@ -17,27 +17,6 @@ publish::UnixMs to_ms(std::int64_t ns) { return ns / 1'000'000; }
 // The merge's device identity: BLE and WiFi addresses are separate spaces.
 std::uint64_t device_key(const MacAddress& mac, bool ble) { return mac.as_u64() | (std::uint64_t{ble} << 48); }
 
-publish::SiteVisit site_visit(PublishedVisit&& v) {
-  publish::SiteVisit out;
-  out.device = std::move(v.device);
-  out.visit_id = std::move(v.visit_id);
-  out.key_epoch = v.key_epoch;
-  out.arrival = to_ms(v.arrival_ns);
-  out.departure = to_ms(v.departure_ns);
-  out.zones = std::move(v.zones);
-  out.entry_zone = std::move(v.entry_zone);
-  out.exit_zone = std::move(v.exit_zone);
-  out.strongest_zone.reserve(v.strongest_zone.size());
-  for (ZoneSegment& s : v.strongest_zone) out.strongest_zone.push_back({to_ms(s.from_ns), std::move(s.zone)});
-  out.probes.reserve(v.probes.size());
-  for (ProbeVisit& p : v.probes)
-    out.probes.push_back({std::move(p.probe), std::move(p.zone), to_ms(p.first_seen_ns), to_ms(p.last_seen_ns), p.frames,
-                          p.rssi_max, static_cast<double>(p.rssi_mean)});
-  out.randomized = v.randomized;
-  out.fingerprint = std::move(v.fingerprint);
-  return out;
-}
-
 }  // namespace
 
 SitePipeline::Opened SitePipeline::open(SitePipelineConfig config, JournalFeed& feed, publish::Publisher& publisher,
@@ -242,8 +221,7 @@ void SitePipeline::on_arrival(const SiteArrival& arrival) {
   ensure_key(arrival.ts_ns);
   auto published = privacy_.arrival(arrival);
   if (!published) return;  // counted by the privacy filter (no_key, crypto_failed)
-  submit(publish::PresenceChange{publish::PresenceKind::arrival, std::move(published->device), published->key_epoch,
-                                 to_ms(published->ts_ns), std::move(published->zone), published->randomized});
+  submit(std::move(*published));
 }
 
 void SitePipeline::on_visit(const Visit& visit) {
@@ -253,8 +231,8 @@ void SitePipeline::on_visit(const Visit& visit) {
     ensure_key(visit.arrival_ns);
     if (auto published = privacy_.visit(visit)) {
       publish::PresenceChange departure{publish::PresenceKind::departure, published->device, published->key_epoch,
-                                        to_ms(published->departure_ns), published->exit_zone, published->randomized};
-      submit(site_visit(std::move(*published)));
+                                        published->departure, published->exit_zone, published->randomized};
+      submit(std::move(*published));
       submit(std::move(departure));
     }
   }
