@@ -8,22 +8,16 @@
 // runs on a thread of its own and reaches the journal only through posts to that io_context, so the
 // receive side never waits on merging, disk syncs of the outbox or MQTT.
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <csignal>
 #include <future>
 #include <iostream>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -34,16 +28,16 @@
 #include "gateway/config/running_gateway.h"
 #include "gateway/publish/publisher.h"
 #include "gateway/receive/server.h"
+#include "gateway/site/config_reload.h"
 #include "gateway/site/journal_feed.h"
 #include "gateway/site/receive_snapshot.h"
 #include "gateway/site/site_pipeline.h"
+#include "gateway/site/site_thread.h"
 
 namespace {
 
 using namespace footfall::gateway;
 namespace publish = footfall::gateway::publish;
-
-constexpr auto kIdlePause = std::chrono::milliseconds(50);  // site stage: nothing to read, look again after this
 
 publish::PublisherConfig publisher_config(const GatewayConfig& c) {
   publish::PublisherConfig p;
@@ -95,260 +89,8 @@ SitePipelineConfig site_config(const GatewayConfig& c) {
   return s;
 }
 
-// The site stage on its own thread; stop() ends it after finish() (outbox sealed, checkpoint, consume).
-// reopen() makes it start again with another config (a reload changed the probes or their zones): the stage
-// finishes what it holds and opens again, replaying the journal from its oldest unconsumed record exactly as
-// after a restart, on its own thread, while the receive side goes on serving (and answering the journal feed).
-class SiteThread {
- public:
-  using Open = std::function<SitePipeline::Opened(SitePipelineConfig)>;
-  enum class Reopened : std::uint8_t { with_new_config, with_old_config, not_at_all };
-
-  SiteThread(std::unique_ptr<SitePipeline> pipeline, SitePipelineConfig config, Open open,
-             std::function<void()> on_finished)
-      : pipeline_(std::move(pipeline)),
-        config_(std::move(config)),
-        open_(std::move(open)),
-        on_finished_(std::move(on_finished)),
-        thread_([this] { run(); }) {}
-  ~SiteThread() {
-    stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  SiteThread(const SiteThread&) = delete;
-  SiteThread& operator=(const SiteThread&) = delete;
-
-  void stop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-  }
-
-  // From any thread; `done` runs on the stage's thread once it runs again (or could not).
-  void reopen(SitePipelineConfig config, std::function<void(Reopened, const std::string&)> done) {
-    {
-      std::lock_guard lock(mutex_);
-      reopen_.emplace(Reopen{std::move(config), std::move(done)});
-    }
-    wake_.notify_all();
-  }
-
- private:
-  struct Reopen {
-    SitePipelineConfig config;
-    std::function<void(Reopened, const std::string&)> done;
-  };
-
-  void run() {
-    std::unique_lock lock(mutex_);
-    while (!stopping_ && pipeline_) {
-      if (reopen_) {
-        Reopen r = std::move(*reopen_);
-        reopen_.reset();
-        lock.unlock();
-        swap(std::move(r));
-        lock.lock();
-        continue;
-      }
-      lock.unlock();
-      const bool busy = pipeline_->step(footfall::clock::wall_ns());
-      lock.lock();
-      if (!busy) wake_.wait_for(lock, kIdlePause, [this] { return stopping_ || reopen_.has_value(); });
-    }
-    lock.unlock();
-    if (pipeline_) pipeline_->finish(footfall::clock::wall_ns());
-    on_finished_();
-  }
-
-  void swap(Reopen r) {
-    pipeline_->finish(footfall::clock::wall_ns());
-    pipeline_.reset();
-    auto opened = open_(r.config);
-    if (opened.pipeline) {
-      pipeline_ = std::move(opened.pipeline);
-      config_ = std::move(r.config);
-      r.done(Reopened::with_new_config, {});
-      return;
-    }
-    const std::string error = opened.error;
-    auto again = open_(config_);
-    pipeline_ = std::move(again.pipeline);
-    r.done(pipeline_ ? Reopened::with_old_config : Reopened::not_at_all, pipeline_ ? error : error + "; " + again.error);
-  }
-
-  std::unique_ptr<SitePipeline> pipeline_;
-  SitePipelineConfig config_;
-  Open open_;
-  std::function<void()> on_finished_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::optional<Reopen> reopen_;
-  std::thread thread_;  // last: starts once everything above is ready
-};
-
-// What the merge stage needs from the probe list: ids and zones, in the order it has them (a reload that only
-// removes a probe or changes a token leaves it as it is). Probes a reload removed stay in it: their records
-// still in the journal are merged with their zone.
-std::vector<ProbeZone> merge_probes(const std::vector<ProbeAccount>& listed, const std::vector<ProbeZone>& merged) {
-  std::vector<ProbeZone> out = merged;
-  for (ProbeZone& m : out) {
-    const auto p = std::find_if(listed.begin(), listed.end(), [&](const ProbeAccount& a) { return a.id == m.probe_id; });
-    if (p != listed.end()) m.zone = p->zone;
-  }
-  for (const ProbeAccount& p : listed)
-    if (std::none_of(out.begin(), out.end(), [&](const ProbeZone& m) { return m.probe_id == p.id; }))
-      out.push_back({p.id, p.zone});
-  return out;
-}
-
-// "added model-room; removed lobby; new token for entrance; zone of cafe: food -> food-court" (or "unchanged").
-std::string probe_changes(const std::vector<ProbeAccount>& before, const std::vector<ProbeAccount>& after) {
-  std::vector<std::string> added, removed, token, zone;
-  for (const ProbeAccount& a : after) {
-    const auto b = std::find_if(before.begin(), before.end(), [&](const ProbeAccount& p) { return p.id == a.id; });
-    if (b == before.end()) added.push_back(a.id);
-    else {
-      if (b->token != a.token) token.push_back(a.id);
-      if (b->zone != a.zone) zone.push_back(a.id + ": " + b->zone + " -> " + a.zone);
-    }
-  }
-  for (const ProbeAccount& b : before)
-    if (std::none_of(after.begin(), after.end(), [&](const ProbeAccount& p) { return p.id == b.id; })) removed.push_back(b.id);
-  std::string out;
-  auto part = [&out](std::string_view what, const std::vector<std::string>& ids) {
-    if (ids.empty()) return;
-    if (!out.empty()) out += "; ";
-    out += what;
-    for (std::size_t i = 0; i < ids.size(); ++i) out += (i == 0 ? " " : ", ") + ids[i];
-  };
-  part("added", added);
-  part("removed", removed);
-  part("new token for", token);
-  part("zone of", zone);
-  return out.empty() ? "unchanged" : out;
-}
-
-// SIGHUP: reads gateway.json again and applies what a running gateway can take (docs/provisioning.md).
-// Runs on the io thread; when the merge stage's probes change, the site stage reopens first and the receive
-// side takes the new probes only after, so no record of a new probe reaches a merge that does not know it.
-class ConfigReload {
- public:
-  ConfigReload(std::filesystem::path path, boost::asio::io_context& io, ReceiveServer& server,
-               std::vector<ProbeZone> merged)
-      : path_(std::move(path)), io_(io), server_(server), merged_(std::move(merged)) {}
-
-  void attach(SiteThread* site, std::function<SitePipelineConfig(const GatewayConfig&)> site_config,
-              std::function<void()> on_site_lost) {
-    site_ = site;
-    site_config_ = std::move(site_config);
-    on_site_lost_ = std::move(on_site_lost);
-  }
-
-  void run() {
-    if (in_progress_) {
-      again_ = true;  // one more once this one is done: the file may have changed again
-      return;
-    }
-    ReloadCounters& r = server_.reloads();
-    r.last_ns = footfall::clock::wall_ns();
-    auto loaded = load_config(path_);
-    if (auto* error = std::get_if<std::string>(&loaded)) return fail(*error);
-    const GatewayConfig& next = std::get<GatewayConfig>(loaded);
-    const GatewayConfig& running = server_.config();
-    std::vector<std::string> restart_keys;
-    for (const ConfigChange& c : config_changes(running, next))
-      if (c.effect == OnReload::needs_restart) restart_keys.push_back(c.key);
-    GatewayConfig applied = reloaded_config(running, next);
-    std::shared_ptr<boost::asio::ssl::context> tls;
-    if (applied.tls.enabled()) {
-      std::string error;
-      tls = make_tls_context(applied.tls, error);
-      if (!tls) return fail(path_.filename().string() + ": " + error);
-    }
-    std::vector<ProbeZone> merged = merge_probes(applied.probes, merged_);
-    const bool merge_changed = site_ != nullptr && !same_zones(merged, merged_);
-    if (!merge_changed) return apply(std::move(applied), std::move(tls), std::move(restart_keys), std::move(merged));
-    in_progress_ = true;
-    SitePipelineConfig site = site_config_(applied);
-    site.merge.probes = merged;
-    spdlog::info("reload: the site stage restarts with the new probes (it replays the journal from its oldest "
-                 "unconsumed record); probe sessions go on");
-    site_->reopen(std::move(site), [this, applied = std::move(applied), tls = std::move(tls),
-                                    restart_keys = std::move(restart_keys),
-                                    merged = std::move(merged)](SiteThread::Reopened how, const std::string& error) mutable {
-      boost::asio::post(io_, [this, how, error, applied = std::move(applied), tls = std::move(tls),
-                              restart_keys = std::move(restart_keys), merged = std::move(merged)]() mutable {
-        in_progress_ = false;
-        if (how == SiteThread::Reopened::with_new_config) apply(std::move(applied), std::move(tls), std::move(restart_keys), std::move(merged));
-        else fail("site stage: " + error);
-        if (how == SiteThread::Reopened::not_at_all) {
-          spdlog::critical("site stage could not open again: stopping");
-          on_site_lost_();
-          return;
-        }
-        if (again_) {
-          again_ = false;
-          run();
-        }
-      });
-    });
-  }
-
- private:
-  static bool same_zones(const std::vector<ProbeZone>& a, const std::vector<ProbeZone>& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](const ProbeZone& x, const ProbeZone& y) {
-             return x.probe_id == y.probe_id && x.zone == y.zone;
-           });
-  }
-
-  void apply(GatewayConfig applied, std::shared_ptr<boost::asio::ssl::context> tls, std::vector<std::string> restart_keys,
-             std::vector<ProbeZone> merged) {
-    ReloadCounters& r = server_.reloads();
-    const std::string changes = probe_changes(server_.config().probes, applied.probes);
-    spdlog::set_level(spdlog::level::from_str(applied.log_level));
-    server_.reload(applied, std::move(tls));
-    merged_ = std::move(merged);
-    r.ok += 1;
-    r.last_error.clear();
-    r.needs_restart = restart_keys;
-    spdlog::info("reload: {} applied: {} probe(s), {}", path_.filename().string(), applied.probes.size(), changes);
-    if (!restart_keys.empty()) {
-      std::string keys;
-      for (const auto& k : restart_keys) keys += (keys.empty() ? "" : ", ") + k;
-      spdlog::warn("reload: needs restart: {} changed in {}; the running gateway keeps its values until it restarts",
-                   keys, path_.filename().string());
-    }
-    server_.write_health(false);
-  }
-
-  void fail(const std::string& error) {
-    ReloadCounters& r = server_.reloads();
-    r.failed += 1;
-    r.last_error = error;
-    spdlog::error("reload failed: {}: the running config is kept", error);
-    server_.write_health(false);
-  }
-
-  std::filesystem::path path_;
-  boost::asio::io_context& io_;
-  ReceiveServer& server_;
-  std::vector<ProbeZone> merged_;  // what the site stage merges with now
-  SiteThread* site_ = nullptr;
-  std::function<SitePipelineConfig(const GatewayConfig&)> site_config_;
-  std::function<void()> on_site_lost_;
-  bool in_progress_ = false;
-  bool again_ = false;
-};
-
-int serve(const GatewayConfig& config, const std::filesystem::path& config_path) {
-  boost::asio::io_context io;
-  // Before anything slow: a SIGHUP (systemctl reload, provision) must never end the program while it starts.
-  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
-  boost::asio::signal_set reload_signal(io, SIGHUP);
-
+// The journal, its torn tail (if any) logged; null after logging why it does not open.
+std::unique_ptr<Journal> open_journal(const GatewayConfig& config) {
   JournalOptions options;
   options.dir = config.journal_dir;
   options.max_bytes = config.journal_max_mb << 20;
@@ -357,46 +99,74 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_path)
   auto opened = Journal::open(options);
   if (!opened.journal) {
     spdlog::critical("{}", opened.error);
-    return 1;
+    return nullptr;
   }
   const JournalStats stats = opened.journal->stats();
   if (stats.torn_records != 0)
     spdlog::warn("journal: cut off {} torn record(s) at the tail (a crash mid-append; they were never acked)",
                  stats.torn_records);
+  return std::move(opened.journal);
+}
 
-  ReceiveServer server(io, config, *opened.journal);
+// The receive side's health as the site stage sees it, asked for on the io thread (bounded wait).
+ReceiveSnapshotSource receive_snapshots(boost::asio::io_context& io, ReceiveServer& server) {
+  return [&io, &server]() -> std::optional<ReceiveSnapshot> {
+    auto task = std::make_shared<std::packaged_task<ReceiveHealth()>>([&server] { return server.health(); });
+    auto result = task->get_future();
+    boost::asio::post(io, [task] { (*task)(); });
+    if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
+    return receive_snapshot(result.get());
+  };
+}
 
-  // Publishing: the Publisher (outbox + MQTT) and the site stage feeding it.
+// Publishing: the Publisher (outbox + MQTT) and the site stage feeding it, opened but not running yet.
+struct Publishing {
   std::unique_ptr<publish::Publisher> publisher;
-  IoJournalFeed feed(io, *opened.journal, server);
-  std::unique_ptr<SitePipeline> pipeline;
+  std::unique_ptr<SiteStage> stage;
   SiteThread::Open open_site;
+  int exit_status = 0;  // non-zero: could not open (logged)
+};
+
+Publishing open_publishing(const GatewayConfig& config, JournalFeed& feed, ReceiveSnapshotSource snapshots) {
+  Publishing p;
+  auto pub = publish::Publisher::open(publisher_config(config), footfall::clock::wall_ns() / 1'000'000);
+  if (!pub.publisher) {
+    spdlog::critical("mqtt: {}", pub.error);
+    p.exit_status = 1;
+    return p;
+  }
+  p.publisher = std::move(pub.publisher);
+  p.open_site = [&feed, publisher = p.publisher.get(), snapshots](SitePipelineConfig c) {
+    auto site = SitePipeline::open(std::move(c), feed, *publisher, snapshots);
+    return SiteThread::Opened{std::move(site.pipeline), std::move(site.error)};
+  };
+  auto site = p.open_site(site_config(config));
+  if (!site.stage) {
+    spdlog::critical("{}", site.error);
+    p.exit_status = 2;
+    return p;
+  }
+  p.stage = std::move(site.stage);
+  spdlog::info("publishing to {} as {} (outbox {}, keys {}, rotation {} s)", config.mqtt.uri,
+               publish::client_id(p.publisher->config()), config.outbox_dir.string(), config.key_dir.string(),
+               config.key_rotation_s);
+  return p;
+}
+
+int serve(const GatewayConfig& config, const std::filesystem::path& config_path) {
+  boost::asio::io_context io;
+  // Before anything slow: a SIGHUP (systemctl reload, provision) must never end the program while it starts.
+  boost::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  boost::asio::signal_set reload_signal(io, SIGHUP);
+
+  const std::unique_ptr<Journal> journal = open_journal(config);
+  if (!journal) return 1;
+  ReceiveServer server(io, config, *journal);
+  IoJournalFeed feed(io, *journal, server);
+  Publishing publishing;
   if (config.mqtt.enabled()) {
-    auto pub = publish::Publisher::open(publisher_config(config), footfall::clock::wall_ns() / 1'000'000);
-    if (!pub.publisher) {
-      spdlog::critical("mqtt: {}", pub.error);
-      return 1;
-    }
-    publisher = std::move(pub.publisher);
-    ReceiveSnapshotSource snapshot = [&io, &server]() -> std::optional<ReceiveSnapshot> {
-      auto task = std::make_shared<std::packaged_task<nlohmann::json()>>([&server] { return server.health_json(); });
-      auto result = task->get_future();
-      boost::asio::post(io, [task] { (*task)(); });
-      if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) return std::nullopt;
-      return receive_snapshot(result.get());
-    };
-    open_site = [&feed, &publisher, snapshot](SitePipelineConfig c) {
-      return SitePipeline::open(std::move(c), feed, *publisher, snapshot);
-    };
-    auto site = open_site(site_config(config));
-    if (!site.pipeline) {
-      spdlog::critical("{}", site.error);
-      return 2;
-    }
-    pipeline = std::move(site.pipeline);
-    spdlog::info("publishing to {} as {} (outbox {}, keys {}, rotation {} s)", config.mqtt.uri,
-                 publish::client_id(publisher->config()), config.outbox_dir.string(), config.key_dir.string(),
-                 config.key_rotation_s);
+    publishing = open_publishing(config, feed, receive_snapshots(io, server));
+    if (publishing.exit_status != 0) return publishing.exit_status;
   } else {
     spdlog::info("mqtt.uri not set: receive only (the journal keeps every batch; when full, probes wait)");
   }
@@ -408,9 +178,9 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_path)
   // Keeps io.run() going after the receive side stops, until the site stage has released the journal.
   auto work = std::make_optional(boost::asio::make_work_guard(io));
   std::optional<SiteThread> site_thread;
-  if (pipeline)
-    site_thread.emplace(std::move(pipeline), site_config(config), open_site,
-                        [&io, &work] { boost::asio::post(io, [&work] { work.reset(); }); });
+  if (publishing.stage)
+    site_thread.emplace(std::move(publishing.stage), site_config(config), publishing.open_site,
+                        [&io, &work] { boost::asio::post(io, [&work] { work.reset(); }); }, footfall::clock::wall_ns);
   else work.reset();
 
   int status = 0;
@@ -445,8 +215,8 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_path)
     spdlog::warn("{}: provision cannot tell this gateway to reload (systemctl reload footfall-gateway can)",
                  pid_file.error());
   io.run();
-  site_thread.reset();  // joined: finish() ran
-  publisher.reset();    // offline status, clean disconnect; unacked batches stay in the outbox
+  site_thread.reset();             // joined: finish() ran
+  publishing.publisher.reset();    // offline status, clean disconnect; unacked batches stay in the outbox
   return status;
 }
 

@@ -13,7 +13,13 @@ static_assert(std::is_trivially_copyable_v<Sighting> && sizeof(Sighting) <= 40,
 static_assert(std::is_trivially_copyable_v<PresenceEvent> && sizeof(PresenceEvent) <= 72,
               "PresenceEvent grew: check that nothing identifying rides along (docs/privacy.md)");
 
-std::optional<PublishedArrival> PrivacyFilter::arrival(const SiteArrival& arrival) {
+namespace {
+
+publish::UnixMs to_ms(std::int64_t ns) { return ns / 1'000'000; }
+
+}  // namespace
+
+std::optional<publish::PresenceChange> PrivacyFilter::arrival(const SiteArrival& arrival) {
   ++counters_.arrivals_in;
   Pseudonymizer* p = keyring_.for_time(arrival.ts_ns);
   if (p == nullptr) {
@@ -21,21 +27,22 @@ std::optional<PublishedArrival> PrivacyFilter::arrival(const SiteArrival& arriva
     return std::nullopt;
   }
   const std::uint64_t failures = p->failures();
-  PublishedArrival out;
+  publish::PresenceChange out;
+  out.kind = publish::PresenceKind::arrival;
   out.device = p->device(arrival.device).hex();
   if (p->failures() != failures) {
     ++counters_.crypto_failed;
     return std::nullopt;
   }
   out.key_epoch = p->epoch();
-  out.ts_ns = arrival.ts_ns;
+  out.at = to_ms(arrival.ts_ns);
   out.zone = arrival.zone;
   out.randomized = arrival.randomized;
   ++counters_.arrivals_out;
   return out;
 }
 
-std::optional<PublishedVisit> PrivacyFilter::visit(const Visit& visit) {
+std::optional<publish::SiteVisit> PrivacyFilter::visit(const Visit& visit) {
   ++counters_.visits_in;
   // One epoch per visit, that of its arrival, so a visit across the boundary keeps one pseudonym.
   Pseudonymizer* p = keyring_.for_time(visit.arrival_ns);
@@ -44,7 +51,7 @@ std::optional<PublishedVisit> PrivacyFilter::visit(const Visit& visit) {
     return std::nullopt;
   }
   const std::uint64_t failures = p->failures();
-  PublishedVisit out;
+  publish::SiteVisit out;
   out.device = p->device(visit.device).hex();
   out.visit_id = p->visit_id(site_, visit.device, visit.arrival_ns, visit.ble).hex();
   if (visit.fingerprint != 0) out.fingerprint = hex64(p->fingerprint(visit.fingerprint));
@@ -53,19 +60,18 @@ std::optional<PublishedVisit> PrivacyFilter::visit(const Visit& visit) {
     return std::nullopt;
   }
   out.key_epoch = p->epoch();
-  out.arrival_ns = visit.arrival_ns;
-  out.departure_ns = visit.departure_ns;
-  out.dwell_s = visit.dwell_s;
-  out.probes = visit.probes;
+  out.arrival = to_ms(visit.arrival_ns);
+  out.departure = to_ms(visit.departure_ns);
   out.zones = visit.zones;
-  out.strongest_zone = visit.strongest_zone;
   out.entry_zone = visit.entry_zone;
   out.exit_zone = visit.exit_zone;
+  out.strongest_zone.reserve(visit.strongest_zone.size());
+  for (const ZoneSegment& z : visit.strongest_zone) out.strongest_zone.push_back({to_ms(z.from_ns), z.zone});
+  out.probes.reserve(visit.probes.size());
+  for (const ProbeVisit& pv : visit.probes)
+    out.probes.push_back({pv.probe, pv.zone, to_ms(pv.first_seen_ns), to_ms(pv.last_seen_ns), pv.frames, pv.rssi_max,
+                          static_cast<double>(pv.rssi_mean)});
   out.randomized = visit.randomized;
-  out.frames = visit.frames;
-  out.frames_heard = visit.frames_heard;
-  out.duplicate_frames = visit.duplicate_frames;
-  out.end = visit.end;
   ++counters_.visits_out;
   return out;
 }

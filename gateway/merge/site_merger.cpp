@@ -62,86 +62,17 @@ std::string validate(const SiteMergeConfig& config) {
   return {};
 }
 
-std::size_t SiteMerger::DeviceMap::home(std::uint64_t key) const {
-  return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
-}
-
-SiteMerger::Device* SiteMerger::DeviceMap::find(std::uint64_t key) {
-  if (pos_.empty()) return nullptr;
-  const std::size_t mask = pos_.size() - 1;
-  for (std::size_t i = home(key);; i = (i + 1) & mask) {
-    if (pos_[i] == kEmpty) return nullptr;
-    if (keys_[i] == key) return &pool_[pos_[i]];
-  }
-}
-
-SiteMerger::Device& SiteMerger::DeviceMap::insert(std::uint64_t key) {
-  if ((size_ + 1) * 2 > pos_.size()) grow();
-  std::uint32_t at = 0;
-  if (!free_.empty()) {
-    at = free_.back();
-    free_.pop_back();
-    // A fresh device that keeps the old one's vector capacity.
-    Device& d = pool_[at];
-    auto presences = std::move(d.presences);
-    auto samples = std::move(d.samples);
-    auto segments = std::move(d.segments);
-    presences.clear();
-    samples.clear();
-    segments.clear();
-    d = Device{};
-    d.presences = std::move(presences);
-    d.samples = std::move(samples);
-    d.segments = std::move(segments);
-  } else {
-    at = static_cast<std::uint32_t>(pool_.size());
-    pool_.emplace_back();
-  }
-  const std::size_t mask = pos_.size() - 1;
-  std::size_t i = home(key);
-  while (pos_[i] != kEmpty) i = (i + 1) & mask;
-  keys_[i] = key;
-  pos_[i] = at;
-  ++size_;
-  return pool_[at];
-}
-
-void SiteMerger::DeviceMap::erase(std::uint64_t key) {
-  const std::size_t mask = pos_.size() - 1;
-  std::size_t i = home(key);
-  while (keys_[i] != key || pos_[i] == kEmpty) i = (i + 1) & mask;
-  free_.push_back(pos_[i]);
-  pos_[i] = kEmpty;
-  --size_;
-  // Backward-shift deletion: pull later entries of the run into the hole when that moves them nearer home.
-  for (std::size_t j = (i + 1) & mask; pos_[j] != kEmpty; j = (j + 1) & mask) {
-    const std::size_t h = home(keys_[j]);
-    const bool stays = (i <= j) ? (i < h && h <= j) : (i < h || h <= j);
-    if (stays) continue;
-    keys_[i] = keys_[j];
-    pos_[i] = pos_[j];
-    pos_[j] = kEmpty;
-    i = j;
-  }
-}
-
-void SiteMerger::DeviceMap::grow() {
-  const std::size_t capacity = std::max<std::size_t>(1024, pos_.size() * 2);
-  std::vector<std::uint64_t> keys(capacity);
-  std::vector<std::uint32_t> pos(capacity, kEmpty);
-  unsigned shift = 64;
-  for (std::size_t c = capacity; c > 1; c >>= 1) --shift;
-  std::swap(keys, keys_);
-  std::swap(pos, pos_);
-  shift_ = shift;
-  const std::size_t mask = capacity - 1;
-  for (std::size_t k = 0; k < pos.size(); ++k) {
-    if (pos[k] == kEmpty) continue;
-    std::size_t i = home(keys[k]);
-    while (pos_[i] != kEmpty) i = (i + 1) & mask;
-    keys_[i] = keys[k];
-    pos_[i] = pos[k];
-  }
+void SiteMerger::Device::reuse() {
+  auto kept_presences = std::move(presences);
+  auto kept_samples = std::move(samples);
+  auto kept_segments = std::move(segments);
+  kept_presences.clear();
+  kept_samples.clear();
+  kept_segments.clear();
+  *this = Device{};
+  presences = std::move(kept_presences);
+  samples = std::move(kept_samples);
+  segments = std::move(kept_segments);
 }
 
 SiteMerger::SiteMerger(SiteMergeConfig config)

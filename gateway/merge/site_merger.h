@@ -77,6 +77,7 @@
 #include <vector>
 
 #include "common/records.h"
+#include "gateway/merge/device_map.h"
 #include "gateway/merge/frame_dedup.h"
 #include "gateway/merge/visit.h"
 
@@ -228,33 +229,8 @@ class SiteMerger {
     bool leaving = false;
     std::uint32_t open = 0;         // open presences
     std::uint64_t duplicate_frames = 0;
-  };
-
-  // Devices by key: an open-addressing index (linear probing, at most half full, backward-shift deletion)
-  // into a pool whose freed entries are reused with their vectors' capacity, so a warm merge allocates
-  // nothing per visit. Pool entries have stable addresses (a deque); the pool never exceeds the peak count.
-  class DeviceMap {
-   public:
-    Device* find(std::uint64_t key);
-    Device& insert(std::uint64_t key);  // the key must be absent
-    void erase(std::uint64_t key);      // the key must be present
-    [[nodiscard]] std::size_t size() const { return size_; }
-    template <class F>
-    void for_each(F&& f) const {
-      for (std::size_t i = 0; i < pos_.size(); ++i)
-        if (pos_[i] != kEmpty) f(keys_[i], pool_[pos_[i]]);
-    }
-
-   private:
-    static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
-    [[nodiscard]] std::size_t home(std::uint64_t key) const;
-    void grow();
-    std::vector<std::uint64_t> keys_;
-    std::vector<std::uint32_t> pos_;
-    std::deque<Device> pool_;
-    std::vector<std::uint32_t> free_;
-    std::size_t size_ = 0;
-    unsigned shift_ = 64;
+    // A fresh device that keeps the old one's vector capacity (DeviceMap reuses freed entries).
+    void reuse();
   };
 
   // Devices are keyed by radio and address: the BLE bit above the 48 address bits.
@@ -284,7 +260,7 @@ class SiteMerger {
   std::vector<std::string> zone_names_;
   std::vector<std::uint16_t> probe_zone_;  // probe index -> zone index
   std::map<std::string, std::uint16_t, std::less<>> probe_by_id_;
-  DeviceMap devices_;
+  DeviceMap<Device> devices_;
   // (newest event ts, key), a min-heap in eviction order. An event pushes a fresh entry instead of moving the
   // old one (no allocation per event); stale entries (older ts, closed device) are skipped when popped and
   // dropped by a rebuild once they outnumber the devices, which bounds the heap at 2 x devices + 1024.

@@ -266,7 +266,7 @@ std::string encode_occupancy(const Occupancy& o) {
   return json{{"at", iso8601_utc(o.at)}, {"total", o.total}, {"zones", o.zones}}.dump();
 }
 
-std::string encode_probe_health(const ProbeHealth& h) {
+std::string encode_probe_health(const ProbeReport& h) {
   return json{{"probe", h.probe},
               {"connected", h.connected},
               {"last_heartbeat", h.last_heartbeat == 0 ? json(nullptr) : json(iso8601_utc(h.last_heartbeat))},
@@ -279,7 +279,7 @@ std::string encode_probe_health(const ProbeHealth& h) {
 }
 
 std::string encode_gateway_health(const GatewayHealth& g) {
-  return json{{"counters", g.counters}, {"drops_by_reason", g.drops_by_reason}}.dump();
+  return json{{"counters", g.counters}, {"drops_by_reason", g.drops.by_reason()}}.dump();
 }
 
 std::string encode_status(std::string_view tenant, std::string_view site, const Status& s) {

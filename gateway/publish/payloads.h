@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/drops.h"
+
 namespace footfall::gateway::publish {
 
 using UnixMs = std::int64_t;  // milliseconds since the Unix epoch, UTC
@@ -69,7 +71,9 @@ struct Occupancy {
   std::map<std::string, std::uint32_t> zones;
 };
 
-struct ProbeHealth {
+// One probe's health as the `.../probes` topic reports it: a summary of the receive side's ProbeHealth
+// (gateway/health/probe_health.h, the live record with its clock estimate), in the payload's units.
+struct ProbeReport {
   std::string probe;
   bool connected = false;
   UnixMs last_heartbeat = 0;
@@ -82,7 +86,7 @@ struct ProbeHealth {
 
 struct GatewayHealth {
   std::map<std::string, std::uint64_t> counters;
-  std::map<std::string, std::uint64_t> drops_by_reason;
+  drops::DropCounts drops;  // published as drops_by_reason
 };
 
 struct Status {
@@ -97,7 +101,7 @@ struct Status {
 std::optional<std::string> encode_visit(const SiteVisit& v);
 std::optional<std::string> encode_presence_change(const PresenceChange& c);
 std::string encode_occupancy(const Occupancy& o);
-std::string encode_probe_health(const ProbeHealth& h);
+std::string encode_probe_health(const ProbeReport& h);
 std::string encode_gateway_health(const GatewayHealth& g);
 std::string encode_status(std::string_view tenant, std::string_view site, const Status& s);
 

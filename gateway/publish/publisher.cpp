@@ -219,7 +219,7 @@ void Publisher::update_occupancy(const Occupancy& o, UnixMs now) {
   presence_.open(now);
 }
 
-void Publisher::update_probe_health(const ProbeHealth& h, UnixMs now) {
+void Publisher::update_probe_health(const ProbeReport& h, UnixMs now) {
   std::lock_guard lock(mutex_);
   probe_health_[h.probe] = h;
   probes_.open(now);

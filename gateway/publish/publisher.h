@@ -126,7 +126,7 @@ class Publisher {
   SubmitVerdict submit_presence(const PresenceChange& c, UnixMs now);
   // Snapshots: the newest one is sent with the next presence / probes batch.
   void update_occupancy(const Occupancy& o, UnixMs now);
-  void update_probe_health(const ProbeHealth& h, UnixMs now);
+  void update_probe_health(const ProbeReport& h, UnixMs now);
   void update_gateway_health(const GatewayHealth& g, UnixMs now);
 
   // Seals due batches into the outbox, syncs it when due, connects, tops up the send window.
@@ -187,7 +187,7 @@ class Publisher {
   MicroBatcher presence_;
   MicroBatcher probes_;
   std::optional<Occupancy> occupancy_;
-  std::map<std::string, ProbeHealth> probe_health_;
+  std::map<std::string, ProbeReport> probe_health_;
   std::optional<GatewayHealth> gateway_health_;
   std::deque<Held> held_;  // sealed, waiting for room in the outbox; seq already assigned
   std::uint64_t next_seq_ = 0;

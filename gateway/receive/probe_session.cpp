@@ -8,7 +8,7 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
-#include "gateway/receive/server.h"
+#include "gateway/receive/intake.h"
 
 namespace footfall::gateway {
 
@@ -44,16 +44,16 @@ std::optional<std::string> peer_certificate_name(SSL* ssl) {
 
 }  // namespace
 
-ProbeSession::ProbeSession(ReceiveServer& server, const asio::any_io_executor& executor, std::string peer)
-    : server_(server),
+ProbeSession::ProbeSession(Intake& intake, const asio::any_io_executor& executor, std::string peer)
+    : intake_(intake),
       in_(kReadBufferBytes),
       peer_(std::move(peer)),
-      decoder_(limits_of(server.config())),
+      decoder_(limits_of(intake.config())),
       deadline_(executor) {}
 
 void ProbeSession::arm_hello_deadline() {
   // Covers the TLS handshake too: a peer that connects and says nothing is cut after hello_timeout_s.
-  set_deadline(Clock::now() + std::chrono::seconds(server_.config().hello_timeout_s), CloseReason::hello_timeout);
+  set_deadline(Clock::now() + std::chrono::seconds(intake_.config().hello_timeout_s), CloseReason::hello_timeout);
 }
 
 void ProbeSession::set_deadline(Clock::time_point at, CloseReason reason) {
@@ -106,7 +106,7 @@ void ProbeSession::process_input() {
     in_begin_ += result.consumed;
     if (result.status == wire::ParseStatus::need_more) break;
     if (result.status == wire::ParseStatus::bad) {
-      ReceiveCounters::bump(server_.counters().bad_frames[static_cast<std::size_t>(result.reason)]);
+      ReceiveCounters::bump(intake_.counters().bad_frames[static_cast<std::size_t>(result.reason)]);
       close(CloseReason::bad_frame, wire::to_string(result.reason));
       return;
     }
@@ -126,7 +126,7 @@ void ProbeSession::handle(const wire::Message& message) {
       return;
     }
     const auto& hello = std::get<wire::Hello>(message);
-    if (!server_.on_hello(*this, hello)) {
+    if (!intake_.on_hello(*this, hello)) {
       state_ = State::refusing;
       set_deadline(Clock::now() + kRefusalLinger, CloseReason::hello_refused);
       return;
@@ -134,15 +134,15 @@ void ProbeSession::handle(const wire::Message& message) {
     probe_id_ = hello.probe_id;
     replay_ = hello.probe_clock_ns == 0;
     state_ = State::established;
-    set_deadline(Clock::now() + std::chrono::seconds(server_.config().idle_timeout_s), CloseReason::idle_timeout);
+    set_deadline(Clock::now() + std::chrono::seconds(intake_.config().idle_timeout_s), CloseReason::idle_timeout);
     return;
   }
   // Established: any frame proves the probe alive.
-  deadline_at_ = Clock::now() + std::chrono::seconds(server_.config().idle_timeout_s);
-  server_.on_frame(*this);
+  deadline_at_ = Clock::now() + std::chrono::seconds(intake_.config().idle_timeout_s);
+  intake_.on_frame(*this);
   switch (type) {
     case wire::MessageType::batch: handle_batch(std::get<wire::Batch>(message)); return;
-    case wire::MessageType::heartbeat: server_.on_heartbeat(*this, std::get<wire::Heartbeat>(message)); return;
+    case wire::MessageType::heartbeat: intake_.on_heartbeat(*this, std::get<wire::Heartbeat>(message)); return;
     case wire::MessageType::hello: close(CloseReason::unexpected_message, "second hello"); return;
     case wire::MessageType::hello_reply:
     case wire::MessageType::ack: close(CloseReason::unexpected_message, wire::to_string(type)); return;
@@ -157,10 +157,10 @@ void ProbeSession::handle_batch(const wire::Batch& batch) {
   }
   if (!batch_seen_) {
     batch_seen_ = true;
-    server_.on_first_batch(*this, batch.seq);
+    intake_.on_first_batch(*this, batch.seq);
   }
   const auto frame = decoder_.last_frame();
-  const auto outcome = server_.store_batch(*this, batch.seq, frame, batch.body.events.size(), batch.body.sightings.size());
+  const auto outcome = intake_.store_batch(*this, batch.seq, frame, batch.body.events.size(), batch.body.sightings.size());
   if (outcome == StoreOutcome::full) {
     // Back-pressure: keep this batch, stop reading; the probe's window fills and its spool holds the rest.
     waiting_ = true;
@@ -169,7 +169,7 @@ void ProbeSession::handle_batch(const wire::Batch& batch) {
     waiting_sightings_ = batch.body.sightings.size();
     waiting_frame_.assign(frame.begin(), frame.end());
     deadline_at_ = Clock::time_point::max();  // we are the ones not reading: no idle timeout meanwhile
-    server_.wait_for_space(shared_from_this());
+    intake_.wait_for_space(shared_from_this());
   } else if (outcome == StoreOutcome::failed) {
     close(CloseReason::journal_failed, "batch could not be stored");
   }
@@ -177,7 +177,7 @@ void ProbeSession::handle_batch(const wire::Batch& batch) {
 
 bool ProbeSession::retry_waiting_batch() {
   if (!waiting_ || state_ == State::closed) return true;
-  const auto outcome = server_.store_batch(*this, waiting_seq_, waiting_frame_, waiting_events_, waiting_sightings_, true);
+  const auto outcome = intake_.store_batch(*this, waiting_seq_, waiting_frame_, waiting_events_, waiting_sightings_, true);
   if (outcome == StoreOutcome::full) return false;
   waiting_ = false;
   waiting_frame_.clear();
@@ -186,14 +186,14 @@ bool ProbeSession::retry_waiting_batch() {
     close(CloseReason::journal_failed, "batch could not be stored");
     return true;
   }
-  set_deadline(Clock::now() + std::chrono::seconds(server_.config().idle_timeout_s), CloseReason::idle_timeout);
+  set_deadline(Clock::now() + std::chrono::seconds(intake_.config().idle_timeout_s), CloseReason::idle_timeout);
   process_input();  // the rest of what was read, then reading resumes
   return true;
 }
 
 void ProbeSession::send(const wire::Message& message) {
   if (state_ == State::closed) return;
-  server_.encode(message, outbox_);
+  intake_.encode(message, outbox_);
   if (outbox_.size() > kMaxOutboxBytes) {
     close(CloseReason::slow_reader, "unread acks above 1 MiB");
     return;
@@ -250,13 +250,13 @@ void ProbeSession::close(CloseReason reason, std::string_view detail) {
       spdlog::warn("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
                    detail.empty() ? "" : ": ", detail);
   }
-  server_.on_closed(*this, reason);
+  intake_.on_closed(*this, reason);
 }
 
 template <typename Stream>
-StreamSession<Stream>::StreamSession(ReceiveServer& server, Stream stream, std::string peer,
+StreamSession<Stream>::StreamSession(Intake& intake, Stream stream, std::string peer,
                                      std::shared_ptr<asio::ssl::context> tls_context)
-    : ProbeSession(server, stream.get_executor(), std::move(peer)),
+    : ProbeSession(intake, stream.get_executor(), std::move(peer)),
       tls_context_(std::move(tls_context)),
       stream_(std::move(stream)) {}
 

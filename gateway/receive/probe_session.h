@@ -21,17 +21,17 @@
 namespace footfall::gateway {
 
 namespace asio = boost::asio;
-class ReceiveServer;
+class Intake;
 
 class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
  public:
-  ProbeSession(ReceiveServer& server, const asio::any_io_executor& executor, std::string peer);
+  ProbeSession(Intake& intake, const asio::any_io_executor& executor, std::string peer);
   virtual ~ProbeSession() = default;
   ProbeSession(const ProbeSession&) = delete;
   ProbeSession& operator=(const ProbeSession&) = delete;
 
   virtual void start() = 0;
-  // Idempotent: logs the reason, counts it, closes the socket and leaves the server's books.
+  // Idempotent: logs the reason, counts it, closes the socket and leaves the registry.
   void close(CloseReason reason, std::string_view detail = {});
   void send(const wire::Message& message);
   // Journal space may have been freed: store the batch that waited. True when nothing waits any more.
@@ -45,7 +45,7 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
   // nullopt when the probe showed no certificate.
   [[nodiscard]] const std::optional<std::string>& certificate_name() const { return certificate_name_; }
 
-  bool ack_due = false;  // in the server's list of sessions to ack after the next commit
+  bool ack_due = false;  // in the intake's list of sessions to ack after the next commit
 
  protected:
   virtual void do_read() = 0;
@@ -58,7 +58,7 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
   void on_read(const boost::system::error_code& ec, std::size_t n);
   void on_write(const boost::system::error_code& ec);
 
-  ReceiveServer& server_;
+  Intake& intake_;
   std::vector<std::uint8_t> in_;       // read buffer; the decoder keeps partial frames itself
   std::size_t in_end_ = 0;
   std::vector<std::uint8_t> sending_;  // the bytes of the write in flight
@@ -100,7 +100,7 @@ template <typename Stream>
 class StreamSession final : public ProbeSession {
  public:
   // `tls_context`: the context `stream` was made with, kept while the session lives (a reload may replace the server's).
-  StreamSession(ReceiveServer& server, Stream stream, std::string peer,
+  StreamSession(Intake& intake, Stream stream, std::string peer,
                 std::shared_ptr<asio::ssl::context> tls_context = nullptr);
   void start() override;
 

@@ -1,15 +1,13 @@
 #pragma once
 // What the receive side did, by outcome and by reason: every refused connection, refused hello, bad
-// frame and closed session is counted here as well as logged. Atomics, so tests and the health writer
-// may read them from another thread.
+// frame and closed session is counted here as well as logged. Atomics, so tests may read them from
+// another thread; what leaves the receive side is a copy (ReceiveCounts, in ReceiveHealth).
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "common/wire/bad_reason.h"
 #include "common/wire/messages.h"
@@ -47,26 +45,52 @@ inline constexpr std::size_t kCloseReasonCount = 0
     ;
 std::string_view to_string(CloseReason r);
 
+// The receive side's counts by outcome; N is std::atomic<std::uint64_t> where they are counted
+// (ReceiveCounters) and std::uint64_t in a copy handed on (ReceiveCounts).
+template <typename N>
+struct ReceiveTally {
+  N connections_accepted{0};
+  N connections_refused_max{0};  // beyond limits.max_connections
+  N connections_open{0};
+  N sessions_established{0};
+  std::array<N, wire::kMaxRefuseReason + 1> hello_refused{};  // lost: what a refused probe sent
+  std::array<N, wire::kBadReasonCount> bad_frames{};           // lost: the frame
+  std::array<N, kCloseReasonCount> closed{};                   // closings, not losses
+  N batches_received{0};
+  N batches_stored{0};
+  N batches_duplicate{0};
+  N batches_waiting_full{0};  // batches that had to wait (unacked) because the journal was full
+  N events_stored{0};
+  N sightings_stored{0};
+  N heartbeats{0};
+  N acks_sent{0};
+  N commits{0};
+};
+
+// A copy of the counters at one moment, with every count by its health.json name.
+struct ReceiveCounts : ReceiveTally<std::uint64_t> {
+  // Each scalar count (not the by-reason arrays) with its name, once for every reader.
+  template <typename F>
+  void each_count(F&& f) const {
+    f("connections_accepted", connections_accepted);
+    f("connections_refused_max", connections_refused_max);
+    f("connections_open", connections_open);
+    f("sessions_established", sessions_established);
+    f("batches_received", batches_received);
+    f("batches_stored", batches_stored);
+    f("batches_duplicate", batches_duplicate);
+    f("batches_waiting_full", batches_waiting_full);
+    f("events_stored", events_stored);
+    f("sightings_stored", sightings_stored);
+    f("heartbeats", heartbeats);
+    f("acks_sent", acks_sent);
+    f("commits", commits);
+  }
+};
+
 using Counter = std::atomic<std::uint64_t>;
 
-struct ReceiveCounters {
-  Counter connections_accepted{0};
-  Counter connections_refused_max{0};  // beyond limits.max_connections
-  Counter connections_open{0};
-  Counter sessions_established{0};
-  std::array<Counter, wire::kMaxRefuseReason + 1> hello_refused{};
-  std::array<Counter, wire::kBadReasonCount> bad_frames{};
-  std::array<Counter, kCloseReasonCount> closed{};
-  Counter batches_received{0};
-  Counter batches_stored{0};
-  Counter batches_duplicate{0};
-  Counter batches_waiting_full{0};  // batches that had to wait (unacked) because the journal was full
-  Counter events_stored{0};
-  Counter sightings_stored{0};
-  Counter heartbeats{0};
-  Counter acks_sent{0};
-  Counter commits{0};
-
+struct ReceiveCounters : ReceiveTally<Counter> {
   static std::uint64_t get(const Counter& c) { return c.load(std::memory_order_relaxed); }
   static void bump(Counter& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t bad(wire::BadReason r) const { return get(bad_frames[static_cast<std::size_t>(r)]); }
@@ -75,7 +99,7 @@ struct ReceiveCounters {
   }
   [[nodiscard]] std::uint64_t closes(CloseReason r) const { return get(closed[static_cast<std::size_t>(r)]); }
 
-  [[nodiscard]] nlohmann::json to_json() const;
+  [[nodiscard]] ReceiveCounts snapshot() const;
 };
 
 // Config reloads (SIGHUP): how many applied, how many were refused (the running config kept), and what the
@@ -86,8 +110,6 @@ struct ReloadCounters {
   std::int64_t last_ns = 0;               // wall clock of the latest reload, ok or failed
   std::string last_error;                 // of the latest failed reload; cleared by one that applies
   std::vector<std::string> needs_restart;  // keys changed in the file that the running gateway does not take
-
-  [[nodiscard]] nlohmann::json to_json() const;
 };
 
 }  // namespace footfall::gateway

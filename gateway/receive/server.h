@@ -1,27 +1,25 @@
 #pragma once
-// The receive side of the gateway: accepts probe connections (plain TCP or TLS), checks Hellos, stores
-// Batches in the journal and acks them once a group commit has made them durable. Single-threaded:
-// everything here runs on the one io_context thread; only the counters may be read from elsewhere.
+// The receive side of the gateway: accepts probe connections (plain TCP or TLS) and hands each to a session,
+// which reaches the rest through the Intake only (Hellos, Batches into the journal, acks after group commits);
+// the SessionRegistry keeps the open sessions. The server itself listens, reloads, and writes health.json.
+// Single-threaded: everything here runs on the one io_context thread; only the counters may be read from elsewhere.
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
-#include <unordered_map>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json_fwd.hpp>
 
-#include "common/wire/codec.h"
 #include "gateway/config/gateway_config.h"
-#include "gateway/health/probe_health.h"
 #include "gateway/journal/journal.h"
-#include "gateway/receive/probe_session.h"
+#include "gateway/receive/intake.h"
 #include "gateway/receive/receive_counters.h"
+#include "gateway/receive/receive_health.h"
+#include "gateway/receive/session_registry.h"
+#include "gateway/receive/tls_context.h"
 
 namespace footfall::gateway {
 
@@ -49,34 +47,17 @@ class ReceiveServer {
   void reload(const GatewayConfig& next, std::shared_ptr<asio::ssl::context> tls);
   [[nodiscard]] ReloadCounters& reloads() { return reloads_; }
 
+  [[nodiscard]] const GatewayConfig& config() const { return config_; }
   [[nodiscard]] ReceiveCounters& counters() { return counters_; }
   [[nodiscard]] Journal& journal() { return journal_; }
-  // health.json's content: per probe health plus the receive and journal counters.
-  [[nodiscard]] nlohmann::json health_json() const;
+  // Per probe health plus the receive and journal counters, as health.json writes them (to_json).
+  [[nodiscard]] ReceiveHealth health() const;
   void write_health(bool log_summary = true);
   // The next stage consumed journal records: batches waiting for space may go in now.
-  void journal_space_freed();
-
-  // --- called by sessions ---
-  [[nodiscard]] const GatewayConfig& config() const { return config_; }
-  void encode(const wire::Message& message, std::vector<std::uint8_t>& out);
-  // Checks the Hello, replies, and (when accepted) makes this the probe's session. False when refused.
-  bool on_hello(ProbeSession& session, const wire::Hello& hello);
-  StoreOutcome store_batch(ProbeSession& session, std::uint64_t seq, std::span<const std::uint8_t> frame,
-                           std::size_t events, std::size_t sightings, bool retry = false);
-  void on_heartbeat(ProbeSession& session, const wire::Heartbeat& heartbeat);
-  // The probe sends its oldest unacked batch first: seqs below it that the journal lacks are gone for good.
-  void on_first_batch(ProbeSession& session, std::uint64_t seq);
-  void on_frame(ProbeSession& session);
-  void wait_for_space(const std::shared_ptr<ProbeSession>& session);
-  void on_closed(ProbeSession& session, CloseReason reason);
+  void journal_space_freed() { intake_.retry_waiting(); }
 
  private:
   void do_accept();
-  void request_ack(ProbeSession& session);
-  void run_commit();
-  void retry_waiting();
-  void arm_space_timer();
   void arm_health_timer();
 
   asio::io_context& io_;
@@ -88,25 +69,10 @@ class ReceiveServer {
   bool stopping_ = false;
   ReceiveCounters counters_;
   ReloadCounters reloads_;
-  ProbeHealthBook health_;
-  wire::Encoder encoder_;  // shared: only small replies and acks are encoded here
-  std::unordered_map<ProbeSession*, std::shared_ptr<ProbeSession>> sessions_;
-  std::unordered_map<std::string, std::weak_ptr<ProbeSession>> by_probe_;
-  std::vector<std::weak_ptr<ProbeSession>> ack_waiters_;
-  bool commit_posted_ = false;
-  std::deque<std::weak_ptr<ProbeSession>> waiting_for_space_;
-  asio::steady_timer space_timer_;
-  bool space_timer_armed_ = false;
-  bool journal_full_ = false;
+  SessionRegistry registry_;
+  Intake intake_;
   asio::steady_timer health_timer_;
   asio::steady_timer accept_retry_timer_;
 };
-
-// The server's TLS context from the listen.tls files (read again each time: a renewed certificate is taken);
-// null with `error` naming the key of a file that does not load.
-std::shared_ptr<asio::ssl::context> make_tls_context(const ServerTls& tls, std::string& error);
-
-// An untrusted string made safe for one log line (non-printable bytes as \xNN).
-std::string printable(std::string_view untrusted);
 
 }  // namespace footfall::gateway

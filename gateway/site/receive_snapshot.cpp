@@ -1,77 +1,72 @@
 #include "gateway/site/receive_snapshot.h"
 
-#include <nlohmann/json.hpp>
-
 namespace footfall::gateway {
 
 namespace {
 
-std::uint64_t count_at(const nlohmann::json& j, const char* key) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+void add_probe(const std::string& id, const ProbeHealth& p, ReceiveSnapshot& out) {
+  publish::ProbeReport h;
+  h.probe = id;
+  h.connected = p.connected;
+  // The receive side's offset is gateway time minus probe time; the topic states probe minus gateway.
+  if (const auto offset = p.clock.offset_ns()) h.clock_offset_us = -*offset / 1000;
+  if (p.replay) out.replaying.insert(id);
+  if (p.has_heartbeat) {
+    const wire::Heartbeat& hb = p.heartbeat;
+    h.last_heartbeat = p.last_heartbeat_ns / 1'000'000;
+    h.capture_drops = hb.capture_dropped + hb.capture_if_dropped;
+    h.spool_depth_records = hb.spool_records;
+    h.spool_depth_bytes = hb.spool_bytes;
+    h.spool_full_drops = hb.spool_full_drop_records;
+    const std::string stage = "probe." + id;
+    out.drops.add({stage, "capture_drops", false}, h.capture_drops);
+    out.drops.add({stage, "parse_drops", false}, hb.parse_drops);
+    out.drops.add({stage, "spool_full_drops", true}, h.spool_full_drops);  // the spool's full policy
+  }
+  out.counters["probe." + id + ".batches_stored"] = p.batches_stored;
+  out.counters["probe." + id + ".events_stored"] = p.events_stored;
+  out.probes.push_back(std::move(h));
+}
+
+void add_receive(const ReceiveCounts& c, ReceiveSnapshot& out) {
+  c.each_count([&out](const char* name, std::uint64_t n) { out.counters[std::string("receive.") + name] = n; });
+  // A refused hello and a bad frame lose what was sent; closed sessions are closings, not losses.
+  for (std::size_t i = 1; i < c.hello_refused.size(); ++i)
+    out.drops.add({"receive.hello_refused", std::string(wire::to_string(static_cast<wire::RefuseReason>(i))), true},
+                  c.hello_refused[i]);
+  for (std::size_t i = 0; i < c.bad_frames.size(); ++i)
+    out.drops.add({"receive.bad_frames", std::string(wire::to_string(static_cast<wire::BadReason>(i))), false},
+                  c.bad_frames[i]);
+  for (std::size_t i = 0; i < c.closed.size(); ++i)
+    if (c.closed[i] != 0)
+      out.counters["receive.sessions_closed." + std::string(to_string(static_cast<CloseReason>(i)))] = c.closed[i];
+}
+
+void add_journal(const JournalStats& j, ReceiveSnapshot& out) {
+  // torn_records were never acked (the probes send them again): a counter, not a loss.
+  out.counters["journal.stored_batches"] = j.stored_batches;
+  out.counters["journal.duplicate_batches"] = j.duplicate_batches;
+  out.counters["journal.full_refusals"] = j.full_refusals;
+  out.counters["journal.held_records"] = j.held_records;
+  out.counters["journal.consumed_records"] = j.consumed_records;
+  out.counters["journal.disk_bytes"] = j.disk_bytes;
+  out.counters["journal.max_bytes"] = j.max_bytes;
+  out.counters["journal.last_journal_seq"] = j.last_journal_seq;
+  out.counters["journal.torn_records"] = j.torn_records;
+  out.counters["journal.seqs_given_up"] = j.seqs_given_up;
+  out.drops.add({"journal", "unreadable_records", false}, j.unreadable_records);
 }
 
 }  // namespace
 
-ReceiveSnapshot receive_snapshot(const nlohmann::json& health) {
+ReceiveSnapshot receive_snapshot(const ReceiveHealth& health) {
   ReceiveSnapshot out;
-  if (!health.is_object()) return out;
-  if (const auto probes = health.find("probes"); probes != health.end() && probes->is_object()) {
-    for (const auto& [id, p] : probes->items()) {
-      publish::ProbeHealth h;
-      h.probe = id;
-      h.connected = p.value("connected", false);
-      const auto& clock = p.at("clock");
-      // The receive side's offset is gateway time minus probe time; the topic states probe minus gateway.
-      if (clock.contains("offset_ns") && clock["offset_ns"].is_number_integer())
-        h.clock_offset_us = -clock["offset_ns"].get<std::int64_t>() / 1000;
-      if (clock.value("replay", false)) out.replaying.insert(id);
-      const auto& hb = p.at("heartbeat");
-      if (hb.is_object()) {
-        h.last_heartbeat = hb.value("received_ns", std::int64_t{0}) / 1'000'000;
-        h.capture_drops = count_at(hb, "capture_dropped") + count_at(hb, "capture_if_dropped");
-        h.spool_depth_records = count_at(hb, "spool_records");
-        h.spool_depth_bytes = count_at(hb, "spool_bytes");
-        h.spool_full_drops = count_at(hb, "spool_full_drop_records");
-        auto drop = [&out, &id](const std::string& reason, std::uint64_t n) {
-          if (n != 0) out.drops_by_reason["probe." + id + "." + reason] = n;
-        };
-        drop("capture_drops", h.capture_drops);
-        drop("parse_drops", count_at(hb, "parse_drops"));
-        drop("spool_full_drops", h.spool_full_drops);
-      }
-      out.counters["probe." + id + ".batches_stored"] = count_at(p, "batches_stored");
-      out.counters["probe." + id + ".events_stored"] = count_at(p, "events_stored");
-      out.probes.push_back(std::move(h));
-    }
-  }
-  if (const auto r = health.find("receive"); r != health.end() && r->is_object()) {
-    for (const auto& [k, v] : r->items()) {
-      if (v.is_number_unsigned()) {
-        out.counters["receive." + k] = v.get<std::uint64_t>();
-      } else if (v.is_object()) {
-        // hello_refused and bad_frames lose what was sent; sessions_closed are closings, not losses.
-        const bool loss = k == "hello_refused" || k == "bad_frames";
-        for (const auto& [reason, n] : v.items()) {
-          if (!n.is_number_unsigned()) continue;
-          if (loss) out.drops_by_reason["receive." + k + "." + reason] = n.get<std::uint64_t>();
-          else out.counters["receive." + k + "." + reason] = n.get<std::uint64_t>();
-        }
-      }
-    }
-  }
-  if (const auto j = health.find("journal"); j != health.end() && j->is_object()) {
-    // torn_records were never acked (the probes send them again): a counter, not a loss.
-    for (const char* k : {"stored_batches", "duplicate_batches", "full_refusals", "held_records", "consumed_records",
-                          "disk_bytes", "max_bytes", "last_journal_seq", "torn_records", "seqs_given_up"})
-      out.counters[std::string("journal.") + k] = count_at(*j, k);
-    if (const auto n = count_at(*j, "unreadable_records")) out.drops_by_reason["journal.unreadable_records"] = n;
-  }
+  for (const auto& [id, p] : health.probes) add_probe(id, p, out);
+  add_receive(health.receive, out);
+  add_journal(health.journal, out);
   // Config reloads (SIGHUP): a central server sees a refused reload as it sees any other counter.
-  if (const auto c = health.find("config"); c != health.end() && c->is_object()) {
-    out.counters["config.reloads_ok"] = count_at(*c, "reloads_ok");
-    out.counters["config.reloads_failed"] = count_at(*c, "reloads_failed");
-  }
+  out.counters["config.reloads_ok"] = health.config.ok;
+  out.counters["config.reloads_failed"] = health.config.failed;
   return out;
 }
 

@@ -17,27 +17,6 @@ publish::UnixMs to_ms(std::int64_t ns) { return ns / 1'000'000; }
 // The merge's device identity: BLE and WiFi addresses are separate spaces.
 std::uint64_t device_key(const MacAddress& mac, bool ble) { return mac.as_u64() | (std::uint64_t{ble} << 48); }
 
-publish::SiteVisit site_visit(PublishedVisit&& v) {
-  publish::SiteVisit out;
-  out.device = std::move(v.device);
-  out.visit_id = std::move(v.visit_id);
-  out.key_epoch = v.key_epoch;
-  out.arrival = to_ms(v.arrival_ns);
-  out.departure = to_ms(v.departure_ns);
-  out.zones = std::move(v.zones);
-  out.entry_zone = std::move(v.entry_zone);
-  out.exit_zone = std::move(v.exit_zone);
-  out.strongest_zone.reserve(v.strongest_zone.size());
-  for (ZoneSegment& s : v.strongest_zone) out.strongest_zone.push_back({to_ms(s.from_ns), std::move(s.zone)});
-  out.probes.reserve(v.probes.size());
-  for (ProbeVisit& p : v.probes)
-    out.probes.push_back({std::move(p.probe), std::move(p.zone), to_ms(p.first_seen_ns), to_ms(p.last_seen_ns), p.frames,
-                          p.rssi_max, static_cast<double>(p.rssi_mean)});
-  out.randomized = v.randomized;
-  out.fingerprint = std::move(v.fingerprint);
-  return out;
-}
-
 }  // namespace
 
 SitePipeline::Opened SitePipeline::open(SitePipelineConfig config, JournalFeed& feed, publish::Publisher& publisher,
@@ -196,7 +175,7 @@ void SitePipeline::refresh_receive_snapshot(std::int64_t now_ns) {
   auto snapshot = receive_();
   if (!snapshot) return;  // no answer: the previous view stays
   receive_snapshot_ = std::move(*snapshot);
-  for (const publish::ProbeHealth& h : receive_snapshot_.probes) {
+  for (const publish::ProbeReport& h : receive_snapshot_.probes) {
     if (!merger_.knows_probe(h.probe)) continue;
     ProbeState& state = probe_states_[h.probe];
     state.connected = h.connected;
@@ -242,8 +221,7 @@ void SitePipeline::on_arrival(const SiteArrival& arrival) {
   ensure_key(arrival.ts_ns);
   auto published = privacy_.arrival(arrival);
   if (!published) return;  // counted by the privacy filter (no_key, crypto_failed)
-  submit(publish::PresenceChange{publish::PresenceKind::arrival, std::move(published->device), published->key_epoch,
-                                 to_ms(published->ts_ns), std::move(published->zone), published->randomized});
+  submit(std::move(*published));
 }
 
 void SitePipeline::on_visit(const Visit& visit) {
@@ -253,8 +231,8 @@ void SitePipeline::on_visit(const Visit& visit) {
     ensure_key(visit.arrival_ns);
     if (auto published = privacy_.visit(visit)) {
       publish::PresenceChange departure{publish::PresenceKind::departure, published->device, published->key_epoch,
-                                        to_ms(published->departure_ns), published->exit_zone, published->randomized};
-      submit(site_visit(std::move(*published)));
+                                        published->departure, published->exit_zone, published->randomized};
+      submit(std::move(*published));
       submit(std::move(departure));
     }
   }
@@ -522,36 +500,31 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
   c["publish.connection_losses"] = pub.connection_losses;
   for (const auto& [k, v] : receive_snapshot_.counters) c[k] = v;
 
-  // Every drop of data by reason. Zero reasons are left out, so an empty map means nothing was lost.
-  auto drop = [&g](const std::string& reason, std::uint64_t n) {
-    if (n != 0) g.drops_by_reason[reason] += n;
-  };
-  drop("opt_out.events", s.events_opted_out);
-  drop("opt_out.sightings", s.sightings_opted_out);
-  drop("journal.undecodable", s.records_undecodable);
-  drop("merge.unknown_probe_events", m.unknown_probe);
-  drop("merge.unknown_probe_sightings", m.sightings_unknown_probe);
-  drop("merge.evicted_visits", m.evicted);  // cut short, not lost: published with end = evicted
-  drop("privacy.no_key", p.no_key);
-  drop("privacy.crypto_failed", p.crypto_failed);
-  drop("publish.not_pseudonym", s.not_pseudonym);
-  for (const auto& [k, v] : pub.drops_by_reason) drop("outbox." + k, v);
-  for (const auto& [k, v] : receive_snapshot_.drops_by_reason) drop(k, v);
+  // Every drop of data by stage and reason. Zero counts are left out, so no drops means nothing was lost.
+  drops::DropCounts& d = g.drops;
+  d.add({"opt_out", "events", true}, s.events_opted_out);
+  d.add({"opt_out", "sightings", true}, s.sightings_opted_out);
+  d.add({"journal", "undecodable", false}, s.records_undecodable);
+  d.add({"merge", "unknown_probe_events", false}, m.unknown_probe);
+  d.add({"merge", "unknown_probe_sightings", false}, m.sightings_unknown_probe);
+  d.add({"merge", "evicted_visits", true}, m.evicted);  // cut short, not lost: published with end = evicted
+  d.add({"privacy", "no_key", false}, p.no_key);
+  d.add({"privacy", "crypto_failed", false}, p.crypto_failed);
+  d.add({"publish", "not_pseudonym", false}, s.not_pseudonym);
+  for (const auto& [reason, n] : pub.drops_by_reason) d.add({"outbox", reason, false}, n);
+  d.add(receive_snapshot_.drops);
   return g;
 }
 
 void SitePipeline::publish_health(std::int64_t now_ns) {
   refresh_receive_snapshot(now_ns);
   const publish::UnixMs now_ms = to_ms(now_ns);
-  for (const publish::ProbeHealth& h : receive_snapshot_.probes) publisher_.update_probe_health(h, now_ms);
+  for (const publish::ProbeReport& h : receive_snapshot_.probes) publisher_.update_probe_health(h, now_ms);
   const publish::GatewayHealth g = gateway_health();
   publisher_.update_gateway_health(g, now_ms);
-  std::uint64_t total = 0;
+  const std::uint64_t total = g.drops.total();
   std::string reasons;
-  for (const auto& [reason, n] : g.drops_by_reason) {
-    total += n;
-    reasons += " " + reason + "=" + std::to_string(n);
-  }
+  for (const auto& [reason, n] : g.drops.by_reason()) reasons += " " + reason + "=" + std::to_string(n);
   if (total != last_drop_total_) spdlog::warn("site: drops by reason:{}", reasons);
   last_drop_total_ = total;
   spdlog::info("site: records={} events={} visits={} arrivals={} open={} processed_through={} consumed_through={} "

@@ -50,6 +50,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/drops.h"
 #include "common/wire/codec.h"
 #include "gateway/anonymize/keyring.h"
 #include "gateway/anonymize/opt_out.h"
@@ -58,14 +59,15 @@
 #include "gateway/publish/publisher.h"
 #include "gateway/site/journal_feed.h"
 #include "gateway/site/site_checkpoint.h"
+#include "gateway/site/site_stage.h"
 
 namespace footfall::gateway {
 
 // What the receive side knows, as the `.../probes` topic publishes it.
 struct ReceiveSnapshot {
-  std::vector<publish::ProbeHealth> probes;
+  std::vector<publish::ProbeReport> probes;
   std::map<std::string, std::uint64_t> counters;
-  std::map<std::string, std::uint64_t> drops_by_reason;
+  drops::DropCounts drops;
   std::set<std::string> replaying;  // probes replaying a capture: their times are capture times
 };
 // Called from the stage's thread; nullopt when the receive side could not answer.
@@ -114,7 +116,7 @@ struct SiteCounters {
   std::uint64_t pinned_devices = 0;
 };
 
-class SitePipeline final : private SiteSink {
+class SitePipeline final : public SiteStage, private SiteSink {
  public:
   // A current probe has at most this many batches unacked: about one a second is sealed and acked at once,
   // so more means the probe is replaying a spool backlog.
@@ -132,10 +134,10 @@ class SitePipeline final : private SiteSink {
   // One round at gateway time now_ns: retries waiting items, reads and processes up to one chunk of records,
   // lets site time pass, polls the publisher, releases what is durable, checkpoints and publishes health
   // when due. True when it read records (call again at once); false when idle.
-  bool step(std::int64_t now_ns);
+  bool step(std::int64_t now_ns) override;
   // Shutdown: seals and stores every open batch, checkpoints and consumes what that made durable. Open
   // visits stay open (pinned in the journal) and are rebuilt by the next start's replay.
-  void finish(std::int64_t now_ns);
+  void finish(std::int64_t now_ns) override;
 
   [[nodiscard]] const SiteCounters& counters() const { return counters_; }
   [[nodiscard]] const SiteMerger& merger() const { return merger_; }

@@ -107,7 +107,7 @@ TEST_CASE("status payloads: online with since, last will with null since") {
 }
 
 TEST_CASE("probe health and occupancy snapshots") {
-  ProbeHealth h{"probe-02", true, 1714557600123, -1500, 7, 3, 4096, 0};
+  ProbeReport h{"probe-02", true, 1714557600123, -1500, 7, 3, 4096, 0};
   CHECK(encode_probe_health(h) ==
         R"({"capture_drops":7,"clock_offset_us":-1500,"connected":true,"last_heartbeat":"2024-05-01T10:00:00.123Z",)"
         R"("probe":"probe-02","spool_depth_bytes":4096,"spool_depth_records":3,"spool_full_drops":0})");

@@ -45,8 +45,9 @@ std::vector<std::pair<std::string, std::string>> encoder_output() {
   const BatchEnvelope env{"mall-7-1714557600-9", "acme", "mall-7", 9, 1714557665000};
   PresenceChange c{PresenceKind::departure, v.device, 2, v.departure, "entrance", true};
   Occupancy o{v.departure, 1, {{"entrance", 1}}};
-  ProbeHealth h{"probe-01", true, v.departure, 250, 0, 0, 0, 0};
-  GatewayHealth g{{{"frames_received", 10}}, {{"bad_crc", 1}}};
+  ProbeReport h{"probe-01", true, v.departure, 250, 0, 0, 0, 0};
+  GatewayHealth g{{{"frames_received", 10}}, {}};
+  g.drops.add({"receive.bad_frames", "bad_crc", false});
   const std::string publisher =
       R"({"acked":0,"auth_failures":0,"connection_losses":0,"drops_by_reason":{},"full_events":0,)"
       R"("outbox_bytes":0,"outbox_records":0,"published":0,"republished":0})";

@@ -292,7 +292,7 @@ TEST_CASE("journal full: no ack, nothing dropped; consuming frees space and the 
   CHECK(probe.available() == 0);  // the waiting batch is not acked
   const auto held_before = journal_entries(gw).size();
   CHECK(held_before == unacked_seq - 1);
-  const auto health = gw.call([](ReceiveServer& s) { return s.health_json(); });
+  const auto health = gw.call([](ReceiveServer& s) { return to_json(s.health()); });
   CHECK(health["journal"]["full"] == true);
 
   // The next stage publishes and trims the oldest half: the waiting batch goes in and is acked.
@@ -378,7 +378,7 @@ TEST_CASE("a probe clock 3 hours behind: offset estimated, event times corrected
   // On the gateway's clock the events happened about now.
   CHECK(std::abs(corrected.body.events[0].ts_ns - now_ns()) < 5'000'000'000);
 
-  const auto health = gw.call([](ReceiveServer& s) { return s.health_json(); });
+  const auto health = gw.call([](ReceiveServer& s) { return to_json(s.health()); });
   const auto& clock = health["probes"]["entrance"]["clock"];
   CHECK(clock["samples"] == 2);
   CHECK(clock["correction_ns"].get<std::int64_t>() == applied);
@@ -415,7 +415,7 @@ TEST_CASE("a small offset is not corrected, and a replaying probe (clock 0) neve
   wire::Batch stored;
   REQUIRE_FALSE(corrected_batch(entries[1], decoder, stored));
   CHECK(stored.body.events.front().ts_ns == batch.body.events.front().ts_ns);
-  const auto health = gw.call([](ReceiveServer& s) { return s.health_json(); });
+  const auto health = gw.call([](ReceiveServer& s) { return to_json(s.health()); });
   CHECK(health["probes"]["food-court"]["clock"]["replay"] == true);
   CHECK(health["probes"]["food-court"]["clock"]["offset_ns"].is_null());
 }
@@ -474,7 +474,7 @@ TEST_CASE("reload: a removed probe and a changed token end their sessions; liste
   CHECK(hello("food-court", "t0ken").reason == wire::RefuseReason::bad_token);
   CHECK(hello("food-court", "new-t0ken").status == wire::HelloStatus::accepted);
   CHECK(hello("cafe", "caf3").status == wire::HelloStatus::accepted);
-  const auto health = gw.call([](ReceiveServer& s) { return s.health_json(); });
+  const auto health = gw.call([](ReceiveServer& s) { return to_json(s.health()); });
   CHECK(health["probes"]["cafe"]["zone"] == "cafe");
   CHECK(health["receive"]["sessions_closed"]["probe_removed"] == 1);
 }

@@ -11,6 +11,7 @@
 #include "gateway/journal/journal.h"
 #include "gateway/publish/outbox.h"
 #include "gateway/publish/publisher.h"
+#include "gateway/receive/receive_health.h"
 #include "gateway/site/receive_snapshot.h"
 #include "gateway/site/site_pipeline.h"
 #include "tests/support/mosquitto_broker.h"
@@ -233,7 +234,8 @@ TEST_CASE("site stage: opted-out devices are dropped before the merge and counte
     CHECK(site.pipeline().merger().counters().events_in == 2);
     CHECK(c.visits_submitted == 1);
     const auto health = site.pipeline().gateway_health();
-    CHECK(health.drops_by_reason.at("opt_out.events") == 2);
+    CHECK(health.drops.count("opt_out", "events") == 2);
+    CHECK(health.drops.by_reason().at("opt_out.events") == 2);
   }
   CHECK(outbox_items(tmp.path() / "outbox").at("visits").size() == 1);
 }
@@ -281,18 +283,27 @@ TEST_CASE("site stage: a full outbox stops the reading; nothing is lost once the
 }
 
 TEST_CASE("receive snapshot: who replays a capture, spool depth, reload counters, from the receive side's health") {
-  // Counts are unsigned in the receive side's health (as here); anything else reads as 0.
-  const json health = {
-      {"probes",
-       {{"entrance",
-         {{"connected", true},
-          {"clock", {{"replay", true}, {"offset_ns", nullptr}}},
-          {"heartbeat", {{"received_ns", 1'000'000'000}, {"spool_records", 9u}}},
-          {"batches_stored", 3u},
-          {"events_stored", 40u}}},
-        {"model-room",
-         {{"connected", false}, {"clock", {{"replay", false}, {"offset_ns", -2'000'000}}}, {"heartbeat", nullptr}}}}},
-      {"config", {{"reloads_ok", 2u}, {"reloads_failed", 1u}, {"last_error", "probes[1].token: empty"}}}};
+  ReceiveHealth health;
+  ProbeHealth at_entrance(ClockOffset(8, 0));
+  at_entrance.connected = true;
+  at_entrance.replay = true;
+  at_entrance.has_heartbeat = true;
+  at_entrance.last_heartbeat_ns = 1'000'000'000;
+  at_entrance.heartbeat.spool_records = 9;
+  at_entrance.batches_stored = 3;
+  at_entrance.events_stored = 40;
+  health.probes.emplace("entrance", at_entrance);
+  ProbeHealth at_room(ClockOffset(8, 0));
+  at_room.connected = false;
+  at_room.clock.add_sample(1'002'000'000, 1'000'000'000);  // gateway minus probe: -2 ms
+  health.probes.emplace("model-room", at_room);
+  health.config.ok = 2;
+  health.config.failed = 1;
+  health.config.last_error = "probes[1].token: empty";
+  health.receive.hello_refused[static_cast<std::size_t>(wire::RefuseReason::bad_token)] = 2;
+  health.receive.bad_frames[static_cast<std::size_t>(wire::BadReason::bad_magic)] = 1;
+  health.receive.closed[static_cast<std::size_t>(CloseReason::peer_closed)] = 5;
+  health.journal.unreadable_records = 4;
   const ReceiveSnapshot snap = receive_snapshot(health);
   CHECK(snap.replaying == std::set<std::string>{"entrance"});
   REQUIRE(snap.probes.size() == 2);
@@ -305,4 +316,12 @@ TEST_CASE("receive snapshot: who replays a capture, spool depth, reload counters
   CHECK(snap.counters.at("config.reloads_ok") == 2);
   CHECK(snap.counters.at("config.reloads_failed") == 1);
   CHECK(snap.counters.at("probe.entrance.events_stored") == 40);
+  // Refused hellos (by policy) and bad frames (errors) are drops; closed sessions are counters.
+  CHECK(snap.drops.by_reason() == std::map<std::string, std::uint64_t>{{"journal.unreadable_records", 4},
+                                                                       {"receive.bad_frames.bad_magic", 1},
+                                                                       {"receive.hello_refused.bad_token", 2}});
+  CHECK(snap.drops.errors() == 5);
+  CHECK(snap.counters.at("receive.sessions_closed.peer_closed") == 5);
+  CHECK(snap.counters.at("receive.connections_accepted") == 0);
+  CHECK_FALSE(snap.counters.contains("journal.unreadable_records"));
 }
