@@ -1,7 +1,5 @@
 #include "probe/spool/spool.h"
 
-#include <cstring>
-
 namespace footfall::probe::spool {
 
 namespace {
@@ -25,24 +23,13 @@ std::string_view to_string(FullPolicy p) {
 }
 
 std::string_view to_string(SpoolErrc e) {
-  switch (e) {
-    case SpoolErrc::ok: return "ok";
-    case SpoolErrc::invalid_limits: return "invalid_limits";
-    case SpoolErrc::cannot_create_dir: return "cannot_create_dir";
-    case SpoolErrc::io_error: return "io_error";
-    case SpoolErrc::disk_full: return "disk_full";
-    case SpoolErrc::record_too_large: return "record_too_large";
-    case SpoolErrc::seq_not_increasing: return "seq_not_increasing";
-    case SpoolErrc::spool_full: return "spool_full";
-  }
-  return "unknown";
+  return e == SpoolErrc::spool_full ? "spool_full" : segment_log::to_string(static_cast<segment_log::Errc>(e));
 }
 
+// The log's message, which names full as "full".
 std::string SpoolError::message() const {
-  std::string m(to_string(code));
-  if (!path.empty()) m += ": " + path;
-  if (sys_errno != 0) m += ": " + std::string(std::strerror(sys_errno));
-  return m;
+  const std::string m = segment_log::Error{static_cast<segment_log::Errc>(code), sys_errno, path}.message();
+  return code == SpoolErrc::spool_full ? "spool_" + m : m;
 }
 
 OpenResult Spool::open(const std::filesystem::path& dir, SpoolLimits limits, FsyncPolicy fsync, std::int64_t now_ns) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "../support/scratch.h"
+#include "tests/support/scratch.h"
 #include "common/atomic_file.h"
 
 namespace af = footfall::atomic_file;

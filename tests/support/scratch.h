@@ -1,6 +1,8 @@
 #pragma once
 // What many test programs need around files: a private temporary directory removed with everything in it,
 // and a whole file read into a string.
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +32,16 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole of a temporary stream a test wrote to (a tmpfile() given to a command as its output), then closed.
+inline std::string slurp(std::FILE* f) {
+  std::rewind(f);
+  std::string text;
+  std::array<char, 65536> buf{};
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) text.append(buf.data(), n);
+  std::fclose(f);
+  return text;
+}
 
 inline std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

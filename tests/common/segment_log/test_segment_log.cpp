@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "../support/scratch.h"
+#include "tests/support/scratch.h"
 #include "common/byte_writer.h"
 #include "common/segment_log/segment_log.h"
 #include "common/wire/crc32c.h"

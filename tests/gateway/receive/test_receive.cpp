@@ -34,11 +34,6 @@ std::vector<JournalEntry> journal_entries(GatewayUnderTest& gw) {
   });
 }
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 constexpr std::int64_t kHour = 3600LL * 1'000'000'000;
 
 }  // namespace
@@ -177,7 +172,7 @@ TEST_CASE("a batch is stored durably before its ack, and a duplicate is acked ag
   CHECK(ReceiveCounters::get(gw.counters().commits) >= 1);
   std::string on_disk;
   for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path()))
-    if (f.path().extension() == ".spool") on_disk += read_file(f.path());
+    if (f.path().extension() == ".spool") on_disk += footfall::testing::slurp(f.path());
   CHECK(on_disk.find(std::string(frame.begin(), frame.end())) != std::string::npos);
 
   REQUIRE(probe.send_bytes(frame));  // the probe never saw the ack: it resends
@@ -556,7 +551,7 @@ TEST_CASE("stop writes health.json with probes, counters and the journal") {
     REQUIRE(probe.send(make_batch(1, 7, now_ns(), rng)));
     REQUIRE(probe.receive_as<wire::Ack>());
   }
-  const auto doc = nlohmann::json::parse(read_file(dir.path() / "health.json"));
+  const auto doc = nlohmann::json::parse(footfall::testing::slurp(dir.path() / "health.json"));
   CHECK(doc["site"] == "mall-1");
   CHECK(doc["probes"]["entrance"]["events_stored"] == 7);
   CHECK(doc["probes"]["entrance"]["acked_through"] == 1);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "probe/commands/frame_json.h"
+#include "tests/support/scratch.h"
 
 namespace {
 

@@ -11,11 +11,14 @@
 
 #include "probe/commands/presence_command.h"
 #include "probe/pipeline/presence_json.h"
+#include "tests/support/scratch.h"
 #include "tests/support/sim_capture.h"
 
 using namespace footfall;
 using namespace footfall::probe;
 using namespace footfall::testing;
+
+using footfall::testing::slurp;
 
 namespace {
 
@@ -24,15 +27,6 @@ struct Output {
   std::string out;
   std::string err;
 };
-
-std::string slurp(std::FILE* f) {
-  std::rewind(f);
-  std::string text;
-  std::array<char, 65536> buf{};
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) text.append(buf.data(), n);
-  std::fclose(f);
-  return text;
-}
 
 Output run(const commands::PresenceOptions& options) {
   std::FILE* out = std::tmpfile();

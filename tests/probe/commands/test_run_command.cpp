@@ -14,6 +14,7 @@
 #include "probe/commands/presence_command.h"
 #include "probe/commands/run_command.h"
 #include "tests/support/fake_gateway.h"
+#include "tests/support/scratch.h"
 #include "tests/support/sim_capture.h"
 
 using namespace footfall;
@@ -21,16 +22,9 @@ using namespace footfall::probe;
 using namespace footfall::testing;
 using namespace std::chrono_literals;
 
-namespace {
+using footfall::testing::slurp;
 
-std::string slurp(std::FILE* f) {
-  std::rewind(f);
-  std::string text;
-  std::array<char, 65536> buf{};
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) text.append(buf.data(), n);
-  std::fclose(f);
-  return text;
-}
+namespace {
 
 struct Result {
   int status = -1;

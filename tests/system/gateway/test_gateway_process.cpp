@@ -23,11 +23,6 @@ const std::string kGateway = std::string(FOOTFALL_BIN_DIR) + "/footfall-gateway"
 
 using footfall::testing::Child;
 
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 std::filesystem::path write_config(const std::filesystem::path& dir, std::uint16_t port, const std::string& extra = "") {
   const auto path = dir / "gateway.json";
   std::ofstream(path) << R"({"tenant": "acme", "site": "mall-1", "listen": {"address": "127.0.0.1", "port": )" << port
@@ -57,13 +52,13 @@ TEST_CASE("footfall-gateway: a bad config is one line naming the key, exit 2; --
   Child bad({kGateway, "--config", config.string()}, dir.path() / "out", dir.path() / "err");
   REQUIRE(bad.started());
   CHECK(bad.wait() == 2);
-  const auto err = read_file(dir.path() / "err");
+  const auto err = footfall::testing::slurp(dir.path() / "err");
   CHECK(err.find("gateway.json: limits.idle_timeout_s: expected a positive integer") == 0);
   CHECK(std::count(err.begin(), err.end(), '\n') == 1);
 
   Child help({kGateway, "--help-config"}, dir.path() / "out", dir.path() / "err");
   CHECK(help.wait() == 0);
-  CHECK(read_file(dir.path() / "out").find("journal.max_mb") != std::string::npos);
+  CHECK(footfall::testing::slurp(dir.path() / "out").find("journal.max_mb") != std::string::npos);
 }
 
 TEST_CASE("footfall-gateway: SIGTERM stops it cleanly with exit 0 and health.json written") {
@@ -82,7 +77,7 @@ TEST_CASE("footfall-gateway: SIGTERM stops it cleanly with exit 0 and health.jso
   gw.signal(SIGTERM);
   CHECK(gw.wait() == 0);
   CHECK(probe.wait_closed());
-  const auto health = nlohmann::json::parse(read_file(dir.path() / "journal" / "health.json"));
+  const auto health = nlohmann::json::parse(footfall::testing::slurp(dir.path() / "journal" / "health.json"));
   CHECK(health["probes"]["entrance"]["batches_stored"] == 1);
 }
 
@@ -149,7 +144,7 @@ TEST_CASE("footfall-gateway: kill -9 mid-stream, restart, resend: every acked ba
   Child dump({kGateway, "journal", "--config", config.string()}, dir.path() / "dump", dir.path() / "dump_err");
   REQUIRE(dump.wait() == 0);
   std::map<std::uint64_t, std::size_t> events_per_seq;
-  std::istringstream lines(read_file(dir.path() / "dump"));
+  std::istringstream lines(footfall::testing::slurp(dir.path() / "dump"));
   for (std::string line; std::getline(lines, line);) {
     const auto j = nlohmann::json::parse(line);
     CHECK(j["probe"] == "entrance");

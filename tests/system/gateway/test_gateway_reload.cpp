@@ -23,12 +23,7 @@ namespace {
 
 const std::string kGateway = std::string(FOOTFALL_BIN_DIR) + "/footfall-gateway";
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-json read_json(const fs::path& p) { return json::parse(read_file(p), nullptr, false); }
+json read_json(const fs::path& p) { return json::parse(footfall::testing::slurp(p), nullptr, false); }
 void write_json(const fs::path& p, const json& j) {
   const fs::path temp = p.string() + ".tmp";  // renamed over it, as provision and editors do
   std::ofstream(temp) << j.dump(2);
@@ -79,7 +74,7 @@ class RunningGateway {
     child_.signal(SIGTERM);
     return child_.wait();
   }
-  [[nodiscard]] std::string log() const { return read_file(dir_ / "gateway.err"); }
+  [[nodiscard]] std::string log() const { return footfall::testing::slurp(dir_ / "gateway.err"); }
   // SIGHUP, then the bounded wait for health.json to show one more reload of the given kind.
   bool reload_and_wait(const char* which) {
     const std::uint64_t before = reloads(dir_, which);
@@ -106,8 +101,8 @@ Run provision(const fs::path& dir, const std::string& probe, std::vector<std::st
   Child child(args, dir / ("provision-" + probe + ".out"), dir / ("provision-" + probe + ".err"));
   Run r;
   r.status = child.wait(30000ms);
-  r.out = read_file(dir / ("provision-" + probe + ".out"));
-  r.err = read_file(dir / ("provision-" + probe + ".err"));
+  r.out = footfall::testing::slurp(dir / ("provision-" + probe + ".out"));
+  r.err = footfall::testing::slurp(dir / ("provision-" + probe + ".err"));
   return r;
 }
 
@@ -379,7 +374,7 @@ TEST_CASE("reload with publishing on: the site stage merges a probe provisioned 
   CHECK(entrance.receive_as<wire::Ack>());  // the receive side went on while the site stage restarted
 
   // The new probe's arrivals reach MQTT in its own zone: the merge knows it.
-  CHECK_MESSAGE(eventually([&] { return read_file(dir.path() / "presence.jsonl").find("\"model-room\"") != std::string::npos; },
+  CHECK_MESSAGE(eventually([&] { return footfall::testing::slurp(dir.path() / "presence.jsonl").find("\"model-room\"") != std::string::npos; },
                            20000ms),
                 gw.log());
   CHECK(gw.log().find("merge.unknown_probe_events") == std::string::npos);

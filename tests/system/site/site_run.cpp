@@ -9,14 +9,11 @@
 #include <iterator>
 #include <thread>
 
+#include "tests/support/scratch.h"
+
 namespace footfall::test::site {
 
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -74,7 +71,7 @@ std::vector<std::string> spellings(const std::array<std::uint8_t, 6>& forward) {
 }  // namespace
 
 Truth read_truth(const std::filesystem::path& truth_json) {
-  const auto doc = nlohmann::json::parse(slurp(truth_json));
+  const auto doc = nlohmann::json::parse(footfall::testing::slurp(truth_json));
   Truth t;
   const auto& devices = doc.at("devices");
   for (const auto& d : devices) {
@@ -172,7 +169,7 @@ SiteRun::SiteRun(std::string broker_uri, std::vector<double> probe_speeds)
   const int rc = run_program({FOOTFALL_SIM_BIN, "--scenario", "office", "--duration", "2h", "--seed", "4",
                               "--randomizing-share", "0", "--out", (dir() / "sim").string()},
                              dir() / "sim.log", std::chrono::seconds(60));
-  if (rc != 0) error_ = "footfall-sim failed: " + slurp(dir() / "sim.log");
+  if (rc != 0) error_ = "footfall-sim failed: " + footfall::testing::slurp(dir() / "sim.log");
   gateway_port_ = pick_free_loopback_port();
 }
 
@@ -267,7 +264,7 @@ bool SiteRun::wait_probes(std::chrono::milliseconds timeout) {
 }
 
 std::string SiteRun::log_of(const std::string& name) const {
-  return slurp(name == "gateway" ? gateway_log() : dir() / (name + ".log"));
+  return footfall::testing::slurp(name == "gateway" ? gateway_log() : dir() / (name + ".log"));
 }
 
 }  // namespace footfall::test::site

@@ -1,0 +1,139 @@
+// The journal without sockets: the dedup index of held sequence numbers, journal records (golden bytes,
+// hostile input) and the journal itself (reopen, torn tail, full, consume, its directory lock).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+
+#include "gateway/journal/held_seqs.h"
+#include "gateway/journal/journal.h"
+#include "gateway/journal/journal_record.h"
+#include "tests/support/gateway_harness.h"
+
+using namespace footfall;
+using namespace footfall::gateway;
+using footfall::gateway::testing::TempDir;
+
+TEST_CASE("held seqs: cumulative point, ranges, merging and acks") {
+  HeldSeqs h;
+  CHECK(h.insert(2));
+  CHECK(h.insert(5));
+  CHECK(h.cumulative() == 0);
+  CHECK(h.to_ack() == wire::Ack{0, {{2, 2}, {5, 5}}});
+  CHECK(h.insert(1));
+  CHECK(h.cumulative() == 2);
+  CHECK(h.insert(4));
+  CHECK(h.to_ack() == wire::Ack{2, {{4, 5}}});
+  CHECK_FALSE(h.insert(4));
+  CHECK(h.contains(5));
+  CHECK_FALSE(h.contains(3));
+  CHECK(h.insert(3));
+  CHECK(h.cumulative() == 5);
+  CHECK(h.ranges().empty());
+  // More gaps than an Ack carries: the newest ranges are kept.
+  HeldSeqs many;
+  for (std::uint64_t s = 2; s <= 200; s += 2) many.insert(s);
+  const auto ack = many.to_ack();
+  CHECK(ack.ranges.size() == wire::kMaxAckRanges);
+  CHECK(ack.ranges.back() == wire::SeqRange{200, 200});
+  CHECK(ack.covers(200));
+  HeldSeqs restored;
+  CHECK_FALSE(restored.restore(3, {{4, 6}}));  // adjacent to the cumulative point
+  CHECK(restored.restore(3, {{5, 6}}));
+  CHECK(restored.contains(6));
+  CHECK_FALSE(restored.contains(4));
+}
+
+TEST_CASE("journal record: golden bytes and hostile input") {
+  JournalRecordMeta meta;
+  meta.probe_id = "ab";
+  meta.probe_seq = 0x0102;
+  meta.received_ns = 5;
+  meta.clock_offset_ns = -1;
+  meta.correction_ns = 0;
+  meta.offset_known = true;
+  const std::vector<std::uint8_t> frame{0xaa, 0xbb};
+  std::vector<std::uint8_t> out;
+  encode_journal_record(meta, frame, out);
+  const std::vector<std::uint8_t> golden{
+      0x01, 0x02, 'a', 'b',                                           // version, id
+      0x02, 0x01, 0, 0, 0, 0, 0, 0,                                   // probe seq
+      0x05, 0, 0, 0, 0, 0, 0, 0,                                      // received
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,                 // offset -1
+      0, 0, 0, 0, 0, 0, 0, 0,                                         // correction
+      0x01,                                                           // flags: offset known
+      0x02, 0, 0, 0, 0xaa, 0xbb};                                     // frame
+  CHECK(out == golden);
+  const auto view = decode_journal_record(out);
+  REQUIRE(view);
+  CHECK(view->meta.probe_id == "ab");
+  CHECK(view->meta.clock_offset_ns == -1);
+  CHECK(view->meta.offset_known);
+  CHECK_FALSE(view->meta.replay);
+  CHECK(std::vector<std::uint8_t>(view->frame.begin(), view->frame.end()) == frame);
+  for (std::size_t cut = 0; cut < out.size(); ++cut)
+    CHECK_FALSE(decode_journal_record(std::span<const std::uint8_t>(out).first(cut)));
+  auto longer = out;
+  longer.push_back(0);
+  CHECK_FALSE(decode_journal_record(longer));
+  auto bad_flags = out;
+  bad_flags[36] = 0x80;
+  CHECK_FALSE(decode_journal_record(bad_flags));
+}
+
+TEST_CASE("journal: stores, dedups, survives reopen and a torn tail, and locks its directory") {
+  TempDir dir;
+  JournalOptions options;
+  options.dir = dir.path();
+  options.max_bytes = 8u << 20;
+  const std::vector<std::uint8_t> frame(300, 0x5a);
+  auto meta = [](std::string id, std::uint64_t seq) {
+    JournalRecordMeta m;
+    m.probe_id = std::move(id);
+    m.probe_seq = seq;
+    return m;
+  };
+  {
+    auto j = Journal::open(options);
+    REQUIRE(j.journal);
+    CHECK_FALSE(Journal::open(options).journal);  // second opener refused
+    CHECK(j.journal->store(meta("a", 1), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta("a", 3), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta("b", 1), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta("a", 1), frame) == StoreOutcome::duplicate);
+    CHECK(j.journal->durable_through("a") == 0);  // not before a commit
+    CHECK(j.journal->needs_commit());
+    REQUIRE_FALSE(j.journal->commit());
+    CHECK(j.journal->durable_through("a") == 1);
+    CHECK(j.journal->ack_for("a") == wire::Ack{1, {{3, 3}}});
+  }
+  // A crash mid-append leaves half a record: cut off on open, the rest kept.
+  std::filesystem::path segment;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir.path()))
+    if (f.path().extension() == ".spool") segment = f.path();
+  REQUIRE_FALSE(segment.empty());
+  {
+    std::ofstream out(segment, std::ios::binary | std::ios::app);
+    const char torn[] = "FSR1\x40\x01\x00\x00half";
+    out.write(torn, sizeof torn - 1);
+  }
+  auto j = Journal::open(options);
+  REQUIRE(j.journal);
+  CHECK(j.journal->stats().torn_records == 1);
+  CHECK(j.journal->durable_through("a") == 1);
+  CHECK(j.journal->holds("a", 3));
+  CHECK(j.journal->holds("b", 1));
+  CHECK_FALSE(j.journal->holds("b", 2));
+  JournalEntry e;
+  std::vector<std::pair<std::string, std::uint64_t>> seen;
+  std::uint64_t after = 0;
+  while (const auto s = j.journal->read_next(after, e)) {
+    seen.emplace_back(e.meta.probe_id, e.meta.probe_seq);
+    after = *s;
+  }
+  CHECK(seen == std::vector<std::pair<std::string, std::uint64_t>>{{"a", 1}, {"a", 3}, {"b", 1}});
+  CHECK(j.journal->store(meta("a", 2), frame) == StoreOutcome::stored);
+  REQUIRE_FALSE(j.journal->commit());
+  CHECK(j.journal->durable_through("a") == 3);
+  CHECK(j.journal->stats().last_journal_seq == 4);
+}
