@@ -9,7 +9,7 @@
 #include "gateway/receive/intake.h"
 #include "gateway/receive/probe_session.h"
 #include "gateway/receive/session_registry.h"
-#include "tests/gateway/gateway_harness.h"
+#include "tests/support/gateway_harness.h"
 
 using namespace footfall;
 using namespace footfall::gateway;
@@ -38,7 +38,7 @@ class QuietSession final : public ProbeSession {
 };
 
 struct Desk {
-  explicit Desk(const TempDir& dir) : config(testing::test_config(dir.path())) {
+  explicit Desk(const TempDir& dir) : config(gateway::testing::test_config(dir.path())) {
     JournalOptions options;
     options.dir = config.journal_dir;
     options.max_bytes = config.journal_max_mb << 20;
@@ -74,12 +74,12 @@ TEST_CASE("session registry: a probe's new session replaces the old one, which c
   CHECK(ReceiveCounters::get(desk.counters.connections_accepted) == 2);
   CHECK(ReceiveCounters::get(desk.counters.connections_open) == 2);
 
-  first->feed(wire::Hello{"entrance", "s3cret", "t", testing::now_ns()});
+  first->feed(wire::Hello{"entrance", "s3cret", "t", gateway::testing::now_ns()});
   REQUIRE(desk.registry.by_probe().size() == 1);
   CHECK(desk.registry.by_probe()[0].second == first);
   CHECK(desk.connected("entrance"));
 
-  second->feed(wire::Hello{"entrance", "s3cret", "t", testing::now_ns()});
+  second->feed(wire::Hello{"entrance", "s3cret", "t", gateway::testing::now_ns()});
   CHECK(first->closed());
   CHECK(desk.counters.closes(CloseReason::replaced) == 1);
   REQUIRE(desk.registry.by_probe().size() == 1);
@@ -98,7 +98,7 @@ TEST_CASE("session registry: a refused hello binds nothing and all() lists every
   TempDir dir;
   Desk desk(dir);
   auto s = desk.connect("10.0.0.6:1000");
-  s->feed(wire::Hello{"entrance", "wrong", "t", testing::now_ns()});
+  s->feed(wire::Hello{"entrance", "wrong", "t", gateway::testing::now_ns()});
   CHECK(desk.counters.refused(wire::RefuseReason::bad_token) == 1);
   CHECK(desk.registry.by_probe().empty());
   CHECK(desk.registry.all().size() == 1);

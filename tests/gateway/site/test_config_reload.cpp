@@ -13,7 +13,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 
 #include "gateway/site/config_reload.h"
-#include "tests/gateway/gateway_harness.h"
+#include "tests/support/gateway_harness.h"
 
 using namespace footfall::gateway;
 using footfall::gateway::testing::TempDir;
