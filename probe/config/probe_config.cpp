@@ -82,6 +82,14 @@ const std::array kOptions{
     ConfigOption{"presence.max_devices", OptionType::integer, "1000000",
                  "devices tracked at once; the least recently heard is evicted (a departure) when full", 1,
                  (1 << 24) - 1, {}, FOOTFALL_TARGET(presence.max_devices)},
+    ConfigOption{"presence.link_addresses", OptionType::boolean, "true",
+                 "link the random addresses of one phone into one device (docs/counting.md); false: one device "
+                 "per address",
+                 0, 0, {}, FOOTFALL_TARGET(presence.link_addresses)},
+    ConfigOption{"presence.link_window_s", OptionType::integer, "300",
+                 "a new random address links only to a device heard at most this long ago (a value above "
+                 "presence.departure_silence_s is cut to it)",
+                 1, 86400, {}, FOOTFALL_TARGET(presence.link_window_s)},
     ConfigOption{"batch.max_age_ms", OptionType::integer, "1000", "seal a batch this long after its first record", 1,
                  3'600'000, {}, FOOTFALL_TARGET(batch.max_age_ms)},
     ConfigOption{"batch.max_records", OptionType::integer, "8192", "seal a batch at this many records", 1, 1'000'000,
@@ -248,6 +256,9 @@ presence::PresenceConfig presence_config(const ProbeConfig::Presence& p) {
   c.update_interval_ns = p.update_interval_s * 1'000'000'000;
   c.max_devices = static_cast<std::uint32_t>(std::clamp<std::int64_t>(p.max_devices, 1, presence::DeviceTable::max_capacity));
   c.reorder_tolerance_ns = std::min<std::int64_t>(5'000'000'000, c.departure_silence_ns / 2);
+  c.link.link_addresses = p.link_addresses;
+  // A link must not revive a departure: a window beyond the silence is cut to it.
+  c.link.window_ns = std::min(p.link_window_s * 1'000'000'000, c.departure_silence_ns);
   return c;
 }
 
