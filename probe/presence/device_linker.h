@@ -115,6 +115,9 @@ class DeviceLinker {
   [[nodiscard]] bool has_previous(std::uint32_t pos) const;
   [[nodiscard]] MacAddress previous_address(std::uint32_t pos) const;
   [[nodiscard]] std::size_t memory_bytes() const;
+  // Entries in the previous-address index and the fingerprint index (each at most one per device).
+  [[nodiscard]] std::uint32_t previous_addresses() const { return previous_.size(); }
+  [[nodiscard]] std::uint32_t fingerprint_lists() const { return fingerprints_.size(); }
 
  private:
   [[nodiscard]] bool randomized(std::uint64_t key) const;
