@@ -187,6 +187,7 @@ TEST_CASE("mixes of K different phones, first 15 minutes each from one instant, 
   if (!have(names)) return;
   footfall::testing::TempDir dir("presence-mix");
   std::size_t combinations = 0, exact = 0;
+  std::map<std::size_t, std::map<std::size_t, int>> estimates;  // K -> estimate -> mixes
   for (unsigned mask = 0; mask < (1u << phones.size()); ++mask) {
     std::vector<std::size_t> pick;
     for (std::size_t i = 0; i < phones.size(); ++i)
@@ -200,6 +201,12 @@ TEST_CASE("mixes of K different phones, first 15 minutes each from one instant, 
     CHECK(within(n, pick.size()));
     ++combinations;
     exact += n == pick.size();
+    ++estimates[pick.size()][n];
+  }
+  for (const auto& [k, by] : estimates) {
+    std::string line;
+    for (const auto& [n, mixes] : by) line += " " + std::to_string(n) + " (x" + std::to_string(mixes) + ")";
+    MESSAGE("K=" << k << ":" << line);
   }
   MESSAGE(combinations << " mixes, " << exact << " exact");
   CHECK(combinations == 57);
