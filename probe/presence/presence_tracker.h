@@ -36,8 +36,8 @@
 //   mean are 0 when no frame carried a signal value. strongest_freq_mhz is the channel of the first frame
 //   at the maximum signal (0 when that frame's channel was unknown). fingerprint is the latest non-zero
 //   one, except for a device that can be linked (a randomised address arriving with a fingerprint): it keeps
-//   the fingerprint it arrived with, the one its new addresses are matched on. After 16.7 million signal samples the sum and count are halved, so the mean of such a presence
-//   weighs older samples less.
+//   the fingerprint it arrived with, the one its new addresses are matched on. After 16.7 million signal
+//   samples the sum and count are halved, so the mean of such a presence weighs older samples less.
 // - interval statistics (every event): interval_frames and interval_rssi_mean cover the heard frames
 //   applied since this presence's previous event (the arrival's: its own frame). An update thus carries
 //   what was heard in the interval it closes; late frames count in the interval in which they are applied.
