@@ -1,4 +1,5 @@
-// Resident memory of the presence table with N distinct devices present (default 1,000,000), side by
+// Resident memory of the presence table with N distinct devices present (default 1,000,000; random
+// addresses, each with its own fingerprint, so every device is linkable and indexed by the linker), side by
 // side with a node-based peer (std::unordered_map of one PresenceEvent per device) fed the same input.
 // The peer runs in a forked child so neither run inherits the other's freed memory.
 //
@@ -111,9 +112,10 @@ int main(int argc, char** argv) {
   std::printf("VmRSS before / after       %ld kB / %ld kB\n", before_kb, after_kb);
   std::printf("presence table (RSS)       %.1f bytes/device  (%.1f MB)\n", as_double(after_kb - before_kb) * 1024.0 / n,
               as_double(after_kb - before_kb) / 1024.0);
-  std::printf("presence table (counted)   %.1f bytes/device  (records %zu B + index %zu slots x 4 B)\n",
+  std::printf("presence table (counted)   %.1f bytes/device  (records %zu B + link state %zu B + address index %zu "
+              "slots x 4 B + linker indexes)\n",
               static_cast<double>(tracker.memory_bytes()) / n, sizeof(footfall::probe::presence::DeviceRecord),
-              tracker.table().index_slots());
+              sizeof(footfall::probe::presence::LinkState), tracker.table().index_slots());
   if (peer_kb >= 0)
     std::printf("peer unordered_map (RSS)   %.1f bytes/device  (%.1f MB)\n", as_double(peer_kb) * 1024.0 / n,
                 as_double(peer_kb) / 1024.0);

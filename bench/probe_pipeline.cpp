@@ -3,7 +3,8 @@
 // with the probe's defaults (spool.fsync group), no uplink. Prints frames/s and events/s over wall and CPU time.
 // Also writes the capture for the memory run: one probe request from each of N distinct phones.
 //
-//   probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N]
+//   probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N] [--no-link]
+// --no-link: presence.link_addresses off (one device per address), the pipeline before device linking.
 //   probe_pipeline devices N OUT.pcap
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -41,7 +42,7 @@ struct Run {
   std::uint64_t spool_bytes = 0;
 };
 
-Run run_once(const std::string& capture, spool::FsyncMode fsync) {
+Run run_once(const std::string& capture, spool::FsyncMode fsync, bool link) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "probe-pipeline-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot make a temporary directory");
   const std::filesystem::path dir = tmpl;
@@ -56,6 +57,7 @@ Run run_once(const std::string& capture, spool::FsyncMode fsync) {
     capture::PcapSource source = capture::PcapSource::open_file(capture);
     pipeline::CaptureStageOptions options;
     options.presence = config::presence_config(defaults.presence);
+    options.presence.link.link_addresses = link;
     options.batch.max_records = static_cast<std::size_t>(defaults.batch.max_records);
     options.batch.max_age_ns = defaults.batch.max_age_ms * 1'000'000;
     options.fsync = fsync;
@@ -77,17 +79,20 @@ int run_command(int argc, char** argv) {
   std::string capture = argv[2];
   spool::FsyncMode fsync = spool::FsyncMode::group;
   int repeat = 3;
-  for (int i = 3; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--fsync") == 0) {
-      const std::string m = argv[i + 1];
+  bool link = true;
+  for (int i = 3; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-link") == 0) {
+      link = false;
+    } else if (i + 1 < argc && std::strcmp(argv[i], "--fsync") == 0) {
+      const std::string m = argv[++i];
       fsync = m == "never" ? spool::FsyncMode::never : m == "always" ? spool::FsyncMode::always : spool::FsyncMode::group;
-    } else if (std::strcmp(argv[i], "--repeat") == 0) {
-      repeat = std::max(1, std::atoi(argv[i + 1]));
+    } else if (i + 1 < argc && std::strcmp(argv[i], "--repeat") == 0) {
+      repeat = std::max(1, std::atoi(argv[++i]));
     }
   }
   Run best;
   for (int i = 0; i < repeat; ++i) {
-    const Run r = run_once(capture, fsync);
+    const Run r = run_once(capture, fsync, link);
     if (i == 0 || r.cpu_s < best.cpu_s) best = r;
   }
   const auto& s = best.stats;
@@ -104,16 +109,17 @@ int run_command(int argc, char** argv) {
   return 0;
 }
 
-// One probe request from each of `devices` distinct randomized addresses, 100 us apart: all of them are still
-// present (departure silence 300 s) when the file ends.
+// One probe request from each of `devices` distinct fixed (globally administered) addresses, 100 us apart:
+// all of them are still present (departure silence 300 s) when the file ends. Fixed, because random addresses
+// of one model with counting sequence numbers would rightly be linked into one device.
 int devices_command(std::uint64_t devices, const std::string& out) {
   const sim::DeviceModel model = sim::standard_device_models().front();
   sim::PcapWriter writer(out);
   sim::CaptureFrame frame;
   const std::int64_t start_ns = 1'793'610'000'000'000'000;
   for (std::uint64_t i = 0; i < devices; ++i) {
-    // A bijection on 40 bits (odd multiplier) behind a locally administered first octet: all distinct.
-    const std::uint64_t addr = 0x0200'0000'0000ULL | ((i * 0x9e37'79b9'7f4a'7c15ULL) & 0xff'ffff'ffffULL);
+    // A bijection on 40 bits (odd multiplier) behind a globally administered first octet: all distinct.
+    const std::uint64_t addr = 0x0400'0000'0000ULL | ((i * 0x9e37'79b9'7f4a'7c15ULL) & 0xff'ffff'ffffULL);
     sim::ProbeRequestFields f;
     for (std::size_t b = 0; b < 6; ++b) f.sa.octets[b] = static_cast<std::uint8_t>(addr >> (40 - 8 * b));
     f.seq = static_cast<std::uint16_t>(i % 4096);
@@ -137,7 +143,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "probe_pipeline: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N]\n"
+  std::fprintf(stderr, "usage: probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N] [--no-link]\n"
                        "       probe_pipeline devices N OUT.pcap\n");
   return 2;
 }

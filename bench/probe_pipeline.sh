@@ -44,6 +44,8 @@ out_group=$("$bin/probe_pipeline" run "$capture" --fsync group --repeat 3)
 read -r _ n_frames _ _ _ n_events _ n_batches _ _ < <(echo "$out_group" | head -n 1)
 group=$(echo "$out_group" | tail -n 1)
 never=$("$bin/probe_pipeline" run "$capture" --fsync never --repeat 3 | tail -n 1)
+# The same without device linking (one device per address): what linking costs per frame.
+unlinked=$("$bin/probe_pipeline" run "$capture" --fsync never --repeat 3 --no-link | tail -n 1)
 field() { echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k) print $(i + 1) }'; }
 
 rate() { echo "$n_frames / $1" | bc -l | xargs printf '%.0f'; }
@@ -52,10 +54,11 @@ printf '%-58s %9s %9s %12s %12s %10s\n' "run" "cpu s" "wall s" "frames/s" "event
 printf '%-58s %9.3f %9s %12s %12s %10s\n' "tcpdump -r F -w /dev/null" "$t_copy" "-" "$(rate "$t_copy")" "-" "1.0"
 printf '%-58s %9.3f %9s %12s %12s %10.1f\n' "tcpdump -r F -e -n 'type mgt subtype probe-req' >/dev/null" "$t_filter" "-" \
   "$(rate "$t_filter")" "-" "$(echo "$t_copy / $t_filter" | bc -l)"
-for mode in group never; do
-  line=$([ $mode = group ] && echo "$group" || echo "$never")
+for mode in group never unlinked; do
+  case $mode in group) line=$group; what="spool.fsync group" ;; never) line=$never; what="spool.fsync never" ;;
+    unlinked) line=$unlinked; what="spool.fsync never, no device linking" ;; esac
   cpu=$(field "$line" cpu_s)
-  printf '%-58s %9.3f %9.3f %12.0f %12.0f %10.1f\n' "probe pipeline to spool (spool.fsync $mode)" "$cpu" "$(field "$line" wall_s)" \
+  printf '%-58s %9.3f %9.3f %12.0f %12.0f %10.1f\n' "probe pipeline to spool ($what)" "$cpu" "$(field "$line" wall_s)" \
     "$(field "$line" frames_per_s_cpu)" "$(field "$line" events_per_s_cpu)" "$(echo "$t_copy / $cpu" | bc -l)"
 done
 echo "(frames/s and events/s over CPU time; wall time includes the spool's fdatasync waits)"

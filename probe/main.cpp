@@ -69,7 +69,11 @@ Runs a capture file through the presence tracker (only probe requests count as d
 responses come from access points) and prints one JSON object per line for each event:
   kind                 arrival | update | departure
   ts_ns                when it happened, capture time (departure: when the device was last heard)
-  mac, randomized      the device address and its locally administered bit
+  device               16 hex digits, the same for every address linked to one device (random addresses
+                       of one phone); the number of devices in a capture is the number of distinct values
+  mac, randomized      the address of the device's latest frame and its locally administered bit
+  previous_mac         the address the device used before mac (when it has changed address)
+  addresses            addresses the device has used so far
   fingerprint          16 hex digits over the stable elements of its probe requests
   rssi_min/max/mean    dBm over every heard frame since arrival
   strongest_freq_mhz   channel on which it was heard loudest
@@ -91,6 +95,10 @@ void add_presence_command(CommandLine& cli, PresenceOptions& options) {
              c::whole_number(options.silence_s, 1, 86400));
   cmd.option("--update", "SECONDS", "Report present devices every this many seconds; 0: never (default 60)",
              c::whole_number(options.update_s, 0, 86400));
+  cmd.flag("--all-randomized",
+           "Link every WiFi address as if randomised (captures whose addresses were re-randomised by their authors)",
+           options.all_randomized);
+  cmd.flag("--no-link", "Every address is its own device (no device linking)", options.no_link);
 }
 
 constexpr const char* kRunFooter = R"(

@@ -41,6 +41,15 @@ void print_summary(const presence::PresenceCounters& c, std::uint64_t packets, c
                static_cast<unsigned long long>(c.arrivals), static_cast<unsigned long long>(c.updates),
                static_cast<unsigned long long>(c.departures), static_cast<unsigned long long>(c.evictions),
                static_cast<unsigned long long>(c.flushed), static_cast<unsigned long long>(c.peak_devices));
+  std::fprintf(err,
+               "summary: new_addresses=%llu linked_sequence=%llu linked_signal=%llu refused_signal=%llu "
+               "overlap_splits=%llu returns=%llu candidates_capped=%llu\n",
+               static_cast<unsigned long long>(c.link.new_addresses),
+               static_cast<unsigned long long>(c.link.linked_sequence),
+               static_cast<unsigned long long>(c.link.linked_signal),
+               static_cast<unsigned long long>(c.link.refused_signal),
+               static_cast<unsigned long long>(c.link.overlap_splits), static_cast<unsigned long long>(c.link.returns),
+               static_cast<unsigned long long>(c.link.candidates_capped));
   std::fprintf(err, "summary: parse_drops");
   for (std::size_t i = 0; i < parse::kDropReasonCount; ++i) {
     if (drops.by_reason[i] == 0) continue;
@@ -66,10 +75,15 @@ int run_presence(const PresenceOptions& options, std::FILE* out, std::FILE* err)
   if (options.floor_dbm) settings.signal_floor_dbm = *options.floor_dbm;
   if (options.silence_s) settings.departure_silence_s = *options.silence_s;
   if (options.update_s) settings.update_interval_s = *options.update_s;
+  // This command estimates devices: it links addresses unless told not to, whatever presence.link_addresses says
+  // (that key is the running probe's, off until the gateway merges by device).
+  settings.link_addresses = !options.no_link;
+  presence::PresenceConfig presence_config = config::presence_config(settings);
+  presence_config.link.all_randomized = options.all_randomized;
 
   std::optional<presence::PresenceTracker> tracker;
   try {
-    tracker.emplace(config::presence_config(settings));
+    tracker.emplace(presence_config);
   } catch (const std::exception& e) {
     std::fprintf(err, "footfall-probe: presence: %s\n", e.what());
     return kExitUsage;

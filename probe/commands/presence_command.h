@@ -14,6 +14,8 @@ struct PresenceOptions {
   std::optional<std::int64_t> floor_dbm;       // override presence.signal_floor_dbm
   std::optional<std::int64_t> silence_s;       // override presence.departure_silence_s
   std::optional<std::int64_t> update_s;        // override presence.update_interval_s (0: none)
+  bool all_randomized = false;                 // link every WiFi address as randomised (re-randomised captures)
+  bool no_link = false;                        // override presence.link_addresses with false
 };
 
 // Returns the exit status: 0 read to the end, 1 read / write error, 2 usage error, bad config or not a capture.

@@ -84,6 +84,14 @@ const std::array kOptions{
     Option{.key = "presence.max_devices", .type = Type::integer, .default_text = "1000000",
            .help = "devices tracked at once; the least recently heard is evicted (a departure) when full",
            .field = field<&P::presence, &P::Presence::max_devices>(), .min = 1, .max = (1 << 24) - 1},
+    Option{.key = "presence.link_addresses", .type = Type::boolean, .default_text = "false",
+           .help = "link the random addresses of one phone into one device (docs/counting.md); false: one device per "
+                   "address. Off until the gateway merges by device: the wire does not carry it yet",
+           .field = field<&P::presence, &P::Presence::link_addresses>()},
+    Option{.key = "presence.link_window_s", .type = Type::integer, .default_text = "300",
+           .help = "a new random address links only to a device heard at most this long ago (a value above "
+                   "presence.departure_silence_s is cut to it)",
+           .field = field<&P::presence, &P::Presence::link_window_s>(), .min = 1, .max = 86400},
     Option{.key = "batch.max_age_ms", .type = Type::integer, .default_text = "1000",
            .help = "seal a batch this long after its first record", .field = field<&P::batch, &P::Batch::max_age_ms>(),
            .min = 1, .max = 3'600'000},
@@ -168,6 +176,9 @@ presence::PresenceConfig presence_config(const ProbeConfig::Presence& p) {
   c.update_interval_ns = p.update_interval_s * 1'000'000'000;
   c.max_devices = static_cast<std::uint32_t>(std::clamp<std::int64_t>(p.max_devices, 1, presence::DeviceTable::max_capacity));
   c.reorder_tolerance_ns = std::min<std::int64_t>(5'000'000'000, c.departure_silence_ns / 2);
+  c.link.link_addresses = p.link_addresses;
+  // A link must not revive a departure: a window beyond the silence is cut to it.
+  c.link.window_ns = std::min(p.link_window_s * 1'000'000'000, c.departure_silence_ns);
   return c;
 }
 

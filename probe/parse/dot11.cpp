@@ -112,15 +112,56 @@ class FingerprintHash {
   std::uint64_t length_ = 0;
 };
 
+// The fingerprint keeps only what one phone sends the same way in every probe request, measured on real
+// captures where single addresses sent several variants (docs/counting.md): the SET of element ids (Android
+// moves extended capabilities, vendor and extension elements about between scans), not their order; rates and
+// interworking whole; HT capability info + A-MPDU parameters (not the MCS set: iPhones switch between 1 and 2
+// receive streams); VHT capability info; HE MAC + PHY capabilities (not the MCS/NSS map or PPE thresholds);
+// extended capabilities by length only (bits flip between scans). Left out: SSID, DS parameter set (sent on
+// some bands only) and vendor elements (WPS, P2P and vendor elements come and go between scans).
+class StableFingerprint {
+ public:
+  void element(std::uint8_t id) { ids_[id / 64] |= std::uint64_t{1} << (id % 64); }
+  void extension(std::uint8_t ext) { ext_ids_[ext / 64] |= std::uint64_t{1} << (ext % 64); }
+  // One kept part; parts are summed, so their order does not matter.
+  void part(std::uint8_t id, std::span<const std::uint8_t> bytes) {
+    FingerprintHash h;
+    h.append(id);
+    h.append(static_cast<std::uint8_t>(bytes.size()));
+    h.append(bytes);
+    parts_ += h.value();
+  }
+  void length_only(std::uint8_t id, std::uint8_t length) {
+    FingerprintHash h;
+    h.append(id);
+    h.append(length);
+    parts_ += h.value();
+  }
+  [[nodiscard]] std::uint64_t value() const {
+    FingerprintHash h;
+    for (const std::uint64_t w : ids_) push(h, w);
+    for (const std::uint64_t w : ext_ids_) push(h, w);
+    push(h, parts_);
+    return h.value();
+  }
+
+ private:
+  static void push(FingerprintHash& h, std::uint64_t w) {
+    std::uint8_t b[8];
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(w >> (8 * i));
+    h.append(std::span<const std::uint8_t>(b, 8));
+  }
+  std::uint64_t ids_[4] = {};
+  std::uint64_t ext_ids_[4] = {};
+  std::uint64_t parts_ = 0;
+};
+
 // One pass over the elements. With kFingerprint (probe requests) each element also feeds the fingerprint
-// stream: everything a device sends the same way in every probe counts (element order; rate and capability
-// elements whole, with id and length); what changes from probe to probe (the SSID asked for, vendor
-// payloads such as the WPS UUID or counters) is left out, and DS parameter set is left out entirely
-// because devices send it on some bands only.
+// (StableFingerprint above).
 template <bool kFingerprint>
 void read_elements(std::span<const std::uint8_t> body, MgmtFrame& f) {
   using namespace element;
-  FingerprintHash hash;
+  StableFingerprint hash;
   unsigned rates = 0;
   // Walked with a pointer and the count left, each element checked whole before any of it is read.
   const std::uint8_t* at = body.data();
@@ -152,28 +193,38 @@ void read_elements(std::span<const std::uint8_t> body, MgmtFrame& f) {
         break;
       case supported_rates:
       case extended_supported_rates:
-        rates += len;
-        if (kFingerprint) hash.append(element);
+      case interworking:
+        if (id != interworking) rates += len;
+        if (kFingerprint) {
+          hash.element(id);
+          hash.part(id, data);
+        }
         break;
       case ht_capabilities:
         f.has_ht = true;
-        if (kFingerprint) hash.append(element);
+        if (kFingerprint) {
+          hash.element(id);
+          hash.part(id, data.first(std::min<std::size_t>(len, 3)));  // capability info + A-MPDU parameters
+        }
         break;
       case vht_capabilities:
         f.has_vht = true;
-        if (kFingerprint) hash.append(element);
+        if (kFingerprint) {
+          hash.element(id);
+          hash.part(id, data.first(std::min<std::size_t>(len, 4)));  // capability info
+        }
         break;
       case extended_capabilities:
-      case interworking:
-        if (kFingerprint) hash.append(element);
+        if (kFingerprint) {
+          hash.element(id);
+          hash.length_only(id, len);
+        }
         break;
       case extension:
-        if (!data.empty() && data[0] == ext_he_capabilities) {
-          f.has_he = true;
-          if (kFingerprint) hash.append(element);
-        } else if (kFingerprint) {
-          hash.append(id);
-          hash.append(data.first(std::min<std::size_t>(len, 1)));  // the extension id
+        if (!data.empty() && data[0] == ext_he_capabilities) f.has_he = true;
+        if (kFingerprint && !data.empty()) {
+          hash.extension(data[0]);
+          if (data[0] == ext_he_capabilities) hash.part(id, data.subspan(1, std::min<std::size_t>(len - 1, 17)));
         }
         break;
       case vendor_specific:
@@ -181,13 +232,9 @@ void read_elements(std::span<const std::uint8_t> body, MgmtFrame& f) {
           f.vendor_ouis[f.vendor_oui_count++] =
               (std::uint32_t{data[0]} << 16) | (std::uint32_t{data[1]} << 8) | data[2];
         }
-        if (kFingerprint) {  // OUI and OUI type name the element; what follows is free-form
-          hash.append(id);
-          hash.append(data.first(std::min<std::size_t>(len, 4)));
-        }
         break;
       default:
-        if (kFingerprint) hash.append(id);
+        if (kFingerprint) hash.element(id);
         break;
     }
   }

@@ -19,7 +19,6 @@ DeviceTable::DeviceTable(std::uint32_t capacity) : capacity_(capacity) {
   mask_ = initial_slots - 1;
 }
 
-// MurmurHash3's finaliser: vendor prefixes make the high address bits cluster, this spreads them.
 std::uint64_t DeviceTable::hash(std::uint64_t key) {
   key ^= key >> 33;
   key *= 0xff51'afd7'ed55'8ccdULL;
@@ -72,6 +71,21 @@ std::uint32_t DeviceTable::insert(std::uint64_t key) {
 }
 
 void DeviceTable::erase(std::uint32_t pos) {
+  index_erase(pos);
+  unlink(pos);
+  pool_[pos].key = 0;
+  pool_[pos].newer = free_ & stored_none;
+  free_ = pos;
+  --size_;
+}
+
+void DeviceTable::rekey(std::uint32_t pos, std::uint64_t key) {
+  index_erase(pos);
+  pool_[pos].key = key;
+  index_insert(pos);
+}
+
+void DeviceTable::index_erase(std::uint32_t pos) {
   const std::uint64_t h = hash(pool_[pos].key);
   std::uint64_t i = h & mask_;
   while (slot_pos(index_[i]) != pos) i = (i + 1) & mask_;
@@ -84,11 +98,6 @@ void DeviceTable::erase(std::uint32_t pos) {
     }
   }
   index_[i] = 0;
-  unlink(pos);
-  pool_[pos].key = 0;
-  pool_[pos].newer = free_ & stored_none;
-  free_ = pos;
-  --size_;
 }
 
 void DeviceTable::touch(std::uint32_t pos) {

@@ -57,6 +57,8 @@ class DeviceTable {
   void erase(std::uint32_t pos);
   // Moves a record to the most recently heard end.
   void touch(std::uint32_t pos);
+  // The device at pos is found by `key` from now on (its address changed). Precondition: key absent.
+  void rekey(std::uint32_t pos, std::uint64_t key);
   void clear();
 
   [[nodiscard]] std::uint32_t least_recent() const { return oldest_; }
@@ -71,8 +73,10 @@ class DeviceTable {
   // Bytes in use by records ever allocated plus the index (what is resident, not what is reserved).
   [[nodiscard]] std::size_t memory_bytes() const;
 
- private:
+  // MurmurHash3's finaliser: vendor prefixes make the high address bits cluster, this spreads them.
   static std::uint64_t hash(std::uint64_t key);
+
+ private:
   // Records store links in 24 bits: a link is stored as `pos & stored_none`, which keeps every position
   // (below max_capacity) and turns no_record into stored_none.
   static constexpr std::uint32_t stored_none = 0xff'ffff;
@@ -80,6 +84,7 @@ class DeviceTable {
     return stored == stored_none ? no_record : static_cast<std::uint32_t>(stored);
   }
   void index_insert(std::uint32_t pos);
+  void index_erase(std::uint32_t pos);
   void grow_index();
   void link_newest(std::uint32_t pos);
   void unlink(std::uint32_t pos);

@@ -33,8 +33,7 @@ MacAddress mac_of(std::uint64_t key) {
 }
 
 // The event for the record's state now; the record's interval starts afresh after it.
-PresenceEvent make_event(PresenceKind kind, std::int64_t ts_ns, DeviceRecord& r,
-                         DepartureCause cause = DepartureCause::none) {
+PresenceEvent make_event(PresenceKind kind, std::int64_t ts_ns, DeviceRecord& r, DepartureCause cause) {
   PresenceEvent e;
   e.kind = kind;
   e.cause = cause;
@@ -99,13 +98,21 @@ std::string validate(const PresenceConfig& config) {
   if (config.departure_silence_ns <= 0) return "departure_silence_ns must be positive";
   if (config.reorder_tolerance_ns < 0 || config.reorder_tolerance_ns >= config.departure_silence_ns)
     return "reorder_tolerance_ns must be at least 0 and below departure_silence_ns";
+  if (config.link.window_ns <= 0 || config.link.window_ns > config.departure_silence_ns)
+    return "link_window_s must be positive and at most departure_silence_s (a link must not revive a departure)";
+  if (config.link.seq_window == 0 || config.link.seq_window >= 2048)
+    return "link_seq_window must be between 1 and 2047";
+  if (!(config.link.rssi_gate_db > 0) || !(config.link.rssi_gate_k >= 0))
+    return "link_rssi_gate_db must be positive and link_rssi_gate_k not negative";
+  if (config.link.overlap_ns < 0) return "link_overlap_s must not be negative";
+  if (config.link.max_candidates == 0) return "link_max_candidates must be at least 1";
   if (!config.track_probe_requests && !config.track_ble_adverts && !config.track_access_points)
     return "track_probe_requests, track_ble_adverts, track_access_points: at least one must be set";
   return {};
 }
 
 PresenceTracker::PresenceTracker(const PresenceConfig& config)
-    : config_(checked(config)), table_(config.max_devices) {}
+    : config_(checked(config)), table_(config.max_devices), linker_(config.link, config.max_devices) {}
 
 bool PresenceTracker::tracked(SightingKind kind) const {
   switch (kind) {
@@ -136,13 +143,33 @@ void PresenceTracker::on_sighting(const Sighting& s, PresenceSink& sink) {
   if (!s.has_rssi) ++counters_.without_rssi;
 
   const std::uint64_t key = s.mac.as_u64() | (s.kind == SightingKind::ble_adv ? ble_key_bit : 0);
-  const std::uint32_t pos = table_.find(key);
-  if (pos == no_record) {
-    arrive(key, s, sink);
-    return;
+  std::uint32_t pos = table_.find(key);
+  if (pos != no_record) {
+    ++counters_.current_address;
+  } else {
+    pos = linker_.place(table_, key, s, counters_.link);
+    if (pos == no_record) {
+      arrive(key, s, sink);
+      return;
+    }
   }
-  hear(table_.at(pos), s);
+  DeviceRecord& r = table_.at(pos);
+  const std::uint64_t arrived_with = r.fingerprint;
+  hear(r, s);
+  // A phone's odd probe (another receive-stream count) must not move it to another model's candidates.
+  if (linker_.linkable(pos)) r.fingerprint = arrived_with;
+  linker_.after_heard(table_, pos, s);
   table_.touch(pos);
+}
+
+PresenceEvent PresenceTracker::event_of(PresenceKind kind, std::int64_t ts_ns, std::uint32_t pos,
+                                        DepartureCause cause) {
+  PresenceEvent e = make_event(kind, ts_ns, table_.at(pos), cause);
+  const LinkState& l = linker_.at(pos);
+  e.device = l.device;
+  e.previous_mac = linker_.previous_address(pos);
+  e.addresses = static_cast<std::uint16_t>(l.addresses);
+  return e;
 }
 
 void PresenceTracker::advance(std::int64_t now_ns, PresenceSink& sink) { run_clock_to(now_ns, sink); }
@@ -150,6 +177,7 @@ void PresenceTracker::advance(std::int64_t now_ns, PresenceSink& sink) { run_clo
 void PresenceTracker::flush(PresenceSink& sink) {
   while (table_.least_recent() != no_record) depart(table_.least_recent(), DepartureCause::shutdown, sink);
   table_.clear();
+  linker_.clear();
 }
 
 void PresenceTracker::run_clock_to(std::int64_t t, PresenceSink& sink) {
@@ -187,18 +215,20 @@ void PresenceTracker::arrive(std::uint64_t key, const Sighting& s, PresenceSink&
   DeviceRecord& r = table_.at(pos);
   r.first_seen_ns = r.last_seen_ns = s.ts_ns;
   hear(r, s);
+  linker_.on_arrival(table_, pos, s);
   ++counters_.arrivals;
   counters_.devices = table_.size();
   if (counters_.devices > counters_.peak_devices) counters_.peak_devices = counters_.devices;
-  sink.on_presence(make_event(PresenceKind::arrival, r.first_seen_ns, r), DepartureCause::none);
+  sink.on_presence(event_of(PresenceKind::arrival, r.first_seen_ns, pos), DepartureCause::none);
 }
 
 void PresenceTracker::depart(std::uint32_t pos, DepartureCause cause, PresenceSink& sink) {
   DeviceRecord& r = table_.at(pos);
-  PresenceEvent e = make_event(PresenceKind::departure, r.last_seen_ns, r, cause);
+  PresenceEvent e = event_of(PresenceKind::departure, r.last_seen_ns, pos, cause);
   const std::int64_t dwell_s = (r.last_seen_ns - r.first_seen_ns) / ns_per_s;
   e.dwell_s = dwell_s > std::numeric_limits<std::uint32_t>::max() ? std::numeric_limits<std::uint32_t>::max()
                                                                     : static_cast<std::uint32_t>(dwell_s);
+  linker_.forget(table_, pos);
   table_.erase(pos);
   ++counters_.departures;
   if (cause == DepartureCause::evicted) ++counters_.evictions;
@@ -213,7 +243,7 @@ void PresenceTracker::emit_updates(std::int64_t instant, PresenceSink& sink) {
     // A late frame can leave a record behind one heard later; it is gone at this instant all the same.
     if (r.last_seen_ns + config_.departure_silence_ns <= instant) continue;
     ++counters_.updates;
-    sink.on_presence(make_event(PresenceKind::update, instant, r), DepartureCause::none);
+    sink.on_presence(event_of(PresenceKind::update, instant, pos), DepartureCause::none);
   }
 }
 

@@ -12,6 +12,13 @@
 // access points, not visitors. Other kinds are counted as ignored_kind. WiFi and BLE addresses are kept
 // apart: the same 48 bits on both radios are two devices.
 //
+// Devices, not addresses. A presence belongs to a device; the DeviceLinker (device_linker.h) decides at a
+// new address's first frame whether it continues a present device (a phone changing its random address):
+// then the presence simply goes on, with no departure and no arrival, and its events carry the new address
+// in `mac`, the one before in `previous_mac`, and the same `device`. Otherwise the address arrives as a new
+// device. `device` numbers are never reused within a run. With link.link_addresses off every address is its
+// own device, as before linking existed.
+//
 // Definitions (defaults in PresenceConfig):
 // - heard: a counted sighting whose signal is at or above signal_floor_dbm, or that carries no signal
 //   value (nothing to filter on). Below-floor sightings are counted as below_floor and do nothing else:
@@ -28,8 +35,9 @@
 //   heard frames since arrival (not since the last update). Mean rounds half away from zero; min, max,
 //   mean are 0 when no frame carried a signal value. strongest_freq_mhz is the channel of the first frame
 //   at the maximum signal (0 when that frame's channel was unknown). fingerprint is the latest non-zero
-//   one. After 16.7 million signal samples the sum and count are halved, so the mean of such a presence
-//   weighs older samples less.
+//   one, except for a device that can be linked (a randomised address arriving with a fingerprint): it keeps
+//   the fingerprint it arrived with, the one its new addresses are matched on. After 16.7 million signal
+//   samples the sum and count are halved, so the mean of such a presence weighs older samples less.
 // - interval statistics (every event): interval_frames and interval_rssi_mean cover the heard frames
 //   applied since this presence's previous event (the arrival's: its own frame). An update thus carries
 //   what was heard in the interval it closes; late frames count in the interval in which they are applied.
@@ -51,6 +59,7 @@
 #include <string>
 
 #include "common/records.h"
+#include "probe/presence/device_linker.h"
 #include "probe/presence/device_table.h"
 
 namespace footfall::probe::presence {
@@ -64,6 +73,7 @@ struct PresenceConfig {
   bool track_probe_requests = true;
   bool track_ble_adverts = false;
   bool track_access_points = false;                     // beacons and probe responses
+  LinkConfig link;                                      // device linking of random addresses
 };
 
 // Empty when the configuration is usable, else a message that names the bad key.
@@ -83,7 +93,9 @@ class PresenceSink {
 };
 
 // sightings_in == ignored_kind + late + below_floor + heard;
-// arrivals == departures + devices (departures include evictions and flushed).
+// heard == current_address + link.known_addresses + link.new_addresses;
+// arrivals == link.new_addresses - link.linked_sequence - link.linked_signal + link.overlap_splits;
+// arrivals == departures + devices (departures include evictions and flushed). Each arrival is a new device.
 struct PresenceCounters {
   std::uint64_t sightings_in = 0;
   std::uint64_t ignored_kind = 0;
@@ -98,6 +110,8 @@ struct PresenceCounters {
   std::uint64_t flushed = 0;
   std::uint64_t devices = 0;       // present now
   std::uint64_t peak_devices = 0;
+  std::uint64_t current_address = 0;  // heard frames from a device's current address
+  LinkCounters link;
 };
 
 class PresenceTracker {
@@ -116,17 +130,21 @@ class PresenceTracker {
   [[nodiscard]] const PresenceConfig& config() const { return config_; }
   [[nodiscard]] std::uint32_t size() const { return table_.size(); }
   [[nodiscard]] const DeviceTable& table() const { return table_; }
-  [[nodiscard]] std::size_t memory_bytes() const { return table_.memory_bytes(); }
+  [[nodiscard]] const DeviceLinker& linker() const { return linker_; }
+  [[nodiscard]] std::size_t memory_bytes() const { return table_.memory_bytes() + linker_.memory_bytes(); }
 
  private:
   [[nodiscard]] bool tracked(SightingKind kind) const;
   void run_clock_to(std::int64_t t, PresenceSink& sink);
   void arrive(std::uint64_t key, const Sighting& s, PresenceSink& sink);
+  [[nodiscard]] PresenceEvent event_of(PresenceKind kind, std::int64_t ts_ns, std::uint32_t pos,
+                                       DepartureCause cause = DepartureCause::none);
   void depart(std::uint32_t pos, DepartureCause cause, PresenceSink& sink);
   void emit_updates(std::int64_t instant, PresenceSink& sink);
 
   PresenceConfig config_;
   DeviceTable table_;
+  DeviceLinker linker_;
   PresenceCounters counters_;
   bool clock_started_ = false;
   std::int64_t clock_ns_ = 0;

@@ -84,6 +84,7 @@ TEST_CASE("presence command: arrivals and departures of a simulated hour match t
 
   commands::PresenceOptions options;
   options.read_path = sim.pcap(1).string();
+  options.no_link = true;  // the truth is per address; device linking is tested in test_presence_devices
   const Output o = run(options);
   REQUIRE(o.status == 0);
   const auto events = lines_of(o.out);
@@ -185,11 +186,16 @@ TEST_CASE("presence JSON line: golden departure") {
   e.rssi_mean = -75;
   e.strongest_freq_mhz = 2412;
   e.dwell_s = 29;
+  e.device = 0x2a;
+  e.previous_mac = *MacAddress::parse("d2:11:22:33:44:55");
+  e.addresses = 3;
   std::array<char, pipeline::kMaxPresenceJsonLine> buf{};
   const std::size_t n = pipeline::write_presence_json(buf, e, presence::DepartureCause::silence);
   CHECK(std::string(buf.data(), n) ==
-        "{\"kind\":\"departure\",\"ts_ns\":1793610058089195586,\"mac\":\"c6:8e:38:a4:ec:2b\",\"randomized\":true,"
+        "{\"kind\":\"departure\",\"ts_ns\":1793610058089195586,\"device\":\"000000000000002a\","
+        "\"mac\":\"c6:8e:38:a4:ec:2b\",\"randomized\":true,"
         "\"fingerprint\":\"00abcdef01234567\",\"rssi_min\":-87,\"rssi_max\":-64,\"rssi_mean\":-75,"
         "\"strongest_freq_mhz\":2412,\"frames\":6,\"first_seen_ns\":1793610028670094074,"
-        "\"last_seen_ns\":1793610058089195586,\"dwell_s\":29,\"cause\":\"silence\"}\n");
+        "\"last_seen_ns\":1793610058089195586,\"previous_mac\":\"d2:11:22:33:44:55\",\"addresses\":3,"
+        "\"dwell_s\":29,\"cause\":\"silence\"}\n");
 }

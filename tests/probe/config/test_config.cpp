@@ -153,3 +153,24 @@ TEST_CASE("config: presence section to tracker settings") {
   CHECK(c.reorder_tolerance_ns == 3'000'000'000);  // below the silence, as the tracker requires
   CHECK(footfall::probe::presence::validate(c).empty());
 }
+
+TEST_CASE("config: device linking keys (presence.link_addresses, presence.link_window_s)") {
+  CHECK(error_of(with("presence.link_addresses", 1)) == "probe.json: presence.link_addresses: expected true or false");
+  CHECK(error_of(with("presence.link_window_s", 0)) ==
+        "probe.json: presence.link_window_s: expected integer from 1 to 86400");
+  // Off by default on a running probe until the gateway merges by device.
+  const ConfigResult off = parse_probe_config(kMinimal, "probe.json");
+  REQUIRE_MESSAGE(off.config, off.error);
+  CHECK_FALSE(footfall::probe::config::presence_config(off.config->presence).link.link_addresses);
+  const ConfigResult on = parse_probe_config(with("presence.link_addresses", true), "probe.json");
+  REQUIRE_MESSAGE(on.config, on.error);
+  const auto linked = footfall::probe::config::presence_config(on.config->presence);
+  CHECK(linked.link.link_addresses);
+  CHECK(linked.link.window_ns == 300'000'000'000);
+  // A window beyond the departure silence is cut to it: a link must not revive a departed device.
+  ProbeConfig::Presence p = on.config->presence;
+  p.link_window_s = 900;
+  CHECK(footfall::probe::config::presence_config(p).link.window_ns == p.departure_silence_s * 1'000'000'000);
+  p.link_window_s = 120;
+  CHECK(footfall::probe::config::presence_config(p).link.window_ns == 120'000'000'000);
+}

@@ -399,22 +399,45 @@ TEST_CASE("probe request fingerprint") {
     CHECK(probe({header(0x99, 0x20), ssid_mall, rates, ext_rates, ds(11), ht, ext_caps, wps(0x7e)}) == base);
     CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ht, ext_caps, wps(0x01)}) == base);  // no DS
   }
+  SUBCASE("equal across what one phone varies between its probes (docs/counting.md)") {
+    // Element order: Android moves elements about between scans; the set of ids counts, not their order.
+    CHECK(probe({header(0x56, 0x10), ssid_wild, ext_rates, rates, ds(1), ht, ext_caps, wps(0x01)}) == base);
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ext_caps, ht, wps(0x01)}) == base);
+    // Vendor elements (WPS, P2P, ...) come and go and change type between scans: left out.
+    Bytes wps2 = wps(0x01);
+    wps2[5] = 0x08;
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht, ext_caps, wps2}) == base);
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht, ext_caps}) == base);
+    // HT MCS set: 1 or 2 receive streams (iPhones switch); capability info and A-MPDU parameters count.
+    Bytes ht_two_streams = ht;
+    ht_two_streams[6] = 0x00;
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht_two_streams, ext_caps, wps(0x01)}) == base);
+    // Extended capability bits flip between scans: only the element's length counts.
+    Bytes caps2 = ext_caps;
+    caps2[2] = 0x00;
+    caps2[8] = 0x00;
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht, caps2, wps(0x01)}) == base);
+  }
   SUBCASE("different for a different element set") {
     CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ds(1), ht, ext_caps, wps(0x01)}) != base);
-    CHECK(probe({header(0x56, 0x10), ssid_wild, ext_rates, rates, ds(1), ht, ext_caps, wps(0x01)}) != base);
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ext_caps, wps(0x01)}) != base);  // no HT
     CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht, ext_caps, wps(0x01),
                  {0x0a, 0x01, 0x00}}) != base);  // one more element (Request), content not hashed
   }
-  SUBCASE("different for different capability contents or vendor type") {
+  SUBCASE("different for different capability contents") {
     Bytes ht2 = ht;
     ht2[2] = 0xac;
     CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht2, ext_caps, wps(0x01)}) != base);
     Bytes rates2 = rates;
     rates2[5] = 0x96;
     CHECK(probe({header(0x56, 0x10), ssid_wild, rates2, ext_rates, ds(1), ht, ext_caps, wps(0x01)}) != base);
-    Bytes wps2 = wps(0x01);
-    wps2[5] = 0x08;
-    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht, ext_caps, wps2}) != base);
+    Bytes ht_ampdu = ht;
+    ht_ampdu[4] = 0x1b;  // A-MPDU parameters
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht_ampdu, ext_caps, wps(0x01)}) != base);
+    Bytes caps_longer = ext_caps;
+    caps_longer[1] = 0x09;
+    caps_longer.push_back(0x00);
+    CHECK(probe({header(0x56, 0x10), ssid_wild, rates, ext_rates, ds(1), ht, caps_longer, wps(0x01)}) != base);
   }
 }
 

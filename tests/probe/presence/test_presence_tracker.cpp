@@ -75,6 +75,8 @@ void check_balanced(const PresenceTracker& t) {
   CHECK(c.sightings_in == c.ignored_kind + c.late + c.below_floor + c.heard);
   CHECK(c.arrivals == c.departures + c.devices);
   CHECK(c.devices == t.size());
+  CHECK(c.heard == c.current_address + c.link.known_addresses + c.link.new_addresses);
+  CHECK(c.arrivals == c.link.new_addresses - c.link.linked_sequence - c.link.linked_signal + c.link.overlap_splits);
 }
 }  // namespace
 
@@ -526,11 +528,12 @@ TEST_CASE("determinism: the same input gives the same events, live pacing or rep
   CHECK(first == second);
   CHECK(first == live);
 
-  // Over every presence of the day, the intervals add up to the frames, late frames included.
-  std::map<std::pair<std::uint64_t, bool>, std::uint64_t> heard;
+  // Over every presence of the day, the intervals add up to the frames, late frames included. A presence is
+  // a device's (random addresses of one fingerprint are linked).
+  std::map<std::uint64_t, std::uint64_t> heard;
   std::size_t departures = 0, mismatched = 0;
   for (const auto& l : first) {
-    auto& sum = heard[{l.event.mac.as_u64(), l.event.ble}];
+    auto& sum = heard[l.event.device];
     if (l.event.kind == PresenceKind::arrival) sum = 0;
     sum += l.event.interval_frames;
     if (l.event.kind != PresenceKind::departure) continue;
@@ -558,7 +561,10 @@ TEST_CASE("100k devices: the table grows, finds each, lets all go, and is reused
   CHECK(t.counters().arrivals == n);
   CHECK(t.table().index_slots() > empty_slots);
   CHECK(t.memory_bytes() > empty_bytes);
-  CHECK(t.memory_bytes() <= n * sizeof(footfall::probe::presence::DeviceRecord) + 4 * 262'144);
+  // Records and their link state, the address index, and the linker's two indexes (empty here: no fingerprints).
+  CHECK(t.memory_bytes() <= n * (sizeof(footfall::probe::presence::DeviceRecord) +
+                                 sizeof(footfall::probe::presence::LinkState)) +
+                                4 * (262'144 + 2 * 1024));
   for (std::uint64_t i = 0; i < n; ++i) t.on_sighting(probe(addr(i), B + 200 * sec, -60), log);
   CHECK(t.counters().arrivals == n);  // all found again
   CHECK(log.all.size() == n);
