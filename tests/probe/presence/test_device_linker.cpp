@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "probe/presence/presence_tracker.h"
+#include "tests/probe/presence/presence_checks.h"
 
 using footfall::MacAddress;
 using footfall::PresenceEvent;
@@ -16,6 +17,8 @@ using footfall::probe::presence::DepartureCause;
 using footfall::probe::presence::PresenceConfig;
 using footfall::probe::presence::PresenceSink;
 using footfall::probe::presence::PresenceTracker;
+using footfall::probe::presence::testing::check_balanced;
+using footfall::probe::presence::testing::no_updates;
 
 namespace {
 constexpr std::int64_t sec = 1'000'000'000;
@@ -61,23 +64,10 @@ Sighting probe(std::uint64_t addr, std::int64_t ts, std::int8_t rssi, std::uint1
   return s;
 }
 
-PresenceConfig quiet() {
-  PresenceConfig c;
-  c.update_interval_ns = 0;
-  return c;
-}
-
-void check_balanced(const PresenceTracker& t) {
-  const auto& c = t.counters();
-  CHECK(c.sightings_in == c.ignored_kind + c.late + c.below_floor + c.heard);
-  CHECK(c.heard == c.current_address + c.link.known_addresses + c.link.new_addresses);
-  CHECK(c.arrivals == c.link.new_addresses - c.link.linked_sequence - c.link.linked_signal + c.link.overlap_splits);
-  CHECK(c.arrivals == c.departures + c.devices);
-}
 }  // namespace
 
 TEST_CASE("an address change continues the device's presence: no departure, no second arrival") {
-  PresenceTracker t(quiet());
+  PresenceTracker t(no_updates());
   EventLog log;
   // One phone: a burst every 40 s, a new random address each burst, steady signal, random sequence numbers.
   const std::uint16_t seqs[] = {100, 3000, 1700, 520, 2900};
@@ -105,7 +95,7 @@ TEST_CASE("an address change continues the device's presence: no departure, no s
 }
 
 TEST_CASE("fixed (globally administered) addresses are never merged, and never a link target") {
-  PresenceTracker t(quiet());
+  PresenceTracker t(no_updates());
   EventLog log;
   t.on_sighting(probe(0x001b'6300'0001ULL, B, -50, 10), log);
   t.on_sighting(probe(0x001b'6300'0002ULL, B + sec, -50, 11), log);  // same model, seq continues: still two
@@ -135,7 +125,7 @@ std::pair<std::uint64_t, std::uint64_t> near_and_far(PresenceTracker& t, EventLo
 }  // namespace
 
 TEST_CASE("two phones of one model: a continuing sequence number picks the phone whatever the signal") {
-  PresenceTracker t(quiet());
+  PresenceTracker t(no_updates());
   EventLog log;
   const auto [a, b] = near_and_far(t, log);
   // A's next address continues its counter (119 -> 120) although its signal now matches B's.
@@ -156,7 +146,7 @@ TEST_CASE("two phones of one model: a continuing sequence number picks the phone
 }
 
 TEST_CASE("two phones of one model: the signal gate keeps a steady near phone and a far phone apart") {
-  PresenceTracker t(quiet());
+  PresenceTracker t(no_updates());
   EventLog log;
   const auto [a, b] = near_and_far(t, log);
   // New addresses after 40 s with random sequence numbers: each goes to the phone whose signal it has.
@@ -174,7 +164,7 @@ TEST_CASE("two phones of one model: the signal gate keeps a steady near phone an
 }
 
 TEST_CASE("two phones linked wrongly: the old address heard again after its successor splits off") {
-  PresenceTracker t(quiet());
+  PresenceTracker t(no_updates());
   EventLog log;
   t.on_sighting(probe(random_address(1), B, -50, 100), log);
   t.on_sighting(probe(random_address(2), B + 10 * sec, -50, 2000), log);  // linked (same model, close signal)
@@ -197,7 +187,7 @@ TEST_CASE("two phones linked wrongly: the old address heard again after its succ
 }
 
 TEST_CASE("no link beyond the window, nor across fingerprints; link_addresses off gives one device per address") {
-  PresenceConfig c = quiet();
+  PresenceConfig c = no_updates();
   c.link.window_ns = 60 * sec;
   PresenceTracker t(c);
   EventLog log;
@@ -206,7 +196,7 @@ TEST_CASE("no link beyond the window, nor across fingerprints; link_addresses of
   t.on_sighting(probe(random_address(3), B + 70 * sec, -50, 102, pixel), log);  // another model
   CHECK(log.count(PresenceKind::arrival) == 3);
 
-  PresenceConfig off = quiet();
+  PresenceConfig off = no_updates();
   off.link.link_addresses = false;
   PresenceTracker u(off);
   EventLog log2;
@@ -215,13 +205,13 @@ TEST_CASE("no link beyond the window, nor across fingerprints; link_addresses of
   CHECK(log2.devices().size() == 4);
   check_balanced(u);
 
-  PresenceConfig bad = quiet();
+  PresenceConfig bad = no_updates();
   bad.link.window_ns = bad.departure_silence_ns + 1;
   CHECK(validate(bad).find("link_window_s") != std::string::npos);
 }
 
 TEST_CASE("bounded state: a phone rotating for an hour keeps two addresses indexed; all is freed on departure") {
-  PresenceConfig c = quiet();
+  PresenceConfig c = no_updates();
   c.max_devices = 4;
   PresenceTracker t(c);
   EventLog log;

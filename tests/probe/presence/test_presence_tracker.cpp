@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "probe/presence/presence_tracker.h"
+#include "tests/probe/presence/presence_checks.h"
 
 using footfall::MacAddress;
 using footfall::PresenceEvent;
@@ -17,6 +18,8 @@ using footfall::probe::presence::DepartureCause;
 using footfall::probe::presence::PresenceConfig;
 using footfall::probe::presence::PresenceSink;
 using footfall::probe::presence::PresenceTracker;
+using footfall::probe::presence::testing::check_balanced;
+using footfall::probe::presence::testing::no_updates;
 
 namespace {
 constexpr std::int64_t sec = 1'000'000'000;
@@ -64,20 +67,6 @@ Sighting probe(std::uint64_t addr, std::int64_t ts, std::int8_t rssi, std::uint1
   return s;
 }
 
-PresenceConfig no_updates() {
-  PresenceConfig c;
-  c.update_interval_ns = 0;
-  return c;
-}
-
-void check_balanced(const PresenceTracker& t) {
-  const auto& c = t.counters();
-  CHECK(c.sightings_in == c.ignored_kind + c.late + c.below_floor + c.heard);
-  CHECK(c.arrivals == c.departures + c.devices);
-  CHECK(c.devices == t.size());
-  CHECK(c.heard == c.current_address + c.link.known_addresses + c.link.new_addresses);
-  CHECK(c.arrivals == c.link.new_addresses - c.link.linked_sequence - c.link.linked_signal + c.link.overlap_splits);
-}
 }  // namespace
 
 TEST_CASE("first sighting at or above the floor is an arrival carrying that frame") {
