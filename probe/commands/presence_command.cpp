@@ -64,6 +64,10 @@ void print_summary(const presence::PresenceCounters& c, std::uint64_t packets, c
 
 int run_presence(const PresenceOptions& options, std::FILE* out, std::FILE* err) {
   config::ProbeConfig::Presence settings;
+  // Without a probe config this command estimates devices: it links addresses. With one, the probe's own
+  // presence.link_addresses applies (off by default until the gateway merges by device), so the command shows
+  // what that probe computes.
+  settings.link_addresses = true;
   if (!options.config_path.empty()) {
     const config::ConfigResult loaded = config::load_probe_config(options.config_path);
     if (!loaded.config) {
@@ -75,9 +79,7 @@ int run_presence(const PresenceOptions& options, std::FILE* out, std::FILE* err)
   if (options.floor_dbm) settings.signal_floor_dbm = *options.floor_dbm;
   if (options.silence_s) settings.departure_silence_s = *options.silence_s;
   if (options.update_s) settings.update_interval_s = *options.update_s;
-  // This command estimates devices: it links addresses unless told not to, whatever presence.link_addresses says
-  // (that key is the running probe's, off until the gateway merges by device).
-  settings.link_addresses = !options.no_link;
+  if (options.no_link) settings.link_addresses = false;
   presence::PresenceConfig presence_config = config::presence_config(settings);
   presence_config.link.all_randomized = options.all_randomized;
 
