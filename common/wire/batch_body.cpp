@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "common/byte_cursor.h"
 #include "common/byte_writer.h"
@@ -104,26 +105,30 @@ struct TimeColumn {
   }
 };
 
-// Frequency: 0 for the device's previous one, else its index in the table + 1 (an access point stays on its channel).
-struct FreqColumn {
+// A value that repeats per device: 0 for the device's previous one, else its index in the table + 1. Frequency (an
+// access point stays on its channel) and fingerprint (a phone's never changes).
+template <auto Field, auto Index, auto Table>
+struct TableColumn {
   static constexpr int kGroups = 2;
   static constexpr bool kOneByte = false;
   static int group(const Sighting& s, bool first) { return first_or_rest(s, first); }
   static bool per_device(const ColumnTables&) { return true; }
   static std::uint64_t start(const ColumnTables&) { return 0; }
   static std::uint64_t encode(const Sighting& s, bool, std::uint64_t& last, const ColumnTables& t) {
-    const std::uint64_t code = s.freq_mhz == last ? 0 : t.freq_index->find(s.freq_mhz)->second + 1;
-    last = s.freq_mhz;
+    const std::uint64_t code = s.*Field == last ? 0 : (t.*Index)->find(s.*Field)->second + 1;
+    last = s.*Field;
     return code;
   }
   static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool, std::uint64_t& last,
                                          const ColumnTables& t) {
-    if (code > t.freqs->size()) return BadReason::index_out_of_range;
-    if (code != 0) last = (*t.freqs)[code - 1];
-    s.freq_mhz = static_cast<std::uint16_t>(last);
+    if (code > (t.*Table)->size()) return BadReason::index_out_of_range;
+    if (code != 0) last = (*(t.*Table))[code - 1];
+    s.*Field = static_cast<std::remove_reference_t<decltype(s.*Field)>>(last);
     return std::nullopt;
   }
 };
+using FreqColumn = TableColumn<&Sighting::freq_mhz, &ColumnTables::freq_index, &ColumnTables::freqs>;
+using FingerprintColumn = TableColumn<&Sighting::fingerprint, &ColumnTables::fp_index, &ColumnTables::fps>;
 
 // Signal: one byte, the difference from the device's previous reading modulo 256; absent readings take no byte.
 struct RssiColumn {
@@ -169,26 +174,6 @@ struct SeqColumn {
   }
 };
 
-// Fingerprint: 0 for the device's previous one, else its index in the table + 1 (a phone's never changes).
-struct FingerprintColumn {
-  static constexpr int kGroups = 2;
-  static constexpr bool kOneByte = false;
-  static int group(const Sighting& s, bool first) { return first_or_rest(s, first); }
-  static bool per_device(const ColumnTables&) { return true; }
-  static std::uint64_t start(const ColumnTables&) { return 0; }
-  static std::uint64_t encode(const Sighting& s, bool, std::uint64_t& last, const ColumnTables& t) {
-    const std::uint64_t code = s.fingerprint == last ? 0 : t.fp_index->find(s.fingerprint)->second + 1;
-    last = s.fingerprint;
-    return code;
-  }
-  static std::optional<BadReason> decode(std::uint64_t code, Sighting& s, bool, std::uint64_t& last,
-                                         const ColumnTables& t) {
-    if (code > t.fps->size()) return BadReason::index_out_of_range;
-    if (code != 0) last = (*t.fps)[code - 1];
-    s.fingerprint = last;
-    return std::nullopt;
-  }
-};
 
 }  // namespace
 
