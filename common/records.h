@@ -59,7 +59,7 @@ struct PresenceEvent {
   std::uint16_t strongest_freq_mhz = 0;  // channel on which it was heard loudest
   std::uint32_t dwell_s = 0;       // departure only: last_seen - first_seen, whole seconds
   std::uint32_t interval_frames = 0;     // frames heard since the previous event (arrival: its own frames)
-  // Device linking (probe only until the wire carries them): one device may use many random addresses.
+  // Device linking (wire version 3): one device may use many random addresses.
   std::uint64_t device = 0;        // run-unique device number: the same for every address linked to it
   MacAddress previous_mac;         // the address the device used before `mac`; all zero when none
   std::uint16_t addresses = 0;     // addresses this device has used so far (1: none linked)

@@ -24,7 +24,8 @@ constexpr std::size_t kMinSightingBytes = 5;  // one byte in each always-present
 // Flags, the one-byte varints and the signal bytes: version 1 has eight varints and three signal bytes,
 // version 2 adds interval_frames and interval_rssi_mean.
 constexpr std::size_t kMinEventBytesV1 = 12;
-constexpr std::size_t kMinEventBytes = 14;
+constexpr std::size_t kMinEventBytesV2 = 14;
+constexpr std::size_t kMinEventBytes = 17;  // version 3 adds device, previous address slot and addresses
 
 // Differences are taken modulo 2^64 so any pair of int64 timestamps round-trips without overflow.
 std::int64_t wrapping_diff(std::int64_t a, std::int64_t b) {
@@ -245,8 +246,11 @@ void BatchBodyWriter::write(const BatchBody& body, std::vector<std::uint8_t>& ra
   // MAC table sorted by address: the order carries no information, so the first octets become small deltas.
   for (const Sighting& s : sightings)
     if (mac_index_.try_emplace(s.mac.as_u64(), 0).second) macs_.push_back(s.mac);
-  for (const PresenceEvent& e : events)
+  for (const PresenceEvent& e : events) {
     if (mac_index_.try_emplace(e.mac.as_u64(), 0).second) macs_.push_back(e.mac);
+    if (e.previous_mac != MacAddress{} && mac_index_.try_emplace(e.previous_mac.as_u64(), 0).second)
+      macs_.push_back(e.previous_mac);
+  }
   std::sort(macs_.begin(), macs_.end());
   for (std::size_t i = 0; i < macs_.size(); ++i) mac_index_[macs_[i].as_u64()] = static_cast<std::uint32_t>(i);
   sighting_mac_.resize(n);
@@ -339,6 +343,9 @@ void BatchBodyWriter::write(const BatchBody& body, std::vector<std::uint8_t>& ra
     out.u8(static_cast<std::uint8_t>(e.interval_rssi_mean));
     put_varint(out, e.strongest_freq_mhz);
     put_varint(out, e.dwell_s);
+    put_varint(out, e.device);
+    put_varint(out, e.previous_mac == MacAddress{} ? 0 : mac_index_.find(e.previous_mac.as_u64())->second + 1);
+    put_varint(out, e.addresses);
   }
 
   put_varint(out, n);
@@ -377,6 +384,7 @@ std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw
                                                std::uint8_t version) {
   out.clear();
   const bool v1 = version < 2;
+  const bool linked = version >= 3;
   ByteCursor in(raw);
   bool overlong = false;
   auto varint = [&](std::uint64_t& v) { return get_varint(in, v, overlong); };
@@ -409,7 +417,7 @@ std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw
   freqs_.resize(n);
   for (auto& f : freqs_) f = in.le16();
 
-  if (auto bad = count(n, v1 ? kMinEventBytesV1 : kMinEventBytes)) return bad;
+  if (auto bad = count(n, v1 ? kMinEventBytesV1 : linked ? kMinEventBytes : kMinEventBytesV2)) return bad;
   out.events.resize(n);
   const std::uint8_t known_flags = v1 ? kEventKindMask | kEventRandomized
                                       : kEventKindMask | kEventRandomized | kEventCauseMask | kEventBle;
@@ -423,13 +431,16 @@ std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw
     const auto rssi = in.bytes(v1 ? 3 : 4);
     if (!in.ok()) return BadReason::truncated_body;
     if (!varint(freq) || !varint(dwell)) return short_or_overlong();
+    std::uint64_t device = 0, previous = 0, addresses = 0;
+    if (linked && (!varint(device) || !varint(previous) || !varint(addresses))) return short_or_overlong();
     if ((flags & ~known_flags) != 0 || (flags & kEventKindMask) > static_cast<std::uint8_t>(PresenceKind::departure))
       return BadReason::bad_value;
     if (frames > std::numeric_limits<std::uint32_t>::max() ||
         interval_frames > std::numeric_limits<std::uint32_t>::max() ||
-        freq > std::numeric_limits<std::uint16_t>::max() || dwell > std::numeric_limits<std::uint32_t>::max())
+        freq > std::numeric_limits<std::uint16_t>::max() || dwell > std::numeric_limits<std::uint32_t>::max() ||
+        addresses > std::numeric_limits<std::uint16_t>::max())
       return BadReason::bad_value;
-    if (mac >= macs_.size() || fp > fps_.size()) return BadReason::index_out_of_range;
+    if (mac >= macs_.size() || fp > fps_.size() || previous > macs_.size()) return BadReason::index_out_of_range;
     e.kind = static_cast<PresenceKind>(flags & kEventKindMask);
     e.cause = static_cast<DepartureCause>((flags & kEventCauseMask) >> kEventCauseShift);  // every value is named
     e.randomized = (flags & kEventRandomized) != 0;
@@ -447,6 +458,9 @@ std::optional<BadReason> BatchBodyReader::read(std::span<const std::uint8_t> raw
     if (!v1) e.interval_rssi_mean = static_cast<std::int8_t>(rssi[3]);
     e.strongest_freq_mhz = static_cast<std::uint16_t>(freq);
     e.dwell_s = static_cast<std::uint32_t>(dwell);
+    e.device = device;
+    e.previous_mac = previous == 0 ? MacAddress{} : macs_[previous - 1];
+    e.addresses = static_cast<std::uint16_t>(addresses);
   }
 
   if (auto bad = count(n, kMinSightingBytes)) return bad;

@@ -18,7 +18,8 @@ namespace footfall::wire {
 // Worst-case uncompressed bytes one record can add to a body (new table entries included);
 // the batch builder sums these so a sealed batch never exceeds the receiver's decompression cap.
 inline constexpr std::size_t kMaxSightingBodyBytes = 6 + 10 + 1 + 3 + 1 + 3 + 3 + 2 + 3 + 8 + 3 + 3;
-inline constexpr std::size_t kMaxEventBodyBytes = 1 + 3 + 6 + 10 + 3 + 8 + 10 + 10 + 5 + 5 + 4 + 3 + 5;
+// An event's previous address is a MAC table entry of its own (6 bytes) named by a slot (3).
+inline constexpr std::size_t kMaxEventBodyBytes = 1 + 3 + 6 + 10 + 3 + 8 + 10 + 10 + 5 + 5 + 4 + 3 + 5 + 10 + 3 + 6 + 3;
 
 // How the sighting columns are ordered. by_device (each device's sightings together, time coded against
 // that device's own rhythm) is used whenever the sightings are in (ts, mac) order, which the batch
@@ -68,7 +69,8 @@ class BatchBodyReader {
  public:
   // Decodes untrusted bytes into `out` (cleared first). Every count is checked against the bytes left
   // before anything is sized from it. `version` is the frame's wire version: version 1 event rows lack
-  // the cause / ble flags and the interval statistics, which are left at their defaults.
+  // the cause / ble flags and the interval statistics, versions 1 and 2 the device linking (device 0:
+  // one device per address); what a row lacks is left at its default.
   std::optional<BadReason> read(std::span<const std::uint8_t> raw, BatchBody& out,
                                 std::uint8_t version = kWireVersion);
 

@@ -15,7 +15,8 @@ namespace footfall::wire {
 
 inline constexpr std::array<std::uint8_t, 2> kFrameMagic{0x46, 0x57};  // "FW"
 // 2: presence event rows carry cause, ble, interval_frames and interval_rssi_mean.
-inline constexpr std::uint8_t kWireVersion = 2;
+// 3: presence event rows carry the probe's device linking: device, previous_mac and addresses.
+inline constexpr std::uint8_t kWireVersion = 3;
 inline constexpr std::uint8_t kMinWireVersion = 1;  // oldest version this build still decodes
 inline constexpr std::size_t kFrameHeaderBytes = 8;
 inline constexpr std::size_t kFrameTrailerBytes = 4;

@@ -10,8 +10,8 @@ namespace footfall::gateway {
 // If one ever gains a variable-length field, this fails to compile and docs/privacy.md must be revisited.
 static_assert(std::is_trivially_copyable_v<Sighting> && sizeof(Sighting) <= 40,
               "Sighting grew: check that nothing identifying rides along (docs/privacy.md)");
-// 88: the probe's device linking added `device` (a run-local number), `previous_mac` (an address like `mac`)
-// and `addresses`; the wire does not carry them yet (docs/privacy.md).
+// 88: the probe's device linking added `device` (a run-local number), `previous_mac` (an address like `mac`,
+// used by the site merge and never published) and `addresses` (docs/privacy.md).
 static_assert(std::is_trivially_copyable_v<PresenceEvent> && sizeof(PresenceEvent) <= 88,
               "PresenceEvent grew: check that nothing identifying rides along (docs/privacy.md)");
 
@@ -75,6 +75,29 @@ std::optional<publish::SiteVisit> PrivacyFilter::visit(const Visit& visit) {
                           static_cast<double>(pv.rssi_mean)});
   out.randomized = visit.randomized;
   ++counters_.visits_out;
+  return out;
+}
+
+std::optional<publish::PresenceChange> PrivacyFilter::merged(const DeviceMerge& merge, std::int64_t arrival_ns) {
+  ++counters_.merged_in;
+  Pseudonymizer* p = keyring_.for_time(arrival_ns);
+  if (p == nullptr) {
+    ++counters_.no_key;
+    return std::nullopt;
+  }
+  const std::uint64_t failures = p->failures();
+  publish::PresenceChange out;
+  out.kind = publish::PresenceKind::departure;
+  out.device = p->device(merge.absorbed_device).hex();
+  if (p->failures() != failures) {
+    ++counters_.crypto_failed;
+    return std::nullopt;
+  }
+  out.key_epoch = p->epoch();
+  out.at = to_ms(merge.ts_ns);
+  out.zone = merge.zone;
+  out.randomized = merge.randomized;
+  ++counters_.merged_out;
   return out;
 }
 

@@ -20,6 +20,8 @@ struct PrivacyCounters {
   std::uint64_t arrivals_out = 0;
   std::uint64_t visits_in = 0;
   std::uint64_t visits_out = 0;
+  std::uint64_t merged_in = 0;
+  std::uint64_t merged_out = 0;
   std::uint64_t no_key = 0;         // dropped: the epoch's key is not in the key store
   std::uint64_t crypto_failed = 0;  // dropped: OpenSSL failed while computing the pseudonym
 };
@@ -36,6 +38,9 @@ class PrivacyFilter {
   // keyed hash of (site, address, arrival) (see pseudonymizer.h), fingerprint HMAC-SHA-256(epoch key, "fp:" ||
   // 8 bytes)[0..8) in hex (empty: none); times in ms.
   std::optional<publish::SiteVisit> visit(const Visit& visit);
+  // The absorbed device of a merge leaves the presence feed: a departure under the pseudonym its arrival had
+  // (the epoch of arrival_ns, that arrival's time), at the merge's time and zone.
+  std::optional<publish::PresenceChange> merged(const DeviceMerge& merge, std::int64_t arrival_ns);
 
   [[nodiscard]] const PrivacyCounters& counters() const { return counters_; }
 

@@ -59,6 +59,8 @@ std::string validate(const SiteMergeConfig& config) {
   if (config.strongest_zone_hysteresis_db > 60) return "strongest_zone_hysteresis_db: 0 .. 60";
   if (config.strongest_zone_hold_intervals < 1 || config.strongest_zone_hold_intervals > 1440)
     return "strongest_zone_hold_intervals: 1 .. 1440";
+  if (config.max_addresses_per_device < 1 || config.max_addresses_per_device > 65535)
+    return "max_addresses_per_device: 1 .. 65535";
   return {};
 }
 
@@ -66,13 +68,16 @@ void SiteMerger::Device::reuse() {
   auto kept_presences = std::move(presences);
   auto kept_samples = std::move(samples);
   auto kept_segments = std::move(segments);
+  auto kept_addresses = std::move(addresses);
   kept_presences.clear();
   kept_samples.clear();
   kept_segments.clear();
+  kept_addresses.clear();
   *this = Device{};
   presences = std::move(kept_presences);
   samples = std::move(kept_samples);
   segments = std::move(kept_segments);
+  addresses = std::move(kept_addresses);
 }
 
 SiteMerger::SiteMerger(SiteMergeConfig config)
@@ -111,7 +116,7 @@ void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& eve
   // A departure's ts is the device's last frame: it is sent one departure silence later, so it is never late.
   if (clock_started_ && event.ts_ns < clock_ns_ && event.kind != PresenceKind::departure) ++counters_.late_events;
   Device& d = device_for(*probe, event, sink);
-  const std::uint64_t key = key_of(d);
+  const std::uint64_t key = d.id;
   apply(d, *probe, event);
   touch(d, event.ts_ns);
   note_progress(*probe, event.ts_ns);
@@ -136,33 +141,62 @@ void SiteMerger::on_presence(std::string_view probe_id, const PresenceEvent& eve
 }
 
 SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEvent& event, SiteSink& sink) {
-  const std::uint64_t key = key_of(event.mac, event.ble);
-  if (Device* found = devices_.find(key)) {
-    Device& d = *found;
-    if (!d.leaving) return d;
-    if (event.first_seen_ns < d.deadline_ns) {
-      // Heard again within the grace: the same visit.
-      leaving_.erase({d.deadline_ns, key});
-      d.leaving = false;
-      ++counters_.rejoined;
-      return d;
+  const std::uint64_t address = key_of(event.mac, event.ble);
+  const std::uint64_t device = event.ble ? 0 : event.device;
+  std::uint64_t id = kNoDevice;
+  if (device != 0) {
+    if (auto it = by_probe_device_.find(probe_device_key(probe, device)); it != by_probe_device_.end()) {
+      id = it->second;
+      // The same phone announced as a device of its own by another probe: one of them is absorbed.
+      if (const std::uint64_t other = by_address(address, probe, device); other != kNoDevice && other != id)
+        id = absorb(id, other, probe, event.ts_ns, sink);
+      const Device& found = *devices_.find(id);
+      if (std::find(found.addresses.begin(), found.addresses.end(), address) == found.addresses.end())
+        ++counters_.linked_by_device;
     }
-    close(key, VisitEnd::departed, sink);
+  }
+  if (id == kNoDevice) id = by_address(address, probe, device);
+  if (id == kNoDevice && device != 0 && event.previous_mac != MacAddress{}) {
+    id = by_address(key_of(event.previous_mac, event.ble), probe, device);
+    if (id != kNoDevice) ++counters_.linked_by_previous;
+  }
+  if (id != kNoDevice) {
+    Device& d = *devices_.find(id);
+    if (d.leaving) {
+      if (event.first_seen_ns < d.deadline_ns) {
+        // Heard again within the grace: the same visit.
+        leaving_.erase({d.deadline_ns, id});
+        d.leaving = false;
+        ++counters_.rejoined;
+      } else {
+        close(id, VisitEnd::departed, sink);
+        id = kNoDevice;
+      }
+    }
+  }
+  if (id != kNoDevice) {
+    Device& d = *devices_.find(id);
+    remember_address(d, address);
+    return d;
   }
   if (devices_.size() >= config_.max_devices) {
     const std::uint64_t victim = least_active();
     ++counters_.evicted;
     close(victim, VisitEnd::evicted, sink);
   }
-  Device& d = devices_.insert(key);
+  id = ++next_id_;
+  Device& d = devices_.insert(id);
+  d.id = id;
   d.mac = event.mac;
   d.ble = event.ble;
   d.activity_ns = event.ts_ns;
-  push_activity(d.activity_ns, key);
+  remember_address(d, address);
+  push_activity(d.activity_ns, id);
   ++counters_.site_arrivals;
   counters_.devices = devices_.size();
   counters_.peak_devices = std::max(counters_.peak_devices, counters_.devices);
   SiteArrival arrival;
+  arrival.id = id;
   arrival.device = event.mac;
   arrival.ts_ns = event.first_seen_ns;
   arrival.zone = zone_names_[probe_zone_[probe]];
@@ -172,10 +206,126 @@ SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEv
   return d;
 }
 
+std::uint64_t SiteMerger::by_address(std::uint64_t address, std::uint16_t probe, std::uint64_t device) {
+  const auto it = by_address_.find(address);
+  if (it == by_address_.end()) return kNoDevice;
+  if (device != 0 && has_other_presence(*devices_.find(it->second), probe, device)) {
+    ++counters_.split_by_probe;
+    return kNoDevice;
+  }
+  return it->second;
+}
+
+bool SiteMerger::has_other_presence(const Device& d, std::uint16_t probe, std::uint64_t device) const {
+  for (const Presence& p : d.presences)
+    if (p.open && p.probe == probe && p.probe_device != 0 && p.probe_device != device) return true;
+  return false;
+}
+
+void SiteMerger::remember_address(Device& d, std::uint64_t address) {
+  // The newest claim wins: a probe that split an address off gives it to its new device.
+  by_address_[address] = d.id;
+  if (std::find(d.addresses.begin(), d.addresses.end(), address) != d.addresses.end()) return;
+  ++d.address_count;
+  d.addresses.push_back(address);
+  if (d.addresses.size() <= config_.max_addresses_per_device) return;
+  const std::uint64_t oldest = d.addresses.front();
+  d.addresses.erase(d.addresses.begin());
+  if (auto it = by_address_.find(oldest); it != by_address_.end() && it->second == d.id) by_address_.erase(it);
+  ++counters_.addresses_forgotten;
+}
+
+void SiteMerger::reopen(Device& d, Presence& p) {
+  p.open = true;
+  if (d.open++ == 0) ++present_;
+  count_zone(d, probe_zone_[p.probe], +1);
+  if (p.probe_device != 0) by_probe_device_[probe_device_key(p.probe, p.probe_device)] = d.id;
+}
+
+std::uint64_t SiteMerger::absorb(std::uint64_t a, std::uint64_t b, std::uint16_t probe, std::int64_t ts_ns,
+                                 SiteSink& sink) {
+  // The device heard first continues: its arrival is the one that stays announced.
+  const std::uint64_t into_id = std::min(a, b);
+  const std::uint64_t from_id = std::max(a, b);
+  Device& into = *devices_.find(into_id);
+  Device& from = *devices_.find(from_id);
+  if (from.leaving) leaving_.erase({from.deadline_ns, from_id});
+  if (into.leaving) {
+    leaving_.erase({into.deadline_ns, into_id});
+    into.leaving = false;
+  }
+  std::vector<std::size_t> reopened;
+  for (Presence& p : from.presences) {
+    const bool was_open = p.open;
+    end_presence(from, p);
+    if (was_open) reopened.push_back(into.presences.size());
+    into.presences.push_back(p);
+  }
+  for (std::size_t i : reopened) reopen(into, into.presences[i]);
+  // Signal samples: both devices' in slot order, one sample per (slot, probe).
+  for (const Sample& sample : from.samples) {
+    if (into.folded && sample.slot_ns <= into.folded_through_ns) {
+      ++counters_.samples_late;
+      continue;
+    }
+    into.samples.push_back(sample);
+  }
+  std::sort(into.samples.begin(), into.samples.end(), [](const Sample& x, const Sample& y) {
+    return x.slot_ns != y.slot_ns ? x.slot_ns < y.slot_ns : x.probe < y.probe;
+  });
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < into.samples.size(); ++i) {
+    if (kept != 0 && into.samples[kept - 1].slot_ns == into.samples[i].slot_ns &&
+        into.samples[kept - 1].probe == into.samples[i].probe) {
+      Sample& s = into.samples[kept - 1];
+      const std::int64_t total = std::int64_t{s.frames} + into.samples[i].frames;
+      if (total != 0)
+        s.strength_q8 = static_cast<std::int32_t>(round_div(
+            std::int64_t{s.strength_q8} * s.frames + std::int64_t{into.samples[i].strength_q8} * into.samples[i].frames,
+            total));
+      s.frames = static_cast<std::uint32_t>(std::min<std::int64_t>(total, std::numeric_limits<std::uint32_t>::max()));
+    } else {
+      into.samples[kept++] = into.samples[i];
+    }
+  }
+  into.samples.resize(kept);
+  if (into.samples.size() >= config_.max_strength_samples) fold_samples(into, into.samples.size() / 2);
+  if (from.fingerprint != 0 && (into.fingerprint == 0 || from.fingerprint_ts_ns > into.fingerprint_ts_ns)) {
+    into.fingerprint = from.fingerprint;
+    into.fingerprint_ts_ns = from.fingerprint_ts_ns;
+    into.fingerprint_probe = from.fingerprint_probe;
+  }
+  into.randomized = into.randomized || from.randomized;
+  into.departed_ns = std::max(into.departed_ns, from.departed_ns);
+  into.duplicate_frames += from.duplicate_frames;
+  into.address_count += from.address_count;
+  for (std::uint64_t address : from.addresses) {
+    if (auto it = by_address_.find(address); it != by_address_.end() && it->second == from_id) by_address_.erase(it);
+    --into.address_count;  // remember_address counts it again if it is new to `into`
+    remember_address(into, address);
+  }
+  touch(into, from.activity_ns);
+  DeviceMerge merge;
+  merge.absorbed = from_id;
+  merge.absorbed_device = from.mac;
+  merge.into = into_id;
+  merge.into_device = into.mac;
+  merge.ble = into.ble;
+  merge.randomized = from.randomized;
+  merge.ts_ns = ts_ns;
+  merge.zone = zone_names_[probe_zone_[probe]];
+  devices_.erase(from_id);
+  ++counters_.merged;
+  counters_.devices = devices_.size();
+  sink.on_merged(merge);
+  return into_id;
+}
+
 void SiteMerger::apply(Device& d, std::uint16_t probe, const PresenceEvent& event) {
+  const std::uint64_t device = event.ble ? 0 : event.device;
   Presence* p = nullptr;
   for (auto it = d.presences.rbegin(); it != d.presences.rend(); ++it)
-    if (it->open && it->probe == probe) {
+    if (it->open && it->probe == probe && (device == 0 || it->probe_device == 0 || it->probe_device == device)) {
       p = &*it;
       break;
     }
@@ -228,17 +378,20 @@ SiteMerger::Presence& SiteMerger::open_presence(Device& d, std::uint16_t probe, 
     p->first_seen_ns = event.first_seen_ns;
   }
   p->probe = probe;
+  p->probe_device = event.ble ? 0 : event.device;
   p->probe_first_ns = event.first_seen_ns;
-  p->open = true;
   p->last_seen_ns = event.first_seen_ns;
-  if (d.open++ == 0) ++present_;
-  count_zone(d, probe_zone_[probe], +1);
+  reopen(d, *p);
   return *p;
 }
 
 void SiteMerger::end_presence(Device& d, Presence& p) {
   if (!p.open) return;
   p.open = false;
+  if (p.probe_device != 0) {
+    const auto it = by_probe_device_.find(probe_device_key(p.probe, p.probe_device));
+    if (it != by_probe_device_.end() && it->second == d.id) by_probe_device_.erase(it);
+  }
   count_zone(d, probe_zone_[p.probe], -1);
   if (--d.open == 0) --present_;
 }
@@ -362,7 +515,7 @@ void SiteMerger::fold_samples(Device& d, std::size_t count) {
 void SiteMerger::touch(Device& d, std::int64_t ts_ns) {
   if (ts_ns <= d.activity_ns) return;
   d.activity_ns = ts_ns;
-  push_activity(ts_ns, key_of(d));
+  push_activity(ts_ns, d.id);
 }
 
 void SiteMerger::push_activity(std::int64_t ts_ns, std::uint64_t key) {
@@ -437,6 +590,8 @@ void SiteMerger::close(std::uint64_t key, VisitEnd end, SiteSink& sink) {
   if (d.leaving) leaving_.erase({d.deadline_ns, key});
   fold_samples(d, d.samples.size());
   Visit visit = build_visit(d, end);
+  for (std::uint64_t address : d.addresses)
+    if (auto it = by_address_.find(address); it != by_address_.end() && it->second == key) by_address_.erase(it);
   devices_.erase(key);
   ++counters_.visits;
   counters_.devices = devices_.size();
@@ -481,7 +636,9 @@ void SiteMerger::add_part(ProbeTotals& t, const Presence& p) {
 
 Visit SiteMerger::build_visit(const Device& d, VisitEnd end) const {
   Visit v;
+  v.id = d.id;
   v.device = d.mac;
+  v.addresses = d.address_count;
   v.ble = d.ble;
   v.end = end;
   v.randomized = d.randomized;
@@ -574,8 +731,9 @@ void SiteMerger::on_sighting(std::string_view probe_id, const Sighting& sighting
   counters_.dedup_evicted_live = dedup_.counters().evicted_live;
   if (!dup) return;
   ++counters_.duplicate_frames;
-  if (Device* d = devices_.find(key_of(sighting.mac, false)))
-    ++d->duplicate_frames;
+  const auto it = by_address_.find(key_of(sighting.mac, false));
+  if (it != by_address_.end())
+    ++devices_.find(it->second)->duplicate_frames;
   else
     ++counters_.duplicates_without_visit;
 }

@@ -52,9 +52,19 @@
 //   probes can be found; the presence statistics count only frames above the probe's signal floor, while
 //   raw sightings may include weaker ones, hence the lower bound. The window must cover the clock
 //   disagreement between probes; the 12-bit sequence number of one phone wraps only after 4096 frames.
-// - device: (ble, 48-bit address). BLE and WiFi are separate address spaces: the same 48 bits on both
-//   radios are two devices, with a visit each (SiteArrival::ble, Visit::ble). Raw sightings deduplicate
-//   WiFi devices only.
+// - device: one phone, whatever addresses it uses. A probe links the random addresses of one phone into one
+//   of its devices (PresenceEvent::device, previous_mac; probe/presence/device_linker.h); all probes hear the
+//   phone's current address. So a site device is found, in this order, by: the probe's own device number
+//   (probe, device) while that probe presence is open; else the event's address, if a live device used it
+//   (unless that device has an open presence of the same probe under another device number: the probe split
+//   them); else its previous_mac, likewise; else it is a new device. Events without a device number (wire
+//   versions 1 and 2, BLE) are found by address alone: one device per address, as before. When a probe's
+//   device number leads to one site device and the address to another that this probe does not hear, both are
+//   one phone (two probes disagreed on a link): the later-heard device is absorbed into the earlier one
+//   (SiteSink::on_merged, counted). Each device remembers its latest max_addresses_per_device addresses. A site
+//   device is numbered in arrival order (SiteArrival::id, Visit::id); its first address names it outside the merge.
+//   BLE and WiFi are separate address spaces: the same 48 bits on both radios are two devices, with a visit
+//   each (SiteArrival::ble, Visit::ble). Raw sightings deduplicate WiFi devices only.
 // - bounds: max_devices devices (present or leaving). A new device when full evicts the one whose
 //   newest event is oldest (ties: WiFi before BLE, then lower address): its visit is emitted at once
 //   with end = evicted and counted. Per device, at most max_presences_per_visit probe presences (further
@@ -102,6 +112,7 @@ struct SiteMergeConfig {
   std::uint32_t max_strength_samples = 4096;          // per device (a day at 1-minute updates on 3 probes)
   std::uint32_t strongest_zone_hysteresis_db = 3;     // margin another zone needs to take over; 0 .. 60
   std::uint32_t strongest_zone_hold_intervals = 1;    // intervals in a row it must win; 1 .. 1440
+  std::uint32_t max_addresses_per_device = 64;        // latest addresses a device is found by; 1 .. 65535
 };
 
 // Empty when usable, else a message naming the bad key.
@@ -113,10 +124,11 @@ class SiteSink {
   virtual ~SiteSink() = default;
   virtual void on_arrival(const SiteArrival& arrival) = 0;
   virtual void on_visit(const Visit& visit) = 0;  // the site departure
+  virtual void on_merged(const DeviceMerge& merge) = 0;  // `absorbed` gets no visit: it is part of `into`'s
 };
 
 // events_in == arrivals + updates + departures + unknown_probe.
-// site_arrivals == visits + devices (visits include evicted and flushed).
+// site_arrivals == visits + devices + merged (visits include evicted and flushed).
 struct SiteMergeCounters {
   std::uint64_t events_in = 0;
   std::uint64_t arrivals = 0;
@@ -127,6 +139,11 @@ struct SiteMergeCounters {
   std::uint64_t repeated_arrivals = 0;  // same presence announced twice: ignored
   std::uint64_t restarted = 0;          // probe presence replaced by a new one without a departure
   std::uint64_t site_arrivals = 0;
+  std::uint64_t linked_by_device = 0;   // event with a new address found its site device by the probe's device number
+  std::uint64_t linked_by_previous = 0; // ... by its previous address
+  std::uint64_t split_by_probe = 0;     // address of a live device taken by another device of the same probe
+  std::uint64_t merged = 0;             // site devices absorbed into another (on_merged)
+  std::uint64_t addresses_forgotten = 0;  // older addresses of a device dropped beyond max_addresses_per_device
   std::uint64_t rejoined = 0;           // arrival within the grace continued a leaving visit
   std::uint64_t late_events = 0;        // arrival or update already behind the site clock when it came
   std::uint64_t visits = 0;
@@ -194,6 +211,7 @@ class SiteMerger {
     bool signal = false;
     std::uint16_t freq_mhz = 0;
     std::uint16_t probe = 0;
+    std::uint64_t probe_device = 0;  // the probe's device number (0: none, wire version 1 or 2)
     bool open = true;
     ProbeTotals earlier;            // presences of the same probe folded into this one
   };
@@ -209,7 +227,8 @@ class SiteMerger {
     std::uint16_t zone;
   };
   struct Device {
-    MacAddress mac;
+    std::uint64_t id = 0;           // its key in devices_
+    MacAddress mac;                 // the first address
     bool ble = false;
     bool randomized = false;
     std::uint64_t fingerprint = 0;
@@ -229,20 +248,31 @@ class SiteMerger {
     bool leaving = false;
     std::uint32_t open = 0;         // open presences
     std::uint64_t duplicate_frames = 0;
+    std::vector<std::uint64_t> addresses;  // address keys it is found by, oldest first
+    std::uint32_t address_count = 0;       // distinct addresses over the visit, forgotten ones included
     // A fresh device that keeps the old one's vector capacity (DeviceMap reuses freed entries).
     void reuse();
   };
 
-  // Devices are keyed by radio and address: the BLE bit above the 48 address bits.
+  // Addresses are keyed by radio and address: the BLE bit above the 48 address bits.
   static std::uint64_t key_of(const MacAddress& mac, bool ble) {
     return mac.as_u64() | (ble ? std::uint64_t{1} << 48 : 0);
   }
-  static std::uint64_t key_of(const Device& d) { return key_of(d.mac, d.ble); }
+  // A probe's device number with the probe index below it (device numbers count up from 1 per probe run).
+  static std::uint64_t probe_device_key(std::uint16_t probe, std::uint64_t device) { return (device << 16) | probe; }
+  static constexpr std::uint64_t kNoDevice = 0;
   static void add_part(ProbeTotals& t, const Presence& p);
   static void add_totals(ProbeTotals& into, const ProbeTotals& from);
 
   [[nodiscard]] const std::uint16_t* probe_index(std::string_view probe_id) const;
   Device& device_for(std::uint16_t probe, const PresenceEvent& event, SiteSink& sink);
+  // The live device that used this address, unless the probe keeps it apart from its device `device`.
+  [[nodiscard]] std::uint64_t by_address(std::uint64_t address, std::uint16_t probe, std::uint64_t device);
+  [[nodiscard]] bool has_other_presence(const Device& d, std::uint16_t probe, std::uint64_t device) const;
+  void remember_address(Device& d, std::uint64_t address);
+  // Makes devices a and b one (heard at `probe`); returns the one that continues.
+  std::uint64_t absorb(std::uint64_t a, std::uint64_t b, std::uint16_t probe, std::int64_t ts_ns, SiteSink& sink);
+  void reopen(Device& d, Presence& p);
   void apply(Device& d, std::uint16_t probe, const PresenceEvent& event);
   Presence& open_presence(Device& d, std::uint16_t probe, const PresenceEvent& event);
   void end_presence(Device& d, Presence& p);
@@ -260,7 +290,10 @@ class SiteMerger {
   std::vector<std::string> zone_names_;
   std::vector<std::uint16_t> probe_zone_;  // probe index -> zone index
   std::map<std::string, std::uint16_t, std::less<>> probe_by_id_;
-  DeviceMap<Device> devices_;
+  DeviceMap<Device> devices_;  // by id
+  std::uint64_t next_id_ = 0;
+  std::unordered_map<std::uint64_t, std::uint64_t> by_address_;       // address key -> device id
+  std::unordered_map<std::uint64_t, std::uint64_t> by_probe_device_;  // probe_device_key -> device id, open presences
   // (newest event ts, key), a min-heap in eviction order. An event pushes a fresh entry instead of moving the
   // old one (no allocation per event); stale entries (older ts, closed device) are skipped when popped and
   // dropped by a rebuild once they outnumber the devices, which bounds the heap at 2 x devices + 1024.

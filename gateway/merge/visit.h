@@ -12,7 +12,8 @@ namespace footfall::gateway {
 
 // A device became present at the site (first probe arrival received for it).
 struct SiteArrival {
-  MacAddress device;
+  std::uint64_t id = 0;    // the site device: unique within the merge's run (see site_merger.h)
+  MacAddress device;       // the first address it was heard with
   std::int64_t ts_ns = 0;  // first_seen at the probe that reported it first (the visit may end up earlier)
   std::string zone;        // that probe's zone
   bool randomized = false;
@@ -59,7 +60,8 @@ constexpr const char* to_string(VisitEnd e) {
 }
 
 struct Visit {
-  MacAddress device;
+  std::uint64_t id = 0;           // the site device (SiteArrival::id)
+  MacAddress device;              // the first address it was heard with: what its pseudonym is made from
   bool ble = false;               // device is a Bluetooth LE address, not a WiFi one
   std::int64_t arrival_ns = 0;    // earliest first_seen over its probes
   std::int64_t departure_ns = 0;  // latest last_seen over its probes
@@ -74,9 +76,26 @@ struct Visit {
   std::uint64_t frames_heard = 0;           // sum over probes: a frame heard by two probes counts twice
   std::uint64_t duplicate_frames = 0;       // of those, found twice in raw sightings (same sa, seq)
   std::uint64_t frames = 0;                 // site total: frames_heard - duplicate_frames (see site_merger.h)
+  std::uint32_t addresses = 1;              // distinct addresses the device used during the visit
   VisitEnd end = VisitEnd::departed;
 
   bool operator==(const Visit&) const = default;
+};
+
+// Two site devices turned out to be one phone: a probe linked, within one of its devices, an address that
+// another probe had already announced as a device of its own. `absorbed` continues as `into` and gets no
+// visit of its own; its arrival was announced, so whoever counts arrivals counts it out now.
+struct DeviceMerge {
+  std::uint64_t absorbed = 0;     // SiteArrival::id of the device that ends here
+  MacAddress absorbed_device;     // its first address
+  std::uint64_t into = 0;         // the device that continues (the one heard first)
+  MacAddress into_device;
+  bool ble = false;
+  bool randomized = false;
+  std::int64_t ts_ns = 0;         // the event that showed it
+  std::string zone;               // where that event was heard
+
+  bool operator==(const DeviceMerge&) const = default;
 };
 
 struct ZoneOccupancy {

@@ -15,7 +15,6 @@ namespace {
 publish::UnixMs to_ms(std::int64_t ns) { return ns / 1'000'000; }
 
 // The merge's device identity: BLE and WiFi addresses are separate spaces.
-std::uint64_t device_key(const MacAddress& mac, bool ble) { return mac.as_u64() | (std::uint64_t{ble} << 48); }
 
 }  // namespace
 
@@ -211,8 +210,7 @@ void SitePipeline::pass_silence(std::int64_t now_ns) {
 }
 
 void SitePipeline::on_arrival(const SiteArrival& arrival) {
-  const std::uint64_t key = device_key(arrival.device, arrival.ble);
-  pins_[key] = Pin{current_record_, arrival.ts_ns};
+  pins_[arrival.id] = Pin{current_record_, arrival.ts_ns};
   ++pinned_records_[current_record_];
   if (suppress_) {
     ++counters_.replay_suppressed;
@@ -236,11 +234,28 @@ void SitePipeline::on_visit(const Visit& visit) {
       submit(std::move(departure));
     }
   }
-  unpin(device_key(visit.device, visit.ble));
+  unpin(visit.id);
 }
 
-void SitePipeline::unpin(std::uint64_t mac_key) {
-  const auto it = pins_.find(mac_key);
+void SitePipeline::on_merged(const DeviceMerge& merge) {
+  const auto absorbed = pins_.find(merge.absorbed);
+  if (absorbed == pins_.end()) return;
+  // The visit that continues keeps the older of the two starts in the journal, so a replay rebuilds both parts.
+  if (const auto into = pins_.find(merge.into); into != pins_.end() && absorbed->second.record != 0 &&
+                                                 (into->second.record == 0 || absorbed->second.record < into->second.record))
+    std::swap(absorbed->second.record, into->second.record);
+  const std::int64_t arrival_ns = absorbed->second.arrival_ns;
+  if (suppress_) {
+    ++counters_.replay_suppressed;
+  } else {
+    ensure_key(arrival_ns);
+    if (auto departure = privacy_.merged(merge, arrival_ns)) submit(std::move(*departure));
+  }
+  unpin(merge.absorbed);
+}
+
+void SitePipeline::unpin(std::uint64_t id) {
+  const auto it = pins_.find(id);
   if (it == pins_.end()) return;
   const std::uint64_t record = it->second.record;
   pins_.erase(it);
@@ -487,9 +502,15 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
   c["merge.presences_folded"] = m.presences_folded;
   c["merge.samples_late"] = m.samples_late;
   c["merge.late_events"] = m.late_events;
+  c["merge.linked_by_device"] = m.linked_by_device;
+  c["merge.linked_by_previous"] = m.linked_by_previous;
+  c["merge.split_by_probe"] = m.split_by_probe;
+  c["merge.merged"] = m.merged;
+  c["merge.addresses_forgotten"] = m.addresses_forgotten;
   const PrivacyCounters& p = privacy_.counters();
   c["privacy.visits_out"] = p.visits_out;
   c["privacy.arrivals_out"] = p.arrivals_out;
+  c["privacy.merged_out"] = p.merged_out;
   const publish::PublishCounters pub = publisher_.counters();
   c["publish.batches_sealed"] = pub.batches_sealed;
   c["publish.acked"] = pub.acked;

@@ -160,6 +160,7 @@ class SitePipeline final : public SiteStage, private SiteSink {
 
   void on_arrival(const SiteArrival& arrival) override;
   void on_visit(const Visit& visit) override;
+  void on_merged(const DeviceMerge& merge) override;
 
   void process(const JournalEntry& entry, std::int64_t now_ns);
   void submit(Item item);
@@ -167,7 +168,7 @@ class SitePipeline final : public SiteStage, private SiteSink {
   void note_record_done(std::uint64_t record);
   void finish_replay();
   void ensure_key(std::int64_t ts_ns);
-  void unpin(std::uint64_t mac_key);
+  void unpin(std::uint64_t id);
   void release_durable();
   void apply_horizon(const JournalChunk& chunk);
   void checkpoint(std::int64_t now_ns, bool force);
@@ -209,7 +210,7 @@ class SitePipeline final : public SiteStage, private SiteSink {
   bool silence_pending_ = false;         // silence produced items that wait for the publisher
   bool replay_finished_ = false;         // the site clock was passed to the checkpoint's processed_clock_ns
   std::uint64_t ticketed_through_ = 0;   // newest record with an entry above
-  std::unordered_map<std::uint64_t, Pin> pins_;  // device -> the record of its site arrival
+  std::unordered_map<std::uint64_t, Pin> pins_;  // site device id -> the record of its site arrival
   std::map<std::uint64_t, std::uint32_t> pinned_records_;  // record -> number of pins on it
   std::deque<std::pair<std::uint64_t, std::uint64_t>> releasing_;  // (ticket, record): unpin when durable
   std::deque<Item> waiting_;             // refused by the publisher: retried in order

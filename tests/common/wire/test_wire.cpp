@@ -110,6 +110,9 @@ Batch sample_batch() {
   arrival.strongest_freq_mhz = 2437;
   arrival.interval_frames = 12;
   arrival.interval_rssi_mean = -63;
+  arrival.device = 7;
+  arrival.previous_mac = mac(0xda, 0xa1, 0x19, 0x00, 0x00, 0x02);  // the phone's address before: in the MAC table
+  arrival.addresses = 2;
   PresenceEvent departure = arrival;
   departure.kind = PresenceKind::departure;
   departure.cause = DepartureCause::shutdown;
@@ -120,6 +123,9 @@ Batch sample_batch() {
   departure.frames = std::numeric_limits<std::uint32_t>::max();
   departure.interval_frames = std::numeric_limits<std::uint32_t>::max();
   departure.interval_rssi_mean = -128;
+  departure.device = std::uint64_t{1} << 40;
+  departure.previous_mac = MacAddress{};
+  departure.addresses = std::numeric_limits<std::uint16_t>::max();
   PresenceEvent ble_update = arrival;  // the same 48 bits as the phone, heard over BLE
   ble_update.kind = PresenceKind::update;
   ble_update.ble = true;
@@ -231,8 +237,8 @@ TEST_CASE("crc32c and varint primitives match their published definitions") {
 }
 
 TEST_CASE("hello_reply encodes to the documented bytes") {
-  const Bytes golden{0x46, 0x57, 0x02, 0x02, 0x12, 0x00, 0x00, 0x00, 0x01, 0x01, 0x15, 0xcd, 0x85, 0x3d, 0xfe,
-                     0x9c, 0x97, 0x17, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3f, 0xf6, 0x7a, 0x30};
+  const Bytes golden{0x46, 0x57, 0x03, 0x02, 0x12, 0x00, 0x00, 0x00, 0x01, 0x01, 0x15, 0xcd, 0x85, 0x3d, 0xfe,
+                     0x9c, 0x97, 0x17, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xb1, 0x34, 0x35, 0x8a};
   const HelloReply reply{HelloStatus::refused, RefuseReason::bad_token, 1'700'000'000'123'456'789, 41};
   CHECK(encode(reply) == golden);
   Message m;
@@ -352,6 +358,8 @@ PresenceEvent golden_event() {
   e.interval_rssi_mean = -45;
   e.strongest_freq_mhz = 5180;
   e.dwell_s = 2;
+  e.device = 300;
+  e.addresses = 1;
   return e;
 }
 
@@ -362,6 +370,13 @@ const Bytes kRowV2{0x36,                           // departure | randomized | c
                    0xac, 0x02, 0x07,               // frames 300, interval_frames 7
                    0xb0, 0xd7, 0xc1, 0xd3,         // rssi min -80, max -41, mean -63, interval mean -45
                    0xbc, 0x28, 0x02};              // strongest 5180 MHz, dwell 2 s
+Bytes row_v3() {
+  Bytes row = kRowV2;
+  row.insert(row.end(), {0xac, 0x02,   // device 300
+                         0x00,         // no previous address
+                         0x01});       // one address so far
+  return row;
+}
 const Bytes kRowV1{0x06,                           // departure | randomized
                    0x00, 0x00, 0x01, 0x80, 0xd0, 0xac, 0xf3, 0x0e, 0x00,
                    0xac, 0x02,                     // frames 300
@@ -369,45 +384,63 @@ const Bytes kRowV1{0x06,                           // departure | randomized
                    0xbc, 0x28, 0x02};
 }  // namespace
 
-TEST_CASE("event rows: version 2 encodes to the documented bytes; version 1 still decodes") {
+TEST_CASE("event rows: version 3 encodes to the documented bytes; versions 1 and 2 still decode") {
   BatchBody body;
   body.events = {golden_event()};
   BatchBodyWriter w;
   Bytes raw;
   w.write(body, raw);
-  CHECK(raw == one_event_body(kRowV2));
+  CHECK(raw == one_event_body(row_v3()));
 
   Message m;
-  REQUIRE(decode_one(batch_frame_with_version(2, 5, one_event_body(kRowV2)), m).status == ParseStatus::good);
+  REQUIRE(decode_one(batch_frame_with_version(3, 4, one_event_body(row_v3())), m).status == ParseStatus::good);
   REQUIRE(std::get<Batch>(m).body.events.size() == 1);
   CHECK(std::get<Batch>(m).body.events[0] == golden_event());
 
-  // A probe not yet upgraded: same event without cause, radio and interval, which keep their defaults.
+  // A probe of version 2: no device linking, so one device per address (device 0 says so).
+  PresenceEvent unlinked = golden_event();
+  unlinked.device = 0;
+  unlinked.addresses = 0;
+  REQUIRE(decode_one(batch_frame_with_version(2, 5, one_event_body(kRowV2)), m).status == ParseStatus::good);
+  REQUIRE(std::get<Batch>(m).body.events.size() == 1);
+  CHECK(std::get<Batch>(m).body.events[0] == unlinked);
+
+  // A probe of version 1: same event without cause, radio and interval, which keep their defaults.
   REQUIRE(decode_one(batch_frame_with_version(1, 6, one_event_body(kRowV1)), m).status == ParseStatus::good);
   REQUIRE(std::get<Batch>(m).body.events.size() == 1);
-  PresenceEvent old = golden_event();
+  PresenceEvent old = unlinked;
   old.cause = DepartureCause::none;
   old.ble = false;
   old.interval_frames = 0;
   old.interval_rssi_mean = 0;
   CHECK(std::get<Batch>(m).body.events[0] == old);
 
-  // The version says which layout: crossing them is refused, as are flag bits neither version names.
+  // The version says which layout: crossing them is refused, as are flag bits no version names.
   CHECK(bad_reason_of(batch_frame_with_version(1, 7, one_event_body(kRowV2))) == BadReason::bad_value);
   CHECK(bad_reason_of(batch_frame_with_version(2, 7, one_event_body(kRowV1))) != BadReason::bad_version);
-  Bytes reserved = kRowV2;
+  CHECK(bad_reason_of(batch_frame_with_version(2, 7, one_event_body(row_v3()))) != BadReason::bad_version);
+  CHECK(bad_reason_of(batch_frame_with_version(3, 7, one_event_body(kRowV2))) != BadReason::bad_version);
+  Bytes reserved = row_v3();
   reserved[0] |= 0x40;
-  CHECK(bad_reason_of(batch_frame_with_version(2, 8, one_event_body(reserved))) == BadReason::bad_value);
-  Bytes kind3 = kRowV2;
+  CHECK(bad_reason_of(batch_frame_with_version(3, 8, one_event_body(reserved))) == BadReason::bad_value);
+  Bytes kind3 = row_v3();
   kind3[0] |= 0x03;
-  CHECK(bad_reason_of(batch_frame_with_version(2, 8, one_event_body(kind3))) == BadReason::bad_value);
-  Bytes huge_interval = kRowV2;  // interval_frames 2^32 does not fit its field
+  CHECK(bad_reason_of(batch_frame_with_version(3, 8, one_event_body(kind3))) == BadReason::bad_value);
+  Bytes huge_interval = row_v3();  // interval_frames 2^32 does not fit its field
   huge_interval.erase(huge_interval.begin() + 12);
   huge_interval.insert(huge_interval.begin() + 12, {0x80, 0x80, 0x80, 0x80, 0x10});
-  CHECK(bad_reason_of(batch_frame_with_version(2, 8, one_event_body(huge_interval))) == BadReason::bad_value);
-  Bytes cut = one_event_body(kRowV2);
+  CHECK(bad_reason_of(batch_frame_with_version(3, 8, one_event_body(huge_interval))) == BadReason::bad_value);
+  Bytes previous_out_of_range = row_v3();  // previous address slot 2 of a one-address table
+  previous_out_of_range[previous_out_of_range.size() - 2] = 0x02;
+  CHECK(bad_reason_of(batch_frame_with_version(3, 8, one_event_body(previous_out_of_range))) ==
+        BadReason::index_out_of_range);
+  Bytes huge_addresses = row_v3();  // 65536 addresses does not fit its field
+  huge_addresses.pop_back();
+  huge_addresses.insert(huge_addresses.end(), {0x80, 0x80, 0x04});
+  CHECK(bad_reason_of(batch_frame_with_version(3, 8, one_event_body(huge_addresses))) == BadReason::bad_value);
+  Bytes cut = one_event_body(row_v3());
   cut.pop_back();
-  CHECK(bad_reason_of(batch_frame_with_version(2, 9, cut)) == BadReason::truncated_body);
+  CHECK(bad_reason_of(batch_frame_with_version(3, 9, cut)) == BadReason::truncated_body);
   Bytes cut_v1 = one_event_body(kRowV1);
   cut_v1.pop_back();
   CHECK(bad_reason_of(batch_frame_with_version(1, 9, cut_v1)) == BadReason::truncated_body);

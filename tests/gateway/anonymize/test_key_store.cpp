@@ -184,7 +184,7 @@ TEST_CASE("privacy filter: the published visit carries the pseudonym and epoch, 
   CHECK(out->departure - out->arrival == 1800 * 1000);  // the dwell, in ms
   CHECK(out->device.find("3c22fb") == std::string::npos);
 
-  SiteArrival a{phone, v.arrival_ns, "entrance", false};
+  SiteArrival a{1, phone, v.arrival_ns, "entrance", false};
   const auto pa = filter.arrival(a);
   REQUIRE(pa.has_value());
   CHECK(pa->device == out->device);  // the arrival and its visit match up downstream

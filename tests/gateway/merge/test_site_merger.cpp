@@ -28,8 +28,10 @@ const MacAddress watch = *MacAddress::parse("00:1b:63:00:00:03");
 struct Recorder final : SiteSink {
   std::vector<SiteArrival> arrivals;
   std::vector<Visit> visits;
+  std::vector<DeviceMerge> merges;
   void on_arrival(const SiteArrival& a) override { arrivals.push_back(a); }
   void on_visit(const Visit& v) override { visits.push_back(v); }
+  void on_merged(const DeviceMerge& m) override { merges.push_back(m); }
 };
 
 // What one probe heard: (time, signal) per frame.
@@ -49,6 +51,9 @@ struct Script {
   MacAddress mac;
   std::vector<Heard> heard;
   std::uint64_t fingerprint = 0;
+  // 802.11 sequence number of each frame: none (0) or the phone's own counter, one step per 10 s of time, so
+  // one frame heard by several probes carries one number.
+  bool counts_seq = false;
 };
 
 struct Emitted {
@@ -60,7 +65,8 @@ struct Emitted {
 // Runs each probe's own presence tracker (default config: updates every 60 s, departure after 300 s of
 // silence) over its frames and returns each probe's events in emission order.
 std::vector<std::vector<Emitted>> probe_streams(const std::vector<std::string>& probes,
-                                                const std::vector<Script>& scripts, std::int64_t end_ns) {
+                                                const std::vector<Script>& scripts, std::int64_t end_ns,
+                                                bool link_addresses = true) {
   std::vector<std::vector<Emitted>> streams;
   for (const std::string& probe : probes) {
     struct Collect final : footfall::probe::presence::PresenceSink {
@@ -86,11 +92,14 @@ std::vector<std::vector<Emitted>> probe_streams(const std::vector<std::string>& 
         f.has_rssi = true;
         f.freq_mhz = 2437;
         f.fingerprint = sc.fingerprint;
+        if (sc.counts_seq) f.seq = static_cast<std::uint16_t>((h.t - t0) / (10 * s));
         frames.push_back(f);
       }
     }
     std::stable_sort(frames.begin(), frames.end(), [](const Sighting& a, const Sighting& b) { return a.ts_ns < b.ts_ns; });
-    footfall::probe::presence::PresenceTracker tracker;
+    footfall::probe::presence::PresenceConfig config;
+    config.link.link_addresses = link_addresses;
+    footfall::probe::presence::PresenceTracker tracker(config);
     // The capture loop's advance() once a second, so silence-driven events carry their real emission time.
     std::size_t next = 0;
     for (std::int64_t now = t0; now <= end_ns; now += s) {
@@ -797,4 +806,164 @@ TEST_CASE("merge: the site clock waits for the slowest probe, up to max_probe_la
     c.max_probe_lag_ns = -1;
     CHECK(validate(c).find("max_probe_lag_ns") == 0);
   }
+}
+
+namespace {
+
+// The walk of three probes again, by a phone that takes a new random address every minute and keeps its
+// sequence counter (as an iPhone 7 does), one fingerprint on every probe.
+std::vector<Script> rotating_walk(std::size_t& addresses) {
+  const Walk walk;
+  std::vector<Script> scripts;
+  std::set<std::uint64_t> used;
+  auto add = [&](const std::string& probe, const std::vector<Heard>& heard) {
+    for (const Heard& h : heard) {
+      const auto k = static_cast<std::uint8_t>((h.t - t0 - 5 * s) / (60 * s));
+      const MacAddress mac{{0xda, 0xa1, 0x19, 0x00, 0x01, k}};
+      used.insert(mac.as_u64());
+      if (scripts.empty() || scripts.back().probe != probe || scripts.back().mac != mac)
+        scripts.push_back(Script{probe, mac, {}, 0x77, true});
+      scripts.back().heard.push_back(h);
+    }
+  };
+  add("p1", walk.at_p1);
+  add("p2", walk.at_p2);
+  add("p3", walk.at_p3);
+  addresses = used.size();
+  return scripts;
+}
+
+PresenceEvent linked_event(PresenceKind kind, std::int64_t ts, const MacAddress& mac, std::uint64_t device,
+                           const MacAddress& previous = {}) {
+  PresenceEvent e;
+  e.kind = kind;
+  e.ts_ns = ts;
+  e.mac = mac;
+  e.randomized = true;
+  e.fingerprint = 0x77;
+  e.first_seen_ns = t0;
+  e.last_seen_ns = kind == PresenceKind::arrival ? t0 : ts;
+  e.frames = 3;
+  e.rssi_min = -70;
+  e.rssi_max = -60;
+  e.rssi_mean = -65;
+  e.device = device;
+  e.previous_mac = previous;
+  e.addresses = previous == MacAddress{} ? 1 : 2;
+  return e;
+}
+
+const MacAddress address_a = *MacAddress::parse("da:00:00:00:00:0a");
+const MacAddress address_b = *MacAddress::parse("da:00:00:00:00:0b");
+
+}  // namespace
+
+TEST_CASE("merge: a phone that changes its address every minute is one visit at three probes") {
+  std::size_t addresses = 0;
+  const auto scripts = rotating_walk(addresses);
+  REQUIRE(addresses == 11);
+  for (unsigned seed = 1; seed <= 5; ++seed) {
+    CAPTURE(seed);
+    SiteMerger merger(mall_config());
+    const Recorder r = run(merger, received(probe_streams({"p1", "p2", "p3"}, scripts, walk_end), 90 * s, seed), walk_end);
+    CHECK(r.arrivals.size() == 1 + r.merges.size());
+    REQUIRE(r.visits.size() == 1);
+    const Visit& v = r.visits[0];
+    CHECK(v.device == MacAddress{{0xda, 0xa1, 0x19, 0x00, 0x01, 0x00}});  // named by its first address
+    CHECK(v.arrival_ns == t0 + 5 * s);
+    CHECK(v.departure_ns == t0 + 605 * s);
+    CHECK(v.dwell_s == 600);
+    CHECK(v.addresses == addresses);
+    CHECK(v.zones == std::vector<std::string>{"entrance", "food court", "atrium"});
+    const auto& c = merger.counters();
+    CHECK(c.site_arrivals == c.visits + c.devices + c.merged);
+    CHECK(c.devices == 0);
+    CHECK(merger.occupancy().present == 0);
+  }
+  // Without linking at the probes every address is a visitor of its own: what the site counted before.
+  SiteMerger unlinked(mall_config());
+  const Recorder naive = run(unlinked, received(probe_streams({"p1", "p2", "p3"}, scripts, walk_end, false), 0, 1), walk_end);
+  CHECK(naive.visits.size() == addresses);
+}
+
+TEST_CASE("merge: a device one probe announced on its own is absorbed when another probe links its address") {
+  SiteMerger m(mall_config());
+  Recorder r;
+  m.on_presence("p1", linked_event(PresenceKind::arrival, t0, address_a, 1), r);
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0, address_a, 5), r);
+  // p2 heard the phone's next address as a new device; p1 then reports it as its device 1's.
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0 + 70 * s, address_b, 6), r);
+  CHECK(r.arrivals.size() == 2);
+  CHECK(m.occupancy().present == 2);
+  m.on_presence("p1", linked_event(PresenceKind::update, t0 + 120 * s, address_b, 1, address_a), r);
+  REQUIRE(r.merges.size() == 1);
+  CHECK(r.merges[0].absorbed == r.arrivals[1].id);
+  CHECK(r.merges[0].into == r.arrivals[0].id);
+  CHECK(r.merges[0].absorbed_device == address_b);
+  CHECK(r.merges[0].into_device == address_a);
+  CHECK(r.merges[0].zone == "entrance");
+  CHECK(m.occupancy().present == 1);
+  // Every probe presence is now one device's: their departures end one visit.
+  m.on_presence("p2", linked_event(PresenceKind::departure, t0 + 130 * s, address_b, 6), r);
+  m.on_presence("p2", linked_event(PresenceKind::departure, t0 + 140 * s, address_a, 5), r);
+  m.on_presence("p1", linked_event(PresenceKind::departure, t0 + 150 * s, address_b, 1, address_a), r);
+  m.advance(t0 + 3600 * s, r);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(r.visits[0].id == r.arrivals[0].id);
+  CHECK(r.visits[0].addresses == 2);
+  CHECK(r.visits[0].probes.size() == 2);
+  const auto& c = m.counters();
+  CHECK(c.merged == 1);
+  CHECK(c.site_arrivals == c.visits + c.devices + c.merged);
+  CHECK(m.occupancy().present == 0);
+}
+
+TEST_CASE("merge: an address a probe gives to another of its devices starts another site device") {
+  SiteMerger m(mall_config());
+  Recorder r;
+  m.on_presence("p1", linked_event(PresenceKind::arrival, t0, address_a, 1), r);
+  m.on_presence("p1", linked_event(PresenceKind::update, t0 + 60 * s, address_b, 1, address_a), r);
+  CHECK(m.counters().linked_by_device == 1);
+  // The first address heard again later: the probe's linker says it is another phone (its device 2).
+  m.on_presence("p1", linked_event(PresenceKind::arrival, t0 + 90 * s, address_a, 2), r);
+  CHECK(m.counters().split_by_probe == 1);
+  REQUIRE(r.arrivals.size() == 2);
+  CHECK(r.arrivals[1].device == address_a);
+  CHECK(r.arrivals[0].id != r.arrivals[1].id);
+  CHECK(m.occupancy().present == 2);
+  // Another probe hearing the first address now joins the newest claim: p1's device 2.
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0 + 95 * s, address_a, 9), r);
+  CHECK(r.arrivals.size() == 2);
+  m.on_presence("p1", linked_event(PresenceKind::departure, t0 + 100 * s, address_b, 1, address_a), r);
+  m.on_presence("p1", linked_event(PresenceKind::departure, t0 + 110 * s, address_a, 2), r);
+  m.on_presence("p2", linked_event(PresenceKind::departure, t0 + 120 * s, address_a, 9), r);
+  m.advance(t0 + 3600 * s, r);
+  REQUIRE(r.visits.size() == 2);
+  CHECK(r.visits[0].probes.size() + r.visits[1].probes.size() == 3);
+  CHECK(m.counters().merged == 0);
+}
+
+TEST_CASE("merge: a device keeps its latest max_addresses_per_device addresses") {
+  SiteMergeConfig config = mall_config();
+  config.max_addresses_per_device = 3;
+  SiteMerger m(config);
+  Recorder r;
+  MacAddress previous;
+  for (std::uint8_t k = 0; k < 10; ++k) {
+    const MacAddress mac{{0xda, 0, 0, 0, 1, k}};
+    m.on_presence("p1", linked_event(k == 0 ? PresenceKind::arrival : PresenceKind::update, t0 + k * 60 * s, mac, 1, previous), r);
+    previous = mac;
+  }
+  CHECK(m.counters().addresses_forgotten == 7);
+  // Another probe's new device with the third-newest address joins; one with a forgotten address does not.
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0 + 600 * s, MacAddress{{0xda, 0, 0, 0, 1, 7}}, 4), r);
+  CHECK(r.arrivals.size() == 1);
+  m.on_presence("p3", linked_event(PresenceKind::arrival, t0 + 600 * s, MacAddress{{0xda, 0, 0, 0, 1, 6}}, 4), r);
+  CHECK(r.arrivals.size() == 2);
+  m.flush(r);
+  REQUIRE(r.visits.size() == 2);
+  CHECK(r.visits[0].addresses + r.visits[1].addresses == 11);
+  SiteMergeConfig bad = mall_config();
+  bad.max_addresses_per_device = 0;
+  CHECK(validate(bad) == "max_addresses_per_device: 1 .. 65535");
 }
