@@ -64,10 +64,8 @@ void print_summary(const presence::PresenceCounters& c, std::uint64_t packets, c
 
 int run_presence(const PresenceOptions& options, std::FILE* out, std::FILE* err) {
   config::ProbeConfig::Presence settings;
-  // Without a probe config this command estimates devices: it links addresses. With one, the probe's own
-  // presence.link_addresses applies (off by default until the gateway merges by device), so the command shows
-  // what that probe computes.
-  settings.link_addresses = true;
+  // With a probe config, the probe's own settings apply (presence.link_addresses among them), so the command
+  // shows what that probe computes.
   if (!options.config_path.empty()) {
     const config::ConfigResult loaded = config::load_probe_config(options.config_path);
     if (!loaded.config) {

@@ -84,9 +84,9 @@ const std::array kOptions{
     Option{.key = "presence.max_devices", .type = Type::integer, .default_text = "1000000",
            .help = "devices tracked at once; the least recently heard is evicted (a departure) when full",
            .field = field<&P::presence, &P::Presence::max_devices>(), .min = 1, .max = (1 << 24) - 1},
-    Option{.key = "presence.link_addresses", .type = Type::boolean, .default_text = "false",
+    Option{.key = "presence.link_addresses", .type = Type::boolean, .default_text = "true",
            .help = "link the random addresses of one phone into one device (docs/counting.md); false: one device per "
-                   "address. Off until the gateway merges by device: the wire does not carry it yet",
+                   "address",
            .field = field<&P::presence, &P::Presence::link_addresses>()},
     Option{.key = "presence.link_window_s", .type = Type::integer, .default_text = "300",
            .help = "a new random address links only to a device heard at most this long ago (a value above "

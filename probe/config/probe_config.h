@@ -52,7 +52,7 @@ struct ProbeConfig {
     std::int64_t departure_silence_s = 300;
     std::int64_t update_interval_s = 60;
     std::int64_t max_devices = 1'000'000;
-    bool link_addresses = false;  // footfall-probe run: off until the wire carries `device` (docs/counting.md)
+    bool link_addresses = true;  // one device per phone, not per random address (docs/counting.md)
     std::int64_t link_window_s = 300;
     bool operator==(const Presence&) const = default;
   } presence;

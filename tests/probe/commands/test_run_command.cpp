@@ -74,7 +74,7 @@ std::multiset<DepartureKey> departures_from_presence_command(const std::string& 
   std::FILE* err = std::tmpfile();
   commands::PresenceOptions options;
   options.read_path = pcap;
-  options.no_link = true;  // as footfall-probe run, whose presence.link_addresses is off by default
+  // Linking, as footfall-probe run does with presence.link_addresses at its default.
   REQUIRE(commands::run_presence(options, out, err) == 0);
   const std::string text = slurp(out);
   std::fclose(err);

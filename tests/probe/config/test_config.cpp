@@ -158,17 +158,17 @@ TEST_CASE("config: device linking keys (presence.link_addresses, presence.link_w
   CHECK(error_of(with("presence.link_addresses", 1)) == "probe.json: presence.link_addresses: expected true or false");
   CHECK(error_of(with("presence.link_window_s", 0)) ==
         "probe.json: presence.link_window_s: expected integer from 1 to 86400");
-  // Off by default on a running probe until the gateway merges by device.
-  const ConfigResult off = parse_probe_config(kMinimal, "probe.json");
+  // On by default: the gateway merges by device (wire version 3).
+  const ConfigResult by_default = parse_probe_config(kMinimal, "probe.json");
+  REQUIRE_MESSAGE(by_default.config, by_default.error);
+  const auto linked = footfall::probe::config::presence_config(by_default.config->presence);
+  CHECK(linked.link.link_addresses);
+  const ConfigResult off = parse_probe_config(with("presence.link_addresses", false), "probe.json");
   REQUIRE_MESSAGE(off.config, off.error);
   CHECK_FALSE(footfall::probe::config::presence_config(off.config->presence).link.link_addresses);
-  const ConfigResult on = parse_probe_config(with("presence.link_addresses", true), "probe.json");
-  REQUIRE_MESSAGE(on.config, on.error);
-  const auto linked = footfall::probe::config::presence_config(on.config->presence);
-  CHECK(linked.link.link_addresses);
   CHECK(linked.link.window_ns == 300'000'000'000);
   // A window beyond the departure silence is cut to it: a link must not revive a departed device.
-  ProbeConfig::Presence p = on.config->presence;
+  ProbeConfig::Presence p = by_default.config->presence;
   p.link_window_s = 900;
   CHECK(footfall::probe::config::presence_config(p).link.window_ns == p.departure_silence_s * 1'000'000'000);
   p.link_window_s = 120;
