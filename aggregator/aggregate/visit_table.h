@@ -63,7 +63,7 @@ struct VisitRow {
 struct VisitTable {
   LocalClock clock{0};
   std::vector<VisitRow> rows;                // sorted by arrival; resident visits are not among them
-  std::vector<TimeMs> departures;            // of all rows, sorted (occupancy)
+  std::vector<TimeMs> departures;            // of the rows, sorted (occupancy)
   std::vector<VisitRow> resident_rows;       // the resident visits (residents.h), sorted by arrival
   TimeMs longest_resident_ms = 0;            // the longest of them: how far back one present at t can arrive
   std::vector<std::int32_t> paths;           // zone ids

@@ -95,7 +95,7 @@ TEST_CASE("residents.min_hours: every site's default, a site's thresholds overri
   CHECK(site_thresholds(c, "acme", "not-listed").resident_min_hours == doctest::Approx(6));
   CHECK(site_thresholds(AggregatorConfig{}, "acme", "x").resident_min_hours == doctest::Approx(4));
 
-  CHECK(error_of(R"({"residents": {"min_hours": 30}})").starts_with("aggregator.json: residents.min_hours: "));
+  CHECK(error_of(R"({"residents": {"min_hours": 30}})") == "aggregator.json: residents.min_hours: expected a number in [0, 24]");
   CHECK(error_of(R"({"residents": {"min_hours": -0.5}})").starts_with("aggregator.json: residents.min_hours: "));
   CHECK(error_of(R"({"residents": {"min_hours": "4"}})").starts_with("aggregator.json: residents.min_hours: "));
   CHECK(error_of(R"({"residents": {"min_hourz": 4}})") == "aggregator.json: residents.min_hourz: unknown key");
