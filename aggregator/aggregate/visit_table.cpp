@@ -97,9 +97,9 @@ std::size_t VisitTable::lower(TimeMs t) const {
 
 std::pair<std::size_t, std::size_t> VisitTable::resident_slice(TimeMs from, TimeMs to) const {
   const auto at = [&](TimeMs t) {
-    return static_cast<std::size_t>(
-        std::partition_point(resident_rows.begin(), resident_rows.end(), [t](const VisitRow& r) { return r.arrival < t; }) -
-        resident_rows.begin());
+    const auto before = [t](const VisitRow& r) { return r.arrival < t; };
+    return static_cast<std::size_t>(std::partition_point(resident_rows.begin(), resident_rows.end(), before) -
+                                    resident_rows.begin());
   };
   return {at(from), at(to)};
 }

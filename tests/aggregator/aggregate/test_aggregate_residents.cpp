@@ -136,7 +136,8 @@ TEST_CASE("residents: decided per local day; a visit overlapping a resident day 
 TEST_CASE("residents: one pseudonym in two key epochs is two devices") {
   const TimeMs d = may_1;
   // 3 h of epoch 1 and 3 h of epoch 2 on one day: neither device reaches 4 h.
-  const std::vector<Visit> visits = {visitor("rotating", d + 6 * hour, 180, 1), visitor("rotating", d + 9 * hour, 180, 2)};
+  const std::vector<Visit> visits = {visitor("rotating", d + 6 * hour, 180, 1),
+                                     visitor("rotating", d + 9 * hour, 180, 2)};
   const json f = day_figures(visits);
   CHECK(n(f, "residents") == 0);
   CHECK(n(f, "visitors") == 2);
@@ -171,7 +172,9 @@ TEST_CASE("residents: per day in the report document") {
   std::vector<Visit> visits;
   for (int k = 0; k < 3; ++k) {
     const TimeMs day_start = d + k * day;
-    for (int s = 0; s <= k; ++s) visits.push_back(visit("staff" + std::to_string(s), day_start + 8 * hour, day_start + 17 * hour));
+    for (int s = 0; s <= k; ++s) {
+      visits.push_back(visit("staff" + std::to_string(s), day_start + 8 * hour, day_start + 17 * hour));
+    }
     visits.push_back(visitor("shopper" + std::to_string(k), day_start + 11 * hour, 45));
   }
   std::sort(visits.begin(), visits.end(), [](const Visit& a, const Visit& b) { return a.arrival < b.arrival; });

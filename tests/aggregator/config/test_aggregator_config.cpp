@@ -95,11 +95,13 @@ TEST_CASE("residents.min_hours: every site's default, a site's thresholds overri
   CHECK(site_thresholds(c, "acme", "not-listed").resident_min_hours == doctest::Approx(6));
   CHECK(site_thresholds(AggregatorConfig{}, "acme", "x").resident_min_hours == doctest::Approx(4));
 
-  CHECK(error_of(R"({"residents": {"min_hours": 30}})") == "aggregator.json: residents.min_hours: expected a number in [0, 24]");
+  CHECK(error_of(R"({"residents": {"min_hours": 30}})") ==
+        "aggregator.json: residents.min_hours: expected a number in [0, 24]");
   CHECK(error_of(R"({"residents": {"min_hours": -0.5}})").starts_with("aggregator.json: residents.min_hours: "));
   CHECK(error_of(R"({"residents": {"min_hours": "4"}})").starts_with("aggregator.json: residents.min_hours: "));
   CHECK(error_of(R"({"residents": {"min_hourz": 4}})") == "aggregator.json: residents.min_hourz: unknown key");
-  const std::string site = error_of(R"({"tenants": {"acme": {"sites": {"m": {"thresholds": {"resident_min_hours": 25}}}}}})");
+  const std::string site =
+      error_of(R"({"tenants": {"acme": {"sites": {"m": {"thresholds": {"resident_min_hours": 25}}}}}})");
   CHECK(site.starts_with("aggregator.json: tenants.acme.sites.m.thresholds: "));
   CHECK(site.find("resident_min_hours") != std::string::npos);
   CHECK(options_table().find("residents.min_hours") != std::string::npos);
