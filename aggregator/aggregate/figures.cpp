@@ -7,6 +7,7 @@
 #include "aggregator/aggregate/daily_alerts.h"
 #include "aggregator/aggregate/figure_lists.h"
 #include "aggregator/aggregate/local_time.h"
+#include "aggregator/aggregate/residents.h"
 #include "aggregator/aggregate/visit_table.h"
 #include "aggregator/aggregate/window_scratch.h"
 
@@ -100,12 +101,29 @@ OverlapMatrix overlap_matrix(const std::map<std::string, std::vector<Visit>>& vi
   const auto min_dwell = static_cast<TimeMs>(std::llround(thr.visitor_min_dwell_s * 1000.0));
   OverlapMatrix out;
   std::vector<std::vector<std::int32_t>> visitors;  // per site: sorted distinct devices
+  const LocalClock clock(thr.utc_offset_min);
   for (const auto& [site, visits] : visits_by_site) {
     out.sites.push_back(site);
+    // The site's visits in the range by arrival, with site-local device ids, so its residents can be set apart.
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < visits.size(); ++i) {
+      if (visits[i].arrival >= from && visits[i].arrival < to) order.push_back(i);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return visits[a].arrival < visits[b].arrival; });
+    DeviceIndex site_index(order.size() / 3 + 16);
+    std::vector<VisitRow> rows(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const Visit& v = visits[order[k]];
+      rows[k].arrival = v.arrival;
+      rows[k].departure = std::max(v.arrival, v.departure);
+      rows[k].device = site_index.intern(v.key_epoch, v.device);
+    }
+    const std::vector<std::uint8_t> resident = resident_visits(rows, site_index.size(), clock, resident_min_ms(thr));
     std::vector<std::int32_t> devices;
-    for (const auto& v : visits) {
-      if (v.arrival < from || v.arrival >= to) continue;
-      if (qualifying_ms(v, thr) < min_dwell) continue;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const Visit& v = visits[order[k]];
+      if (resident[k] != 0 || qualifying_ms(v, thr) < min_dwell) continue;
       devices.push_back(index.intern(v.key_epoch, v.device));
     }
     std::sort(devices.begin(), devices.end());

@@ -49,7 +49,7 @@ struct OverlapMatrix {
 nlohmann::json to_json(const OverlapMatrix& overlap);
 
 // Cross-site overlap of one tenant in [from, to): share of site A's visitors also visitors of site B
-// (same (key_epoch, device)), all sites judged with thr.
+// (same (key_epoch, device)), all sites judged with thr; each site's residents are no visitors of it.
 OverlapMatrix overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from,
                              TimeMs to, const SiteThresholds& thr);
 

@@ -54,6 +54,7 @@ SiteThresholds SiteThresholds::from_json(const nlohmann::json& j) {
       {"utc_offset_min", [&](auto& k, auto& v) { t.utc_offset_min = read_int(k, v, -720, 840); }},
       {"occupancy_step_s", [&](auto& k, auto& v) { t.occupancy_step_s = read_int(k, v, 1, 86400); }},
       {"report_occupancy_points", [&](auto& k, auto& v) { t.report_occupancy_points = read_int(k, v, 1, 1000000); }},
+      {"resident_min_hours", [&](auto& k, auto& v) { t.resident_min_hours = read_number(k, v, 0, 24); }},
   };
   for (const auto& [key, value] : j.items()) {
     const auto it = table.find(key);
@@ -76,7 +77,8 @@ nlohmann::json SiteThresholds::to_json() const {
           {"alert_min_baseline_days", alert_min_baseline_days},
           {"utc_offset_min", utc_offset_min},
           {"occupancy_step_s", occupancy_step_s},
-          {"report_occupancy_points", report_occupancy_points}};
+          {"report_occupancy_points", report_occupancy_points},
+          {"resident_min_hours", resident_min_hours}};
 }
 
 }  // namespace footfall::aggregator

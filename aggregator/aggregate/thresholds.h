@@ -21,6 +21,7 @@ struct SiteThresholds {
   int utc_offset_min = 0;              // local time = UTC + this; days, hours, weeks and months are local
   int occupancy_step_s = 300;          // occupancy sampling interval
   int report_occupancy_points = 2016;  // at most this many occupancy points in a report (steps are merged)
+  double resident_min_hours = 4;       // a device present this long on a local day is a resident that day; 0: off
 
   static SiteThresholds from_json(const nlohmann::json& j);  // unknown key / bad value: invalid_argument naming it
   nlohmann::json to_json() const;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <functional>
 
+#include "aggregator/aggregate/residents.h"
+
 namespace footfall::aggregator {
 namespace {
 
@@ -91,6 +93,15 @@ std::int32_t DeviceIndex::intern(std::int64_t key_epoch, std::string_view device
 std::size_t VisitTable::lower(TimeMs t) const {
   return static_cast<std::size_t>(
       std::partition_point(rows.begin(), rows.end(), [t](const VisitRow& r) { return r.arrival < t; }) - rows.begin());
+}
+
+std::pair<std::size_t, std::size_t> VisitTable::resident_slice(TimeMs from, TimeMs to) const {
+  const auto at = [&](TimeMs t) {
+    const auto before = [t](const VisitRow& r) { return r.arrival < t; };
+    return static_cast<std::size_t>(std::partition_point(resident_rows.begin(), resident_rows.end(), before) -
+                                    resident_rows.begin());
+  };
+  return {at(from), at(to)};
 }
 
 TimeMs qualifying_ms(const Visit& v, const SiteThresholds& thr) {
@@ -180,13 +191,31 @@ void reduce_visits(VisitTable& t, const std::vector<Visit>& visits, const SiteTh
   t.devices = index.size();
 }
 
-// Rows by arrival (the contract says sorted: checked on the compact rows, sorted only when not) and the
-// departures sorted on their own for occupancy.
+// Rows by arrival (the contract says sorted: checked on the compact rows, sorted only when not).
 void sort_rows(VisitTable& t) {
   const auto by_arrival = [](const VisitRow& a, const VisitRow& b) { return a.arrival < b.arrival; };
   if (!std::is_sorted(t.rows.begin(), t.rows.end(), by_arrival)) {
     std::stable_sort(t.rows.begin(), t.rows.end(), by_arrival);
   }
+}
+
+// Resident visits moved out of rows (both keep arrival order), so no visitor figure and no occupancy sees them.
+void set_residents_apart(VisitTable& t, const SiteThresholds& thr) {
+  const std::vector<std::uint8_t> resident = resident_visits(t.rows, t.devices, t.clock, resident_min_ms(thr));
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    if (resident[i] != 0) {
+      t.longest_resident_ms = std::max(t.longest_resident_ms, t.rows[i].dwell_ms());
+      t.resident_rows.push_back(t.rows[i]);
+    } else {
+      t.rows[kept++] = t.rows[i];
+    }
+  }
+  t.rows.resize(kept);
+}
+
+// The departures of the rows sorted on their own for occupancy.
+void sort_departures(VisitTable& t) {
   t.departures.resize(t.rows.size());
   for (std::size_t i = 0; i < t.rows.size(); ++i) t.departures[i] = t.rows[i].departure;
   std::sort(t.departures.begin(), t.departures.end());
@@ -245,6 +274,8 @@ VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresho
   t.clock = LocalClock(thr.utc_offset_min);
   reduce_visits(t, visits, thr);
   sort_rows(t);
+  set_residents_apart(t, thr);
+  sort_departures(t);
   mark_returning(t, thr);
   mark_referred(t, thr);
   return t;

@@ -62,8 +62,10 @@ struct VisitRow {
 
 struct VisitTable {
   LocalClock clock{0};
-  std::vector<VisitRow> rows;                // sorted by arrival
-  std::vector<TimeMs> departures;            // of all rows, sorted (occupancy)
+  std::vector<VisitRow> rows;                // sorted by arrival; resident visits are not among them
+  std::vector<TimeMs> departures;            // of the rows, sorted (occupancy)
+  std::vector<VisitRow> resident_rows;       // the resident visits (residents.h), sorted by arrival
+  TimeMs longest_resident_ms = 0;            // the longest of them: how far back one present at t can arrive
   std::vector<std::int32_t> paths;           // zone ids
   std::vector<std::string> zone_names;
   std::int32_t devices = 0;
@@ -71,12 +73,15 @@ struct VisitTable {
   // Rows with arrival in [from, to).
   std::size_t lower(TimeMs t) const;
   std::pair<std::size_t, std::size_t> slice(TimeMs from, TimeMs to) const { return {lower(from), lower(to)}; }
+  // Resident rows with arrival in [from, to).
+  std::pair<std::size_t, std::size_t> resident_slice(TimeMs from, TimeMs to) const;
 };
 
 // The qualifying time of a visit: the union of the spans of the probes that heard it at the visitor level
 // (rssi_mean, or rssi_max with visitor_rssi_stat = "max"); -1 when no probe did.
 TimeMs qualifying_ms(const Visit& v, const SiteThresholds& thr);
 
+// Every visit becomes a row; the visits of residents (resident_min_hours) go to resident_rows instead of rows.
 VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresholds& thr);
 
 }  // namespace footfall::aggregator

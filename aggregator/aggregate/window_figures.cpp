@@ -60,6 +60,7 @@ nlohmann::json figures_json(const WindowFigures& f, const LocalClock& clock) {
       {"peak_occupancy", f.peak_occupancy},
       {"peak_occupancy_at", f.peak_occupancy > 0 ? nlohmann::json(clock.local_minute(f.peak_occupancy_at))
                                                  : nlohmann::json(nullptr)},
+      {"residents", f.residents},
   };
 }
 

@@ -52,6 +52,7 @@ struct WindowFigures {
   std::optional<int> peak_hour;
   std::int64_t peak_occupancy = 0;
   TimeMs peak_occupancy_at = 0;
+  std::int64_t residents = 0;  // devices with a resident visit present in the window, in no other figure
   std::array<std::int64_t, 6> dwell_visitors{};
   std::array<std::int64_t, 6> dwell_bounces{};
   std::array<std::int64_t, 24> arrivals_by_hour{};

@@ -158,6 +158,7 @@ WindowFigures WindowScratch::figures(TimeMs from, TimeMs to, WindowDetail detail
     if (stamps_[static_cast<std::size_t>(dev)].visitor != gen) ++f.bounces;
   }
   settle_dwell(f);
+  f.residents = residents_present(from, to, gen);
   const auto [occupancy, occupancy_at] = occupancy_.peak(from, to);
   f.peak_occupancy = occupancy;
   f.peak_occupancy_at = occupancy_at;
@@ -217,6 +218,20 @@ void WindowScratch::count_visit(const VisitRow& r, std::int32_t gen, WindowFigur
     ++st.visits;
     zones->count(r, table_.paths);
   }
+}
+
+// Distinct devices with a resident visit present in [from, to): arrival before `to`, departure at or after `from`.
+std::int64_t WindowScratch::residents_present(TimeMs from, TimeMs to, std::int32_t gen) {
+  std::int64_t n = 0;
+  const auto [b, e] = table_.resident_slice(from - table_.longest_resident_ms, to);
+  for (std::size_t i = b; i < e; ++i) {
+    const VisitRow& r = table_.resident_rows[i];
+    DeviceStamps& st = stamps_[static_cast<std::size_t>(r.device)];
+    if (r.departure < from || st.resident == gen) continue;
+    st.resident = gen;
+    ++n;
+  }
+  return n;
 }
 
 void WindowScratch::settle_dwell(WindowFigures& f) {

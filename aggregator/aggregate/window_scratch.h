@@ -49,13 +49,14 @@ class WindowScratch {
   class ZoneTally;
   void count_visit(const VisitRow& r, std::int32_t gen, WindowFigures& f, ZoneTally* zones);
   void settle_dwell(WindowFigures& f);  // mean, median and the busiest hour of the visitor visits
+  std::int64_t residents_present(TimeMs from, TimeMs to, std::int32_t gen);
 
   const VisitTable& table_;
   const SalesLedger& sales_;
   OccupancyCurve occupancy_;
   // One record per device, so a row touches one cache line of scratch.
   struct DeviceStamps {
-    std::int32_t aware = 0, visitor = 0, engaged = 0, returning = 0, bounce = 0, referred = 0;
+    std::int32_t aware = 0, visitor = 0, engaged = 0, returning = 0, bounce = 0, referred = 0, resident = 0;
     std::int32_t visits = 0;  // visitor visits in the window (full detail)
   };
   std::int32_t generation_ = 0;

@@ -62,6 +62,7 @@ void print_report_summary(const ReportDocument& doc, std::ostream& out) {
       s.peak_hour ? number(static_cast<double>(*s.peak_hour), "%02.0f") + ":00" : std::string("-"), "");
   row(out, "", "peak occupancy (devices at once)", count(s.peak_occupancy),
       s.peak_occupancy > 0 ? "at " + doc.clock().local_minute(s.peak_occupancy_at) : "");
+  row(out, "", "residents (in no figure above)", count(s.residents), "staff and the site's own devices");
   if (!s.zone_flow.transitions.empty()) {
     out << "\n  Zone flow (moves between zones)\n";
     for (const ZoneMove& t : s.zone_flow.transitions) row(out, "", (t.from + " -> " + t.to).c_str(), count(t.count), "");

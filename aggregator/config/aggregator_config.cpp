@@ -90,6 +90,11 @@ const Option kOptions[] = {
     {.key = "publish.interval_s", .type = Type::integer, .default_text = "60",
      .help = "how often the current periods of sites with new data are recomputed and republished (retained)",
      .field = field_of<&A::publish_interval_s>(), .min = 1, .max = 86400, .expected = "expected an integer in [1, 86400]"},
+    {.key = "residents.min_hours", .type = Type::number, .default_text = "4",
+     .help = "a device present this many hours of a local day is a resident that day: kept out of every visitor "
+             "figure, counted as residents (docs/metrics.md); 0: no residents. A site's thresholds.resident_min_hours "
+             "overrides it",
+     .field = field_of<&A::resident_min_hours>(), .min = 0, .max = 24, .expected = "expected a number in [0, 24]"},
     {.key = "tenants", .type = Type::custom, .default_text = "{}",
      .help = "{tenant: {sites: {site: {utc_offset_min, thresholds}}}}, the two keys below", .type_text = "object",
      .read = read_tenants},

@@ -44,6 +44,7 @@ struct AggregatorConfig {
   bool publish_enabled = true;
   std::uint32_t publish_interval_s = 60;
   std::vector<SiteSettings> sites;
+  double resident_min_hours = 4;  // every site's resident_min_hours unless its thresholds give one
   std::string log_level = "info";
 
   [[nodiscard]] const SiteSettings* find_site(std::string_view tenant, std::string_view site) const;

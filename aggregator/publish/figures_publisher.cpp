@@ -17,8 +17,9 @@ constexpr std::array<Period, 4> kPeriods = {Period::hour, Period::day, Period::w
 
 SiteThresholds site_thresholds(const AggregatorConfig& cfg, std::string_view tenant, std::string_view site) {
   const SiteSettings* s = cfg.find_site(tenant, site);
-  if (s == nullptr) return SiteThresholds{};
-  nlohmann::json j = s->thresholds;
+  nlohmann::json j = s != nullptr ? s->thresholds : nlohmann::json::object();
+  if (!j.contains("resident_min_hours")) j["resident_min_hours"] = cfg.resident_min_hours;
+  if (s == nullptr) return SiteThresholds::from_json(j);
   if (j.contains("utc_offset_min") && j["utc_offset_min"] != s->utc_offset_min && s->utc_offset_min != 0)
     throw std::invalid_argument("utc_offset_min: given both beside and inside thresholds, with different values");
   if (!j.contains("utc_offset_min")) j["utc_offset_min"] = s->utc_offset_min;

@@ -28,7 +28,8 @@
 namespace footfall::aggregator {
 
 // The thresholds of a site: its configured ones (with its utc_offset_min), the defaults for a site not
-// configured. Throws std::invalid_argument naming the key.
+// configured; resident_min_hours from residents.min_hours unless the site's thresholds give it. Throws
+// std::invalid_argument naming the key.
 SiteThresholds site_thresholds(const AggregatorConfig& cfg, std::string_view tenant, std::string_view site);
 
 std::string metrics_topic(const SiteKey& site, Period p);

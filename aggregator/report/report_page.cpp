@@ -163,6 +163,7 @@ std::string headline(const json& doc) {
     occupancy += " (" + day_label(date) + ' ' + clock + ")";
   }
   cards += stat("Peak occupancy", occupancy);
+  cards += stat("Residents (not visitors)", count_of(s, "residents"));
   cards += "</div>";
   return section("summary", "The period at a glance", "", cards);
 }
@@ -172,14 +173,16 @@ std::string headline(const json& doc) {
 std::string days_table(const json& days) {
   std::string t = "<table class=\"data\"><thead><tr><th>Day</th><th>Awareness</th><th>Visitors</th>"
                   "<th>Passers-by</th><th>Capture</th><th>Bounces</th><th>New</th><th>Returning</th>"
-                  "<th>Transactions</th><th>Revenue</th><th>Conversion</th><th>Dwell median</th></tr></thead><tbody>";
+                  "<th>Transactions</th><th>Revenue</th><th>Conversion</th><th>Dwell median</th><th>Residents</th></tr></thead>"
+                  "<tbody>";
   for (const auto& d : days) {
     t += "<tr><td>" + esc(day_label(text_member(d, "date"))) + "</td><td>" + esc(count_of(d, "awareness")) +
          "</td><td>" + esc(count_of(d, "visitors")) + "</td><td>" + esc(count_of(d, "passers_by")) + "</td><td>" +
          esc(ratio_of(d, "capture_rate")) + "</td><td>" + esc(count_of(d, "bounces")) + "</td><td>" +
          esc(count_of(d, "new_visitors")) + "</td><td>" + esc(count_of(d, "returning_visitors")) + "</td><td>" +
          esc(count_of(d, "transactions")) + "</td><td>" + esc(money_of(d, "revenue")) + "</td><td>" +
-         esc(ratio_of(d, "conversion")) + "</td><td>" + esc(minutes_of(d, "dwell_median_min")) + "</td></tr>";
+         esc(ratio_of(d, "conversion")) + "</td><td>" + esc(minutes_of(d, "dwell_median_min")) + "</td><td>" +
+         esc(count_of(d, "residents")) + "</td></tr>";
   }
   return t + "</tbody></table>";
 }
@@ -447,6 +450,7 @@ std::string definitions(const json& doc) {
 <dt>Refer</dt><dd>An estimate: new visitors who arrived and left together with a returning visitor.</dd>
 <dt>Passers-by, bounces</dt><dd>Passers-by were heard but never came in; bounces came in and left before the visitor threshold.</dd>
 <dt>Dwell, occupancy</dt><dd>Dwell is the time from arrival to departure of a visit; occupancy counts devices present at once.</dd>
+<dt>Residents</dt><dd>Devices present at least resident_min_hours of a local day (staff, the site's own computers and printers): on such a day they are in no other figure, occupancy included.</dd>
 </dl>
 <p class="note">Counts are of distinct devices, which are pseudonyms renewed by the site's key rotation: a visitor is recognised as returning only within one key period. Times are the site's local time.</p>
 <p class="note">Tables of this report as CSV, in this folder: summary.csv, days.csv, hours.csv, occupancy.csv, dwell.csv, funnel.csv, zone_flow.csv, zone_entry.csv, zone_exit.csv, new_vs_returning.csv, retention.csv, frequency.csv, alerts.csv, overlap.csv.</p>)";

@@ -22,7 +22,8 @@ const std::vector<std::string> kFigureColumns = {
     "awareness",     "acquisition",         "activation",     "capture_rate", "activation_rate",
     "retain_rate",   "transactions",        "revenue",        "conversion",   "revenue_per_visitor",
     "refer_estimate", "passers_by",         "visitors",       "bounces",      "new_visitors",
-    "returning_visitors", "dwell_mean_min", "dwell_median_min", "peak_hour",  "peak_occupancy"};
+    "returning_visitors", "dwell_mean_min", "dwell_median_min", "peak_hour",  "peak_occupancy",
+    "residents"};
 
 // summary.csv: one row per figure, with the period it covers.
 json summary_rows(const json& document) {

@@ -82,3 +82,27 @@ TEST_CASE("a key written twice is refused, naming it") {
   CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"utc_offset_min": 60}, "n": {"utc_offset_min": 60}}}}})")
             .empty());
 }
+
+TEST_CASE("residents.min_hours: every site's default, a site's thresholds override it, a bad value names the key") {
+  const auto r = parse_config(R"({"residents": {"min_hours": 6},
+    "tenants": {"acme": {"sites": {"mall-7": {"thresholds": {"resident_min_hours": 2}}, "office-2": {}}}}})",
+                              "aggregator.json");
+  REQUIRE(std::holds_alternative<AggregatorConfig>(r));
+  const auto& c = std::get<AggregatorConfig>(r);
+  CHECK(c.resident_min_hours == doctest::Approx(6));
+  CHECK(site_thresholds(c, "acme", "mall-7").resident_min_hours == doctest::Approx(2));
+  CHECK(site_thresholds(c, "acme", "office-2").resident_min_hours == doctest::Approx(6));
+  CHECK(site_thresholds(c, "acme", "not-listed").resident_min_hours == doctest::Approx(6));
+  CHECK(site_thresholds(AggregatorConfig{}, "acme", "x").resident_min_hours == doctest::Approx(4));
+
+  CHECK(error_of(R"({"residents": {"min_hours": 30}})") ==
+        "aggregator.json: residents.min_hours: expected a number in [0, 24]");
+  CHECK(error_of(R"({"residents": {"min_hours": -0.5}})").starts_with("aggregator.json: residents.min_hours: "));
+  CHECK(error_of(R"({"residents": {"min_hours": "4"}})").starts_with("aggregator.json: residents.min_hours: "));
+  CHECK(error_of(R"({"residents": {"min_hourz": 4}})") == "aggregator.json: residents.min_hourz: unknown key");
+  const std::string site =
+      error_of(R"({"tenants": {"acme": {"sites": {"m": {"thresholds": {"resident_min_hours": 25}}}}}})");
+  CHECK(site.starts_with("aggregator.json: tenants.acme.sites.m.thresholds: "));
+  CHECK(site.find("resident_min_hours") != std::string::npos);
+  CHECK(options_table().find("residents.min_hours") != std::string::npos);
+}

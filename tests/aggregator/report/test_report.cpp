@@ -144,6 +144,7 @@ TEST_CASE("a week of a mall: index.html with every section, and one CSV per tabl
       std::find(days[0].begin(), days[0].end(), "visitors") - days[0].begin());
   REQUIRE(visitors_col < days[0].size());
   CHECK(days[3][visitors_col] == std::to_string(doc["days"][2]["visitors"].get<int>()));
+  CHECK(std::find(days[0].begin(), days[0].end(), "residents") != days[0].end());  // a column even when absent
   CHECK(parse_csv(slurp(dir.path() / "out" / "hours.csv")).size() == 1 + 7 * 24);
   CHECK(parse_csv(slurp(dir.path() / "out" / "occupancy.csv")).size() == 1 + 7 * 48);
   const auto flow = parse_csv(slurp(dir.path() / "out" / "zone_flow.csv"));
