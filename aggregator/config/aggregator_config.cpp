@@ -94,7 +94,7 @@ const Option kOptions[] = {
      .help = "a device present this many hours of a local day is a resident that day: kept out of every visitor "
              "figure, counted as residents (docs/metrics.md); 0: no residents. A site's thresholds.resident_min_hours "
              "overrides it",
-     .field = field_of<&A::resident_min_hours>(), .min = 0, .max = 24, .expected = "expected a number in [0, 24]"},
+     .field = field_of<&A::resident_min_hours>(), .min = 0, .max = 24},
     {.key = "tenants", .type = Type::custom, .default_text = "{}",
      .help = "{tenant: {sites: {site: {utc_offset_min, thresholds}}}}, the two keys below", .type_text = "object",
      .read = read_tenants},

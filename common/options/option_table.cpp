@@ -36,7 +36,9 @@ std::string range_words(const Option& o, std::string_view what) {
 
 std::string range_brackets(const Option& o, std::string_view what) {
   if (o.min == 1) return "expected a positive " + std::string(what) + " (at most " + std::to_string(o.max) + ")";
-  return "expected an " + std::string(what) + " in [" + std::to_string(o.min) + ", " + std::to_string(o.max) + "]";
+  const bool vowel = !what.empty() && std::string_view("aeiou").find(what.front()) != std::string_view::npos;
+  return std::string(vowel ? "expected an " : "expected a ") + std::string(what) + " in [" + std::to_string(o.min) +
+         ", " + std::to_string(o.max) + "]";
 }
 
 // What a value of this row must be, as the error says it.
