@@ -219,6 +219,54 @@ TEST_CASE("site stage: a restart replays open visits from their start and publis
   CHECK(items.at("presence").size() == 4);
 }
 
+TEST_CASE("site stage: a device two probes announced apart is one visit once linked; the other departs") {
+  TempDir tmp("footfall-site-stage");
+  const MacAddress first{{0xda, 0x00, 0x00, 0x00, 0x00, 0x01}};
+  const MacAddress next{{0xda, 0x00, 0x00, 0x00, 0x00, 0x02}};
+  auto linked = [](PresenceEvent e, const MacAddress& address, std::uint64_t device, const MacAddress& previous) {
+    e.mac = address;
+    e.randomized = true;
+    e.device = device;
+    e.previous_mac = previous;
+    return e;
+  };
+  {
+    Site site(tmp.path());
+    site.store("entrance", {linked(event(PresenceKind::arrival, 0, 0, 0), first, 1, {})});                // record 1
+    // The model room heard the phone's next address first, as a device of its own.
+    site.store("model-room", {linked(event(PresenceKind::arrival, 0, 50, 50), next, 7, {})});            // record 2
+    site.store("entrance", {linked(event(PresenceKind::update, 0, 0, 60), next, 1, first)});             // record 3
+    site.flush_and_run();
+    CHECK(site.pipeline().gateway_health().counters.at("merge.merged") == 1);
+    CHECK(site.pipeline().counters().consumed_through == 0);  // the visit is open: its start stays
+    site.store("model-room", {linked(event(PresenceKind::departure, 0, 50, 70), next, 7, {})});
+    site.store("entrance", {linked(event(PresenceKind::departure, 0, 0, 300), next, 1, first)});
+    site.flush_and_run();
+    site.flush_and_run();
+    CHECK(site.pipeline().counters().visits_submitted == 1);
+    CHECK(site.journal().stats().held_records == 0);
+  }
+  const auto items = outbox_items(tmp.path() / "outbox");
+  REQUIRE(items.count("visits") == 1);
+  REQUIRE(items.at("visits").size() == 1);
+  const json& visit = items.at("visits")[0];
+  CHECK(visit.at("arrival") == "2026-11-02T09:00:00.000Z");
+  CHECK(visit.at("departure") == "2026-11-02T09:05:00.000Z");
+  CHECK(visit.at("probes").size() == 2);
+  // Presence: both arrivals; the absorbed device departs at the merge, the visit's at its end.
+  REQUIRE(items.count("presence") == 1);
+  const auto& changes = items.at("presence");
+  REQUIRE(changes.size() == 4);
+  CHECK(changes[0].at("kind") == "arrival");
+  CHECK(changes[1].at("kind") == "arrival");
+  CHECK(changes[2].at("kind") == "departure");
+  CHECK(changes[2].at("device") == changes[1].at("device"));
+  CHECK(changes[2].at("at") == "2026-11-02T09:01:00.000Z");
+  CHECK(changes[3].at("kind") == "departure");
+  CHECK(changes[3].at("device") == changes[0].at("device"));
+  CHECK(changes[3].at("device") == visit.at("device"));
+}
+
 TEST_CASE("site stage: opted-out devices are dropped before the merge and counted") {
   TempDir tmp("footfall-site-stage");
   std::ofstream(tmp.path() / "optout.txt") << "# asked on 2026-10-01\n00:1B:63:84:45:01\n";
