@@ -64,9 +64,11 @@ std::vector<std::string> processes_mentioning(const std::string& text) {
 
 // What the simulator says happened, per local (UTC) day, in the terms of docs/metrics.md.
 struct TruthDay {
-  std::set<std::int64_t> heard_devices;     // awareness: heard by some probe above the probes' signal floor
-  std::set<std::int64_t> visitors;          // came in and stayed 5 min or more (staff included: devices too)
+  std::set<std::int64_t> heard_devices;     // awareness: heard by some probe above the probes' signal floor, staff not
+  std::set<std::int64_t> visitors;          // came in and stayed 5 min or more (staff are not visitors)
   std::set<std::int64_t> returning;         // of those, returning visitors
+  std::set<std::int64_t> returning_recognisable;  // of those, devices that kept one address over all their visits
+  std::set<std::int64_t> staff;             // the aggregator's residents: present the whole working day
   std::int64_t transactions = 0;
   double revenue = 0.0;
 };
@@ -84,17 +86,27 @@ std::map<std::string, TruthDay> truth_days(const json& truth) {
     std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
     return std::string(buf);
   };
+  std::set<std::int64_t> single_address;
+  for (const auto& d : truth.at("devices"))
+    if (d.at("macs").size() == 1) single_address.insert(d.at("id").get<std::int64_t>());
   for (const auto& v : truth.at("visits")) {
     bool heard = false;
     for (const auto& p : v.at("probes")) heard = heard || p.at("rssi_max").get<int>() >= kSignalFloorDbm;
     if (!heard) continue;
     TruthDay& day = days[date_of(v.at("arrival_ns").get<std::int64_t>())];
     const std::int64_t device = v.at("device");
-    day.heard_devices.insert(device);
     const std::string counts_as = v.at("counts_as");
-    if ((counts_as == "visitor" || counts_as == "staff") && v.at("dwell_s").get<double>() >= kVisitorMinDwellS) {
+    if (counts_as == "staff") {
+      day.staff.insert(device);
+      continue;
+    }
+    day.heard_devices.insert(device);
+    if (counts_as == "visitor" && v.at("dwell_s").get<double>() >= kVisitorMinDwellS) {
       day.visitors.insert(device);
-      if (v.at("returning").get<bool>()) day.returning.insert(device);
+      if (v.at("returning").get<bool>()) {
+        day.returning.insert(device);
+        if (single_address.count(device) != 0) day.returning_recognisable.insert(device);
+      }
     }
   }
   for (const auto& sale : truth.at("sales")) {
@@ -127,20 +139,29 @@ void check_report_against_truth(const DemoRun& run, std::size_t expected_days, b
     REQUIRE(expected.count(date) == 1);
     const TruthDay& t = expected.at(date);
     MESSAGE("day " << date << ": awareness " << day.at("awareness") << " (truth " << t.heard_devices.size()
-                   << "), visitors " << day.at("visitors") << " (truth " << t.visitors.size() << "), returning "
-                   << day.at("returning_visitors") << " (truth " << t.returning.size() << "), transactions "
+                   << "), visitors " << day.at("visitors") << " (truth " << t.visitors.size() << "), residents "
+                   << day.value("residents", -1) << " (truth staff " << t.staff.size() << "), returning "
+                   << day.at("returning_visitors") << " (truth " << t.returning.size() << ", of them with an address "
+                   << "kept between visits " << t.returning_recognisable.size() << "), transactions "
                    << day.at("transactions") << " (truth " << t.transactions << ")");
-    // Exact: every device heard above the floor is one device of the day (fixed addresses in the demo).
-    CHECK(day.at("awareness").get<std::size_t>() == t.heard_devices.size());
+    // Devices, not addresses: the phones change their random addresses, the probes and the gateway link them
+    // (docs/counting.md). A phone silent longer than the link window splits, two phones of one model at one
+    // signal may merge: 15 % (or 3 devices) for awareness, 10 % (or 2 people) for visitors, where the
+    // aggregator also decides a visitor from signal (the demo site's -70 dBm mean for 5 min, docs/metrics.md)
+    // and the simulator by where the person walked.
+    CHECK(near(day.at("awareness").get<double>(), static_cast<double>(t.heard_devices.size()), 3, 0.15));
+    CHECK(near(day.at("visitors").get<double>(), static_cast<double>(t.visitors.size()), 2, 0.10));
+    // Staff are present all day: the aggregator's residents, never visitors.
+    CHECK(near(day.at("residents").get<double>(), static_cast<double>(t.staff.size()), 1, 0.0));
     // Exact: the sales are imported as they were made.
     CHECK(day.at("transactions").get<std::int64_t>() == t.transactions);
     CHECK(day.at("revenue").get<double>() == doctest::Approx(t.revenue).epsilon(1e-9));
-    // Tolerance: the aggregator decides a visitor from signal (the demo site's -70 dBm mean for 5 min,
-    // docs/metrics.md), the simulator by where the person walked and for how long; a stay of about 5 minutes
-    // or a frame lost in live capture can tip one person either way. 5 % or 2 people.
-    CHECK(near(day.at("visitors").get<double>(), static_cast<double>(t.visitors.size()), 2, 0.05));
     if (check_returning) {
-      CHECK(near(day.at("returning_visitors").get<double>(), static_cast<double>(t.returning.size()), 1, 0.10));
+      // A returning phone is recognised only if it comes back with an address it used before (a fixed or
+      // associated one); links never cross visits (docs/privacy.md).
+      CHECK(near(day.at("returning_visitors").get<double>(), static_cast<double>(t.returning_recognisable.size()), 1,
+                 0.10));
+      CHECK(day.at("returning_visitors").get<double>() <= static_cast<double>(t.returning.size()) + 1);
     }
   }
 }
