@@ -3,6 +3,9 @@
 //
 //   link_cost capture FILE [--repeat N]
 //   link_cost crowd [--devices N] [--fingerprints M] [--rotate P] [--seconds S] [--seed S] [--repeat N]
+//   link_cost crowd ... --write OUT.pcap: writes the crowd as a capture (for bench/probe_pipeline.sh) instead
+//   either with --gate-db DB: link_rssi_gate_db DB, link_rssi_gate_k 0 (not the defaults: a narrow gate refuses
+//   most candidates, lists grow and walks reach link_max_candidates: the walk's worst case)
 //
 // capture: the frames of a pcap file (a footfall-sim capture or a real one), from an empty table.
 // crowd: a synthetic crowd of N phones present at once (each leaves after an exponential stay, mean 15 min, and
@@ -28,6 +31,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -41,6 +45,7 @@
 #include "probe/presence/device_table.h"
 #include "probe/presence/presence_tracker.h"
 #include "tools/sim/frame_builder.h"
+#include "tools/sim/pcap_writer.h"
 #include "tools/sim/sim_random.h"
 #include "tools/sim/site_model.h"
 
@@ -237,11 +242,20 @@ double parse_all(const Frames& f, std::vector<Sighting>& out) {
   return seconds_since(t0);
 }
 
-presence::PresenceConfig probe_presence(bool link) {
-  presence::PresenceConfig c = config::presence_config(config::ProbeConfig{}.presence);
-  c.link.link_addresses = link;
-  return c;
-}
+// The probe's defaults (probe.json), with linking on or off; a gate below the defaults (--gate-db) makes the
+// linker refuse most candidates, so that a fingerprint's list grows and walks reach link_max_candidates.
+struct Setup {
+  std::optional<double> gate_db;
+  [[nodiscard]] presence::PresenceConfig presence(bool link) const {
+    presence::PresenceConfig c = config::presence_config(config::ProbeConfig{}.presence);
+    c.link.link_addresses = link;
+    if (gate_db) {
+      c.link.rssi_gate_db = *gate_db;
+      c.link.rssi_gate_k = 0;
+    }
+    return c;
+  }
+};
 
 struct PresenceRun {
   double seconds = 0;
@@ -251,8 +265,8 @@ struct PresenceRun {
 };
 
 // The sightings of the warm-up frames go in untimed; `warm` is how many of `sightings` they are.
-PresenceRun run_presence(const std::vector<Sighting>& sightings, std::size_t warm, bool link) {
-  presence::PresenceTracker tracker(probe_presence(link));
+PresenceRun run_presence(const Setup& setup, const std::vector<Sighting>& sightings, std::size_t warm, bool link) {
+  presence::PresenceTracker tracker(setup.presence(link));
   CountingSink sink;
   for (std::size_t i = 0; i < warm; ++i) {
     tracker.advance(sightings[i].ts_ns, sink);
@@ -282,8 +296,8 @@ struct Candidates {
 };
 
 // Untimed: a linking run that looks, before each new random address, at how many candidates it has.
-Candidates count_candidates(const std::vector<Sighting>& sightings, std::size_t warm) {
-  const presence::PresenceConfig config = probe_presence(true);
+Candidates count_candidates(const Setup& setup, const std::vector<Sighting>& sightings, std::size_t warm) {
+  const presence::PresenceConfig config = setup.presence(true);
   presence::PresenceTracker tracker(config);
   CountingSink sink;
   sink.track_fingerprints = true;
@@ -332,8 +346,9 @@ struct DriveRun {
 // Drives a DeviceTable and its DeviceLinker in the order PresenceTracker::on_sighting does (departure by
 // silence, eviction of the least recently heard when full, last_seen; no events, no statistics). `decision`
 // holds, per sighting whose address no device holds, what place() answered (the device, or no_record).
-DriveRun drive(const std::vector<Sighting>& sightings, std::size_t warm, Drive mode, std::vector<std::uint32_t>& decision) {
-  const presence::PresenceConfig config = probe_presence(true);
+DriveRun drive(const Setup& setup, const std::vector<Sighting>& sightings, std::size_t warm, Drive mode,
+               std::vector<std::uint32_t>& decision) {
+  const presence::PresenceConfig config = setup.presence(true);
   presence::DeviceTable table(config.max_devices);
   presence::DeviceLinker linker(config.link, config.max_devices);
   presence::LinkCounters counters;
@@ -418,7 +433,7 @@ struct Figures {
   }
 };
 
-int measure(const Frames& frames, int repeat, const std::string& what) {
+int measure(const Setup& setup, const Frames& frames, int repeat, const std::string& what) {
   std::vector<Sighting> sightings;
   (void)parse_all(frames, sightings);
   std::vector<Sighting> scratch;
@@ -426,7 +441,7 @@ int measure(const Frames& frames, int repeat, const std::string& what) {
   // Warm-up frames that gave sightings: every frame of the crowd is a probe request, so counts agree.
   const std::size_t warm = std::min(frames.timed_from, sightings.size());
   const double timed_frames = static_cast<double>(frames.timed());
-  const Candidates cand = count_candidates(sightings, warm);
+  const Candidates cand = count_candidates(setup, sightings, warm);
 
   Figures parse_ns, off_ns, on_ns, linker_ns, place_ns;
   PresenceRun off, on;
@@ -434,14 +449,14 @@ int measure(const Frames& frames, int repeat, const std::string& what) {
   std::uint64_t place_calls = 0, new_timed = 0;
   for (int i = 0; i < repeat; ++i) {
     parse_ns.add(parse_all(frames, scratch) * 1e9 / static_cast<double>(frames.records.size()));
-    off = run_presence(sightings, warm, false);
+    off = run_presence(setup, sightings, warm, false);
     off_ns.add(off.seconds * 1e9 / timed_frames);
-    on = run_presence(sightings, warm, true);
+    on = run_presence(setup, sightings, warm, true);
     on_ns.add(on.seconds * 1e9 / timed_frames);
-    const DriveRun with = drive(sightings, warm, Drive::linker, decision);
-    const DriveRun without = drive(sightings, warm, Drive::replay, decision);
+    const DriveRun with = drive(setup, sightings, warm, Drive::linker, decision);
+    const DriveRun without = drive(setup, sightings, warm, Drive::replay, decision);
     linker_ns.add((with.seconds - without.seconds) * 1e9 / timed_frames);
-    const DriveRun timed = drive(sightings, warm, Drive::time_place, decision);
+    const DriveRun timed = drive(setup, sightings, warm, Drive::time_place, decision);
     place_ns.add(timed.place_ns);
     place_calls = timed.place_calls;
     new_timed = with.new_addresses;
@@ -449,6 +464,7 @@ int measure(const Frames& frames, int repeat, const std::string& what) {
   const auto& lc = on.counters.link;
   const std::uint64_t new_on = lc.new_addresses;
   std::printf("input: %s\n", what.c_str());
+  if (setup.gate_db) std::printf("linker: link_rssi_gate_db %.2f, link_rssi_gate_k 0 (not the defaults)\n", *setup.gate_db);
   std::printf("frames %zu (timed %zu, warm-up %zu), sightings %zu, repeats %d (interleaved)\n", frames.records.size(),
               frames.timed(), frames.timed_from, sightings.size(), repeat);
   if (frames.phones != 0)
@@ -500,7 +516,9 @@ int main(int argc, char** argv) {
     const std::string command = argv[1];
     int repeat = 5;
     CrowdOptions crowd;
+    Setup setup;
     std::string file;
+    std::string write_to;
     for (int i = 2; i < argc; ++i) {
       const std::string a = argv[i];
       const bool has_value = i + 1 < argc;
@@ -511,22 +529,36 @@ int main(int argc, char** argv) {
       else if (a == "--rotate" && has_value) crowd.rotate = std::stod(argv[++i]);
       else if (a == "--seconds" && has_value) crowd.seconds = std::stod(argv[++i]);
       else if (a == "--seed" && has_value) crowd.seed = std::stoull(argv[++i]);
+      else if (a == "--gate-db" && has_value) setup.gate_db = std::stod(argv[++i]);
+      else if (a == "--write" && has_value) write_to = argv[++i];
       else if (command == "capture" && file.empty()) file = a;
       else throw std::invalid_argument("unknown argument " + a);
     }
-    if (command == "capture" && !file.empty()) return measure(read_capture(file), repeat, file);
+    if (command == "capture" && !file.empty()) return measure(setup, read_capture(file), repeat, file);
     if (command == "crowd") {
       char what[256];
       std::snprintf(what, sizeof what, "crowd of %u phones present, %u fingerprints (Zipf), address change %.2f "
                     "per burst, %.0f s timed, seed %llu", crowd.devices, crowd.fingerprints, crowd.rotate,
                     crowd.seconds, static_cast<unsigned long long>(crowd.seed));
-      return measure(crowd_frames(crowd), repeat, what);
+      const Frames frames = crowd_frames(crowd);
+      if (!write_to.empty()) {
+        // The crowd as a capture (warm-up included), for bench/probe_pipeline.sh; nothing is measured.
+        sim::PcapWriter writer(write_to);
+        for (std::size_t i = 0; i < frames.records.size(); ++i) writer.write(frames.records[i].ts_ns, frames.at(i));
+        writer.flush();
+        std::printf("%s: %zu frames, %llu phones\n", write_to.c_str(), frames.records.size(),
+                    static_cast<unsigned long long>(frames.phones));
+        return 0;
+      }
+      return measure(setup, frames, repeat, what);
     }
     throw std::invalid_argument("unknown command " + command);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "link_cost: %s\nusage: link_cost capture FILE [--repeat N]\n"
                          "       link_cost crowd [--devices N] [--fingerprints M] [--rotate P] [--seconds S] "
-                         "[--seed S] [--repeat N]\n", e.what());
+                         "[--seed S] [--repeat N]\n"
+                         "       link_cost crowd ... --write OUT.pcap\n"
+                         "       --gate-db DB (either command): link_rssi_gate_db DB and link_rssi_gate_k 0, walks at the cap\n", e.what());
     return 2;
   }
 }

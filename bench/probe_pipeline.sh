@@ -10,6 +10,10 @@
 # DEVICES 0 skips the memory run.
 # REPEAT=n (default 5): each figure is measured n times, the runs of one round interleaved (tcpdump, probe
 # off, probe on, ...), and min and median printed: the machine is shared and single runs move by 10-30 %.
+# WORST_GATE_DB=x (e.g. 0.01) adds, to every input, the pipeline and link_cost with link_rssi_gate_db x and
+# link_rssi_gate_k 0: not the defaults, a gate that refuses most candidates, so that a fingerprint's list grows
+# and walks reach link_max_candidates (the linker's worst case per new address). A crowd capture to run it on:
+#   build/release/bin/link_cost crowd --devices 10000 --fingerprints 1 --write /tmp/crowd.pcap
 # FOOTFALL_BUILD_DIR=dir builds there (Release) instead of the release preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +24,8 @@ frames=${1:-1000000}
 devices=${2:-1000000}
 shift $(($# < 2 ? $# : 2))
 repeat=${REPEAT:-5}
+modes=(never.off never.on group.off group.on)
+[ -z "${WORST_GATE_DB:-}" ] || modes+=(never.worst)
 targets=(probe_pipeline link_cost footfall-probe footfall-sim)
 if [ -n "${FOOTFALL_BUILD_DIR:-}" ]; then
   build=$FOOTFALL_BUILD_DIR
@@ -51,51 +57,56 @@ field() { echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k) 
 div() { echo "$1 / $2" | bc -l; }
 
 pipeline_table() {
-  local capture=$1 what=$2 r mode line n_frames="" counts_off="" counts_on=""
+  local capture=$1 what=$2 r mode line n_frames="" counts_off="" counts_on="" counts_worst=""
   rm -f "$work"/s.*
   for ((r = 1; r <= repeat; r++)); do
     cpu_of tcpdump -r "$capture" -w /dev/null >>"$work/s.copy"
     cpu_of tcpdump -r "$capture" -e -n 'type mgt subtype probe-req' >>"$work/s.filter"
-    for mode in never.off never.on group.off group.on; do
+    for mode in "${modes[@]}"; do
       local args=(run "$capture" --fsync "${mode%.*}" --repeat 1)
-      [ "${mode#*.}" = off ] && args+=(--no-link)
+      case ${mode#*.} in off) args+=(--no-link) ;; worst) args+=(--gate-db "$WORST_GATE_DB") ;; esac
       out=$("$bin/probe_pipeline" "${args[@]}")
       line=$(echo "$out" | tail -n 1)
       field "$line" cpu_s >>"$work/s.$mode"
       field "$line" wall_s >>"$work/w.$mode"
       n_frames=$(echo "$out" | head -n 1 | awk '{ print $2 }')
-      [ "${mode#*.}" = off ] && counts_off=$(echo "$out" | head -n 1) || counts_on=$(echo "$out" | head -n 1)
+      case ${mode#*.} in off) counts_off=$(echo "$out" | head -n 1) ;; on) counts_on=$(echo "$out" | head -n 1) ;;
+        worst) counts_worst=$(echo "$out" | head -n 1) ;; esac
     done
   done
   echo
   echo "== probe pipeline: $what"
   echo "link off: $counts_off"
   echo "link on:  $counts_on"
+  [ -z "$counts_worst" ] || echo "worst:    $counts_worst (link_rssi_gate_db $WORST_GATE_DB, link_rssi_gate_k 0)"
   read -r copy_min copy_med < <(min_median "$work/s.copy")
   read -r filter_min filter_med < <(min_median "$work/s.filter")
-  printf '%-60s %9s %9s %9s %12s %9s %9s\n' "run ($repeat runs each, CPU s)" "min" "median" "wall med" "frames/s" \
+  printf '%-66s %9s %9s %9s %12s %9s %9s\n' "run ($repeat runs each, CPU s)" "min" "median" "wall med" "frames/s" \
     "vs -w" "vs filter"
   rate() { if [ "$(echo "$1 > 0" | bc)" = 1 ]; then printf '%.0f' "$(div "$n_frames" "$1")"; else echo "-"; fi; }
   ratio() { if [ "$(echo "$2 > 0" | bc)" = 1 ]; then printf '%.2f' "$(div "$1" "$2")"; else echo "-"; fi; }
-  printf '%-60s %9.3f %9.3f %9s %12s %9s %9s\n' "tcpdump -r F -w /dev/null" "$copy_min" "$copy_med" "-" \
+  printf '%-66s %9.3f %9.3f %9s %12s %9s %9s\n' "tcpdump -r F -w /dev/null" "$copy_min" "$copy_med" "-" \
     "$(rate "$copy_med")" "1.00" "$(ratio "$filter_med" "$copy_med")"
-  printf '%-60s %9.3f %9.3f %9s %12s %9s %9s\n' "tcpdump -r F -e -n 'type mgt subtype probe-req' >/dev/null" \
+  printf '%-66s %9.3f %9.3f %9s %12s %9s %9s\n' "tcpdump -r F -e -n 'type mgt subtype probe-req' >/dev/null" \
     "$filter_min" "$filter_med" "-" "$(rate "$filter_med")" "$(ratio "$copy_med" "$filter_med")" "1.00"
-  for mode in never.off never.on group.off group.on; do
+  for mode in "${modes[@]}"; do
     read -r mn md < <(min_median "$work/s.$mode")
     read -r _ wmd < <(min_median "$work/w.$mode")
     eval "min_${mode/./_}=$mn med_${mode/./_}=$md"
-    printf '%-60s %9.3f %9.3f %9.3f %12s %9s %9s\n' \
-      "probe pipeline to spool, spool.fsync ${mode%.*}, linking ${mode#*.}" "$mn" "$md" "$wmd" "$(rate "$md")" \
+    local label="linking ${mode#*.}"
+    [ "${mode#*.}" != worst ] || label="linking on, gate $WORST_GATE_DB dB"
+    printf '%-66s %9.3f %9.3f %9.3f %12s %9s %9s\n' \
+      "probe pipeline to spool, spool.fsync ${mode%.*}, $label" "$mn" "$md" "$wmd" "$(rate "$md")" \
       "$(ratio "$copy_med" "$md")" "$(ratio "$filter_med" "$md")"
   done
   echo "(frames/s over the median CPU time; vs: tcpdump's median CPU time / this one's, above 1 = faster than tcpdump)"
-  for fsync in never group; do
-    local on_min on_med off_min off_med
-    eval "on_min=\$min_${fsync}_on on_med=\$med_${fsync}_on off_min=\$min_${fsync}_off off_med=\$med_${fsync}_off"
+  local pair
+  for pair in never.on group.on ${WORST_GATE_DB:+never.worst}; do
+    local fsync=${pair%.*} on=${pair#*.} on_min on_med off_min off_med
+    eval "on_min=\$min_${fsync}_$on on_med=\$med_${fsync}_$on off_min=\$min_${fsync}_off off_med=\$med_${fsync}_off"
     if [ "$(echo "$off_min > 0" | bc)" = 1 ]; then
-      printf 'linking on vs off (spool.fsync %s): CPU time %+.1f %% (median), %+.1f %% (min); frames/s %+.1f %% (median); target: at most 10 %% slower\n' \
-        "$fsync" "$(echo "($on_med - $off_med) * 100 / $off_med" | bc -l)" "$(echo "($on_min - $off_min) * 100 / $off_min" | bc -l)" \
+      printf 'linking %s vs off (spool.fsync %s): CPU time %+.1f %% (median), %+.1f %% (min); frames/s %+.1f %% (median); target: at most 10 %% slower\n' \
+        "$on" "$fsync" "$(echo "($on_med - $off_med) * 100 / $off_med" | bc -l)" "$(echo "($on_min - $off_min) * 100 / $off_min" | bc -l)" \
         "$(echo "($off_med / $on_med - 1) * 100" | bc -l)"
     fi
   done
@@ -105,6 +116,11 @@ link_cost_table() {
   echo
   echo "== linking cost per frame: $2 (bench/link_cost, in memory, $repeat runs each)"
   "$bin/link_cost" capture "$1" --repeat "$repeat"
+  if [ -n "${WORST_GATE_DB:-}" ]; then
+    echo
+    echo "== linking cost per frame, worst case (link_rssi_gate_db $WORST_GATE_DB): $2"
+    "$bin/link_cost" capture "$1" --repeat "$repeat" --gate-db "$WORST_GATE_DB"
+  fi
   # Where the pipeline's cycles go with linking on: the share of DeviceLinker's functions (perf, when there).
   if command -v perf >/dev/null && perf record -q -o "$work/perf.data" -F 4999 -- \
        "$bin/probe_pipeline" run "$1" --fsync never --repeat 1 >/dev/null 2>&1; then
