@@ -41,7 +41,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 "$bin/footfall-sim" --scenario busy-mall --seed 1 --frames "$frames" --out "$work/site" >/dev/null
-sim_capture=$(ls -S "$work"/site/probe-*.pcap | head -n 1)
+sim_capture=$(ls -S "$work"/site/probe-*.pcap)
+sim_capture=${sim_capture%%$'\n'*}
 
 # CPU seconds (user + system, ms resolution) of one run of a command.
 cpu_of() {
@@ -57,7 +58,7 @@ field() { echo "$1" | awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k) 
 div() { echo "$1 / $2" | bc -l; }
 
 pipeline_table() {
-  local capture=$1 what=$2 r mode line n_frames="" counts_off="" counts_on="" counts_worst=""
+  local capture=$1 what=$2 r mode out first line n_frames="" counts_off="" counts_on="" counts_worst=""
   rm -f "$work"/s.*
   for ((r = 1; r <= repeat; r++)); do
     cpu_of tcpdump -r "$capture" -w /dev/null >>"$work/s.copy"
@@ -66,12 +67,13 @@ pipeline_table() {
       local args=(run "$capture" --fsync "${mode%.*}" --repeat 1)
       case ${mode#*.} in off) args+=(--no-link) ;; worst) args+=(--gate-db "$WORST_GATE_DB") ;; esac
       out=$("$bin/probe_pipeline" "${args[@]}")
-      line=$(echo "$out" | tail -n 1)
+      # First and last line without `head` (under pipefail, head closing the pipe early may kill the writer).
+      first=${out%%$'\n'*}
+      line=${out##*$'\n'}
       field "$line" cpu_s >>"$work/s.$mode"
       field "$line" wall_s >>"$work/w.$mode"
-      n_frames=$(echo "$out" | head -n 1 | awk '{ print $2 }')
-      case ${mode#*.} in off) counts_off=$(echo "$out" | head -n 1) ;; on) counts_on=$(echo "$out" | head -n 1) ;;
-        worst) counts_worst=$(echo "$out" | head -n 1) ;; esac
+      n_frames=$(field "$first" frames)
+      case ${mode#*.} in off) counts_off=$first ;; on) counts_on=$first ;; worst) counts_worst=$first ;; esac
     done
   done
   echo
