@@ -75,6 +75,8 @@ struct Frames {
   std::size_t timed_from = 0;  // records before this are the untimed warm-up of the presence stages
   std::uint64_t phones = 0;     // crowd: phones heard in the timed part, those with random addresses (truth)
   std::uint64_t random_phones = 0;
+  std::uint64_t all_phones = 0;  // crowd: phones heard at all (warm-up included), those with random addresses
+  std::uint64_t all_random_phones = 0;
 
   void add(std::int64_t ts_ns, std::span<const std::uint8_t> record) {
     records.push_back({ts_ns, static_cast<std::uint32_t>(bytes.size()), static_cast<std::uint32_t>(record.size())});
@@ -134,6 +136,7 @@ Frames crowd_frames(const CrowdOptions& o) {
     double rssi = -60;
     std::int64_t leaves_ns = 0;
     bool counted = false;  // heard in the timed part
+    bool heard = false;
   };
   const std::vector<sim::DeviceModel> models = crowd_models(o.fingerprints);
   std::vector<double> cumulative;  // Zipf(1) shares
@@ -179,6 +182,11 @@ Frames crowd_frames(const CrowdOptions& o) {
     due.pop();
     if (t >= phones[i].leaves_ns) phones[i] = new_phone(t);  // one leaves, another comes in
     Phone& p = phones[i];
+    if (!p.heard) {
+      p.heard = true;
+      ++f.all_phones;
+      if (p.randomizing) ++f.all_random_phones;
+    }
     if (t >= start_ns + warmup_ns && !p.counted) {
       p.counted = true;
       ++f.phones;
@@ -469,8 +477,10 @@ int measure(const Setup& setup, const Frames& frames, int repeat, const std::str
   std::printf("frames %zu (timed %zu, warm-up %zu), sightings %zu, repeats %d (interleaved)\n", frames.records.size(),
               frames.timed(), frames.timed_from, sightings.size(), repeat);
   if (frames.phones != 0)
-    std::printf("truth: %llu phones heard in the timed part, %llu of them with random addresses\n",
-                static_cast<unsigned long long>(frames.phones), static_cast<unsigned long long>(frames.random_phones));
+    std::printf("truth: %llu phones heard in the timed part, %llu of them with random addresses; %llu and %llu with "
+                "the warm-up\n", static_cast<unsigned long long>(frames.phones),
+                static_cast<unsigned long long>(frames.random_phones), static_cast<unsigned long long>(frames.all_phones),
+                static_cast<unsigned long long>(frames.all_random_phones));
   if (frames.timed_from != 0) std::printf("(counts below include the warm-up)\n");
   std::printf("link off: arrivals %llu, events %llu, peak devices present %llu\n",
               static_cast<unsigned long long>(off.counters.arrivals), static_cast<unsigned long long>(off.events),
@@ -557,8 +567,9 @@ int main(int argc, char** argv) {
         sim::PcapWriter writer(write_to);
         for (std::size_t i = 0; i < frames.records.size(); ++i) writer.write(frames.records[i].ts_ns, frames.at(i));
         writer.flush();
-        std::printf("%s: %zu frames, %llu phones\n", write_to.c_str(), frames.records.size(),
-                    static_cast<unsigned long long>(frames.phones));
+        std::printf("%s: %zu frames, %llu phones (%llu with random addresses)\n", write_to.c_str(),
+                    frames.records.size(), static_cast<unsigned long long>(frames.all_phones),
+                    static_cast<unsigned long long>(frames.all_random_phones));
         return 0;
       }
       return measure(setup, frames, repeat, what);
