@@ -3,8 +3,9 @@
 // with the probe's defaults (spool.fsync group), no uplink. Prints frames/s and events/s over wall and CPU time.
 // Also writes the capture for the memory run: one probe request from each of N distinct phones.
 //
-//   probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N] [--no-link]
+//   probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N] [--no-link] [--gate-db DB]
 // --no-link: presence.link_addresses off (one device per address), the pipeline before device linking.
+// --gate-db: link_rssi_gate_db DB and link_rssi_gate_k 0 (not the defaults: the linker's worst case, see link_cost).
 //   probe_pipeline devices N OUT.pcap
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "probe/capture/pcap_source.h"
@@ -42,7 +44,7 @@ struct Run {
   std::uint64_t spool_bytes = 0;
 };
 
-Run run_once(const std::string& capture, spool::FsyncMode fsync, bool link) {
+Run run_once(const std::string& capture, spool::FsyncMode fsync, bool link, std::optional<double> gate_db) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "probe-pipeline-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot make a temporary directory");
   const std::filesystem::path dir = tmpl;
@@ -58,6 +60,10 @@ Run run_once(const std::string& capture, spool::FsyncMode fsync, bool link) {
     pipeline::CaptureStageOptions options;
     options.presence = config::presence_config(defaults.presence);
     options.presence.link.link_addresses = link;
+    if (gate_db) {
+      options.presence.link.rssi_gate_db = *gate_db;
+      options.presence.link.rssi_gate_k = 0;
+    }
     options.batch.max_records = static_cast<std::size_t>(defaults.batch.max_records);
     options.batch.max_age_ns = defaults.batch.max_age_ms * 1'000'000;
     options.fsync = fsync;
@@ -80,9 +86,12 @@ int run_command(int argc, char** argv) {
   spool::FsyncMode fsync = spool::FsyncMode::group;
   int repeat = 3;
   bool link = true;
+  std::optional<double> gate_db;
   for (int i = 3; i < argc; ++i) {
     if (std::strcmp(argv[i], "--no-link") == 0) {
       link = false;
+    } else if (i + 1 < argc && std::strcmp(argv[i], "--gate-db") == 0) {
+      gate_db = std::stod(argv[++i]);
     } else if (i + 1 < argc && std::strcmp(argv[i], "--fsync") == 0) {
       const std::string m = argv[++i];
       fsync = m == "never" ? spool::FsyncMode::never : m == "always" ? spool::FsyncMode::always : spool::FsyncMode::group;
@@ -92,7 +101,7 @@ int run_command(int argc, char** argv) {
   }
   Run best;
   for (int i = 0; i < repeat; ++i) {
-    const Run r = run_once(capture, fsync, link);
+    const Run r = run_once(capture, fsync, link, gate_db);
     if (i == 0 || r.cpu_s < best.cpu_s) best = r;
   }
   const auto& s = best.stats;
@@ -143,7 +152,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "probe_pipeline: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N] [--no-link]\n"
+  std::fprintf(stderr, "usage: probe_pipeline run CAPTURE [--fsync group|never|always] [--repeat N] [--no-link] [--gate-db DB]\n"
                        "       probe_pipeline devices N OUT.pcap\n");
   return 2;
 }
