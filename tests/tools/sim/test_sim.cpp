@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -987,25 +988,49 @@ TEST_CASE("end to end: with one address per device the probe's device count is t
   CHECK(static_cast<double>(estimate->devices) <= 1.15 * static_cast<double>(truth_devices));
 }
 
-// The realistic phones (the default mix): the estimate against the truth. Not met today (docs/simulator.md,
-// "Device linking against the truth"): phones of one model that pass one after another within the probe's link
-// window (300 s) share a fingerprint and, with random sequence numbers, are linked into one device.
-TEST_CASE("end to end: the probe's device count on realistic phones is within 15 % of the truth" *
-          doctest::may_fail()) {
+// The realistic phones (the default mix): the estimate against the truth of the same capture. The probe links
+// the many addresses of each phone, so it must not count more devices than there are; not counting fewer
+// than 85 % is not met today (docs/simulator.md, "Device linking against the truth"): phones of one model
+// heard one after another within the probe's link window (300 s) share a fingerprint and, with random
+// sequence numbers, are linked into one device. That half is marked may_fail and prints the figure.
+struct RealisticHour {
   const TempDir dir{"sim-test"};
-  const fs::path capture = office_hour(dir.path(), std::nullopt);
-  const auto estimate = presence_estimate(capture, kFloorDbm);
-  if (!estimate) {
+  std::optional<Estimate> estimate;
+  std::size_t truth_devices = 0;
+  std::size_t truth_addresses = 0;
+  RealisticHour() {
+    estimate = presence_estimate(office_hour(dir.path(), std::nullopt), kFloorDbm);
+    std::tie(truth_devices, truth_addresses) = truth_heard(dir.path(), 1, kFloorDbm);
+    if (estimate) {
+      MESSAGE("office hour, realistic phones, probe 1: " << estimate->devices << " devices estimated from "
+                                                         << truth_addresses << " addresses, truth " << truth_devices);
+    }
+  }
+};
+
+const RealisticHour& realistic_hour() {
+  static const RealisticHour run;
+  return run;
+}
+
+TEST_CASE("end to end: on realistic phones the probe never counts more devices than the truth (+15 %)") {
+  const RealisticHour& run = realistic_hour();
+  if (!run.estimate) {
     MESSAGE("skipped: footfall-probe is not built in " FOOTFALL_BIN_DIR);
     return;
   }
-  const auto [truth_devices, truth_addresses] = truth_heard(dir.path(), 1, kFloorDbm);
-  MESSAGE("office hour, realistic phones, probe 1: " << estimate->devices << " devices estimated from "
-                                                     << truth_addresses << " addresses, truth " << truth_devices);
-  REQUIRE(truth_devices >= 20);
-  REQUIRE(truth_addresses > 2 * truth_devices);  // the phones do rotate their addresses
-  // Never more devices than addresses; at least one device per fixed address is the linker's own rule.
-  CHECK(estimate->devices <= truth_addresses);
-  CHECK(static_cast<double>(estimate->devices) >= 0.85 * static_cast<double>(truth_devices));
-  CHECK(static_cast<double>(estimate->devices) <= 1.15 * static_cast<double>(truth_devices));
+  REQUIRE(run.truth_devices >= 20);
+  REQUIRE(run.truth_addresses > 2 * run.truth_devices);  // the phones do rotate their addresses
+  CHECK(run.estimate->devices <= run.truth_addresses);
+  CHECK(static_cast<double>(run.estimate->devices) <= 1.15 * static_cast<double>(run.truth_devices));
+}
+
+TEST_CASE("end to end: on realistic phones the probe counts at least 85 % of the truth's devices" *
+          doctest::may_fail()) {
+  const RealisticHour& run = realistic_hour();
+  if (!run.estimate) {
+    MESSAGE("skipped: footfall-probe is not built in " FOOTFALL_BIN_DIR);
+    return;
+  }
+  CHECK(static_cast<double>(run.estimate->devices) >= 0.85 * static_cast<double>(run.truth_devices));
 }
