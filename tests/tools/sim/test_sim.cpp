@@ -568,8 +568,8 @@ TEST_CASE("on later days visitors return with the same device; randomizing ones 
     const auto& visits = (*it)["visits"];
     REQUIRE(visits.size() >= 2);
     CHECK(truth["visits"][visits[0].get<std::size_t>()]["day"].get<int>() < v["day"].get<int>());
-    if ((*it)["randomizing"].get<bool>()) {
-      // No address is used on two days.
+    if ((*it)["addressing"] == "rotating") {
+      // No address is used on two days (an associated phone keeps its network's private address).
       std::set<int> days_of_address;
       const auto day_start = [&](int d) { return truth["days"][static_cast<std::size_t>(d)]["start_ns"].get<std::int64_t>(); };
       for (const auto& use : (*it)["macs"]) {
@@ -586,6 +586,19 @@ TEST_CASE("on later days visitors return with the same device; randomizing ones 
   }
   CHECK(returning > 0);
   CHECK(result.days.size() == 3);
+
+  // Staff are on site the whole opening hours of every day, counted as staff.
+  std::map<int, std::set<int>> staff_days;
+  for (const auto& v : truth["visits"]) {
+    if (v["role"] != "staff") continue;
+    CHECK(v["counts_as"] == "staff");
+    const auto& day = truth["days"][v["day"].get<std::size_t>()];
+    CHECK(v["arrival_ns"] == day["start_ns"]);
+    CHECK(v["departure_ns"] == day["end_ns"]);
+    CHECK(staff_days[v["device"].get<int>()].insert(v["day"].get<int>()).second);
+  }
+  CHECK(staff_days.size() == 3);  // the office's staff
+  for (const auto& [device, days] : staff_days) CHECK(days.size() == 3);
 }
 
 TEST_CASE("the frame limit stops the run once the largest capture holds that many frames") {
