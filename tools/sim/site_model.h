@@ -101,7 +101,7 @@ struct DeviceModel {
   std::string name;
   std::string vendor;
   std::vector<std::uint32_t> universal_ouis;  // OUIs of its fixed (universally administered) addresses
-  double randomizing_share = 0.0;  // of its devices that are not associated: share that probe from random addresses
+  double randomizing_share = 0.0;  // share of its devices with random addresses (associated ones keep one)
   AddressRotation rotation = AddressRotation::per_bursts;
   std::uint16_t bursts_per_address = 1;  // per_bursts
   double address_lifetime_s = 0.0;       // lifetime
