@@ -474,7 +474,12 @@ void cut_at(Schedule& schedule, std::int64_t end_ns) {
     std::erase_if(v.stays, [&](const ZoneStay& s) { return s.enter_ns > end_ns; });
     for (ZoneStay& s : v.stays) s.leave_ns = std::min(s.leave_ns, end_ns);
   }
-  for (Device& d : schedule.devices) std::erase_if(d.visits, [&](std::uint32_t id) { return id >= kept; });
+  for (Device& d : schedule.devices) {
+    std::erase_if(d.visits, [&](std::uint32_t id) { return id >= kept; });
+    // A burst is planned whole when it begins: addresses it would have used after the stop were never on air.
+    std::erase_if(d.macs, [&](const MacUse& m) { return m.first_ns > end_ns; });
+    for (MacUse& m : d.macs) m.last_ns = std::min(m.last_ns, end_ns);
+  }
   for (Group& g : schedule.groups) std::erase_if(g.visits, [&](std::uint32_t id) { return id >= kept; });
 }
 

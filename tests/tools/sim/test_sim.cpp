@@ -622,6 +622,9 @@ TEST_CASE("the frame limit stops the run once the largest capture holds that man
     CHECK(v["arrival_ns"].get<std::int64_t>() <= truth["end_ns"].get<std::int64_t>());
     CHECK(v["departure_ns"].get<std::int64_t>() <= truth["end_ns"].get<std::int64_t>());
   }
+  for (const auto& d : truth["devices"]) {
+    for (const auto& use : d["macs"]) CHECK(use["last_ns"].get<std::int64_t>() <= truth["end_ns"].get<std::int64_t>());
+  }
 }
 
 TEST_CASE("mall scenario: more probes and zones, devices heard by several probes on one channel") {
