@@ -281,7 +281,9 @@ void SiteRun::start_burst(Device& device, Visit& visit, std::int64_t t_ns) {
       bool change = visit_start || device.macs.empty();
       switch (device.rotation) {
         case AddressRotation::per_channel: change = true; break;
-        case AddressRotation::per_bursts: change = change || device.bursts_on_address >= model.bursts_per_address; break;
+        case AddressRotation::per_bursts:
+          change = change || device.bursts_on_address >= model.bursts_per_address;
+          break;
         case AddressRotation::lifetime:
           change = change || t_ns - device.address_since_ns >= scaled_ns(model.address_lifetime_s);
           break;

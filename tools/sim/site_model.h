@@ -115,7 +115,7 @@ struct DeviceModel {
   std::uint8_t probes_per_channel[2] = {1, 2};  // range of probes sent on each channel
   double probe_gap_ms[2] = {2.0, 20.0};         // between two probes on one channel
   double channel_gap_ms[2] = {15.0, 40.0};      // from one channel to the next
-  std::uint8_t seq_skip_per_channel[2] = {0, 0};  // sequence numbers spent between channels on bands not simulated (5 GHz)
+  std::uint8_t seq_skip_per_channel[2] = {0, 0};  // sequence numbers spent between channels on 5 GHz (not simulated)
   bool sends_directed = false;  // also asks for remembered networks by name (old phones and laptops do)
   bool sends_ds_param = true;
   std::vector<std::uint8_t> ie_rates;  // Supported Rates + Extended Supported Rates elements

@@ -294,7 +294,9 @@ TEST_CASE("the truth lists every address a device used, and no address belongs t
   const MallRun& run = mall_run();
   std::map<std::string, int> owners;
   std::map<int, std::uint64_t> sent_by_visits;
-  for (const auto& v : run.truth["visits"]) sent_by_visits[v["device"].get<int>()] += v["frames_sent"].get<std::uint64_t>();
+  for (const auto& v : run.truth["visits"]) {
+    sent_by_visits[v["device"].get<int>()] += v["frames_sent"].get<std::uint64_t>();
+  }
   for (const auto& device : run.truth["devices"]) {
     std::uint64_t frames = 0;
     for (const auto& use : device["macs"]) {
