@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_dir, "output folder (created if missing)")->required();
   app.add_flag("--truth-frames", config.frame_log, "also write truth-frames.tsv: one line per captured frame");
   app.add_option("--mac-change-prob", mac_change,
-                 "chance a randomizing phone takes a new address per probe burst (default: per device model)")
+                 "chance a randomizing phone takes a new address per probe burst, instead of its model's\n"
+                 "rotation (default: per device model, e.g. a new address per channel, per burst or per day)")
       ->check(share_validator());
   std::string radio_clock = "tsf";
   app.add_option("--radio-clock", radio_clock,
@@ -114,7 +115,8 @@ int main(int argc, char** argv) {
           },
           "DURATION"));
   app.add_option("--randomizing-share", randomizing_share,
-                 "share of phones that randomize their address (default: per device model)")
+                 "share of devices with random addresses (default: per device model, phones 1, laptops 0.1,\n"
+                 "old phones 0); 0 gives every device its one burned-in address")
       ->check(share_validator());
 
   try {

@@ -47,21 +47,42 @@ Point DayPlanner::spot_in(const Zone& zone) {
   return {zone.centre.x + r * std::cos(angle), zone.centre.y + r * std::sin(angle)};
 }
 
-std::uint32_t DayPlanner::new_device(Schedule& schedule, Role role, bool staff_mix) {
+namespace {
+
+MacAddress address_with(std::uint32_t oui, std::uint64_t serial) {
+  MacAddress m;
+  m.octets = {static_cast<std::uint8_t>(oui >> 16), static_cast<std::uint8_t>(oui >> 8),
+              static_cast<std::uint8_t>(oui),       static_cast<std::uint8_t>(serial >> 16),
+              static_cast<std::uint8_t>(serial >> 8), static_cast<std::uint8_t>(serial)};
+  return m;
+}
+
+}  // namespace
+
+std::uint32_t DayPlanner::new_device(Schedule& schedule, Role role, bool staff) {
   const auto& b = scenario_.behaviour;
-  const auto& mix = staff_mix ? b.staff_model_mix : b.visitor_model_mix;
+  const auto& mix = staff ? b.staff_model_mix : b.visitor_model_mix;
   Device d;
   d.id = static_cast<std::uint32_t>(schedule.devices.size());
   d.model = static_cast<std::uint16_t>(mix.empty() ? rng_.index(scenario_.models.size()) : rng_.weighted(mix));
   const DeviceModel& model = scenario_.models[d.model];
   d.role = role;
-  d.randomizing = rng_.chance(options_.randomizing_share.value_or(model.randomizing_share));
-  d.mac_change_per_burst = options_.mac_change_per_burst.value_or(model.mac_change_per_burst);
+  // Associated devices keep one address, the private one of their network where the model randomizes. The
+  // override is the share of devices with random addresses; without it the model says.
+  d.associated = role != Role::passer_by && rng_.chance(staff ? b.staff_associated_share : b.associated_share);
+  const double random_share = options_.randomizing_share.value_or(model.randomizing_share);
+  const bool random = rng_.chance(random_share);
+  d.addressing = !random ? Addressing::fixed : d.associated ? Addressing::stable : Addressing::rotating;
+  d.rotation = model.rotation;
+  if (options_.mac_change_per_burst) {
+    d.rotation = AddressRotation::chance_per_burst;
+    d.mac_change_per_burst = *options_.mac_change_per_burst;
+  }
   const std::uint32_t oui = model.universal_ouis[rng_.index(model.universal_ouis.size())];
-  const auto serial = rng_.bits();
-  d.universal_mac.octets = {static_cast<std::uint8_t>(oui >> 16), static_cast<std::uint8_t>(oui >> 8),
-                            static_cast<std::uint8_t>(oui),       static_cast<std::uint8_t>(serial >> 16),
-                            static_cast<std::uint8_t>(serial >> 8), static_cast<std::uint8_t>(serial)};
+  d.universal_mac = address_with(oui, rng_.bits());
+  const std::uint64_t bits = rng_.bits();
+  for (std::size_t i = 0; i < 6; ++i) d.stable_mac.octets[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+  d.stable_mac.octets[0] = static_cast<std::uint8_t>((d.stable_mac.octets[0] & 0xfc) | 0x02);  // local, unicast
   d.tx_offset_db = rng_.normal(0.0, 2.0);
   const auto remembered = rng_.uniform_int(0, 3);
   for (std::int64_t i = 0; i < remembered && !scenario_.remembered_ssids.empty(); ++i) {

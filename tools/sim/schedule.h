@@ -37,11 +37,30 @@ struct MacUse {
   std::uint64_t frames = 0;  // probe requests transmitted with it
 };
 
-// One frame of a probe burst, relative to the burst start.
+// How a device addresses its probe requests.
+enum class Addressing : std::uint8_t {
+  rotating,  // random (locally administered) addresses, changed as its model does
+  stable,    // one random address that never changes: the private address of the network it is associated to
+  fixed,     // its burned-in (universally administered) address
+};
+
+constexpr std::string_view to_string(Addressing a) {
+  switch (a) {
+    case Addressing::rotating: return "rotating";
+    case Addressing::stable: return "stable";
+    case Addressing::fixed: return "fixed";
+  }
+  return "?";
+}
+
+// One frame of a probe burst that a probe may hear, relative to the burst start. The burst's frames on channels
+// no probe listens to are only counted.
 struct BurstFrame {
   std::int64_t offset_ns = 0;
-  std::uint8_t channel = 1;
+  std::uint32_t mac_use = 0;  // index into Device::macs
+  std::uint16_t seq = 0;
   std::int16_t ssid = -1;  // index into Scenario::remembered_ssids; -1: wildcard
+  std::uint8_t channel = 1;
 };
 
 struct Device {
@@ -49,23 +68,27 @@ struct Device {
   std::uint16_t model = 0;
   Role role = Role::visitor;
   std::uint32_t group = kNone;
-  bool randomizing = false;
-  double mac_change_per_burst = 0.0;
-  MacAddress universal_mac;  // the burned-in address; the one used when not randomizing
+  Addressing addressing = Addressing::fixed;
+  bool associated = false;   // connected to a network: probes rarely
+  AddressRotation rotation = AddressRotation::per_bursts;  // how a rotating device changes address
+  double mac_change_per_burst = 0.0;  // AddressRotation::chance_per_burst
+  MacAddress universal_mac;  // the burned-in address; the one used with Addressing::fixed
+  MacAddress stable_mac;     // the one used with Addressing::stable
   double tx_offset_db = 0.0;  // this handset's transmit power and body loss against the model's
   std::array<std::int16_t, 3> remembered{-1, -1, -1};  // SSIDs it asks for by name
-  std::uint16_t next_seq = 0;  // keeps counting across address changes, as most phones do
-  std::vector<MacUse> macs;
+  std::uint16_t next_seq = 0;  // continues or restarts at an address change, as its model does
+  std::vector<MacUse> macs;    // every address it transmitted from, in order
   std::vector<std::uint32_t> visits;
 
   // Behaviour state while a visit is under way.
   bool screen_on = false;
-  std::array<BurstFrame, 6> burst{};
-  std::uint8_t burst_size = 0;
+  std::uint32_t burst_slot = kNone;  // the simulation's buffer holding the current burst's audible frames
   std::uint8_t burst_next = 0;
   std::int64_t burst_start_ns = 0;
+  std::uint32_t bursts_on_address = 0;  // bursts begun since the address last changed
+  std::int64_t address_since_ns = 0;    // when the current address was first used
 
-  [[nodiscard]] const MacAddress& current_mac() const { return macs.back().mac; }
+  [[nodiscard]] bool randomizing() const { return addressing != Addressing::fixed; }
 };
 
 // A stay in one zone, at one point.
@@ -129,8 +152,8 @@ struct Schedule {
 
 struct PlannerOptions {
   double time_scale = 1.0;  // behaviour runs this many times faster than real time
-  std::optional<double> mac_change_per_burst;  // overrides the device models' value
-  std::optional<double> randomizing_share;     // overrides the device models' value
+  std::optional<double> mac_change_per_burst;  // a chance per burst instead of the models' address rotation
+  std::optional<double> randomizing_share;     // share of devices with random addresses instead of the models' mix
 };
 
 // Plans each day's visits. Devices persist across days so visitors can return.
@@ -142,7 +165,7 @@ class DayPlanner {
   std::size_t plan_day(const DayWindow& window, Schedule& schedule);
 
  private:
-  std::uint32_t new_device(Schedule& schedule, Role role, bool staff_mix);
+  std::uint32_t new_device(Schedule& schedule, Role role, bool staff);
   Visit& new_visit(Schedule& schedule, std::uint32_t device, std::int64_t arrival_ns, const DayWindow& window);
   std::vector<std::uint32_t> pick_route();
   void plan_route(Visit& visit, const std::vector<std::uint32_t>& route);

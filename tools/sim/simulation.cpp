@@ -83,8 +83,12 @@ class SiteRun {
   void on_device_frame(const Event& e);
   void on_beacon(const Event& e);
   void on_probe_response(const Event& e);
-  void start_burst(Device& device, const Visit& visit, std::int64_t t_ns);
+  void start_burst(Device& device, Visit& visit, std::int64_t t_ns);
   void use_address(Device& device, const MacAddress& mac, std::int64_t t_ns);
+  void new_random_address(Device& device, std::int64_t t_ns);
+  void next_burst(Device& device, const Visit& visit, std::int64_t after_ns);
+  std::uint32_t take_burst_slot();
+  void release_burst_slot(Device& device);
   void answer_probe(std::int64_t t_ns, unsigned channel, std::int16_t ssid, Point from, bool outdoor,
                     const MacAddress& sa);
   // The frame in `frame_` goes on air; every probe on `channel` that hears it captures it.
@@ -125,6 +129,11 @@ class SiteRun {
   std::vector<std::int64_t> ap_phase_ns_;  // TBTTs are ap_phase_ns_ + k * beacon interval
   std::vector<std::uint16_t> ap_seq_;
   std::vector<std::int16_t> ap_remembered_ssid_;  // index of the AP's SSID among the remembered ones, or -1
+  // The audible frames of each burst under way: one buffer per device on site, reused by the next arrival.
+  std::vector<std::vector<BurstFrame>> bursts_;
+  std::vector<std::uint32_t> free_bursts_;
+  std::uint32_t heard_channels_ = 0;  // bit c set: some probe listens on channel c
+  std::vector<std::uint8_t> scan_;    // the channels of the burst being planned
 };
 
 std::uint64_t seed_for(std::uint64_t seed, int stream) {
@@ -163,6 +172,7 @@ SiteRun::SiteRun(const SimConfig& config, SimResult& result)
                                                     : static_cast<std::int16_t>(it - known.begin()));
   }
   result_.heard.assign(scenario_.probes.size(), FrameCounts{});
+  for (const Probe& probe : scenario_.probes) heard_channels_ |= 1u << probe.channel;
   for (std::uint32_t d = 0; d < config.days; ++d) {
     const std::int64_t start = config.start_ns + static_cast<std::int64_t>(d) * kNsPerDay;
     result_.days.push_back({.day = d, .start_ns = start, .end_ns = start + config.duration_ns});
@@ -175,10 +185,29 @@ void SiteRun::push(std::int64_t t_ns, EventKind kind, std::uint32_t subject, Mac
 
 void SiteRun::arrive(const Visit& visit) {
   Device& device = schedule_.devices[visit.device];
-  device.burst_size = device.burst_next = 0;
   const double gap_s = behaviour_rng_.uniform(0.0, visit.outdoor ? 15.0 : 60.0);
   const std::int64_t first_burst = visit.arrival_ns + scaled_ns(gap_s);
-  if (first_burst < visit.departure_ns) push(first_burst, EventKind::device_frame, visit.id);
+  if (first_burst >= visit.departure_ns) return;
+  device.burst_slot = take_burst_slot();
+  device.burst_next = 0;
+  push(first_burst, EventKind::device_frame, visit.id);
+}
+
+std::uint32_t SiteRun::take_burst_slot() {
+  if (free_bursts_.empty()) {
+    bursts_.emplace_back();
+    return static_cast<std::uint32_t>(bursts_.size() - 1);
+  }
+  const std::uint32_t slot = free_bursts_.back();
+  free_bursts_.pop_back();
+  bursts_[slot].clear();
+  return slot;
+}
+
+void SiteRun::release_burst_slot(Device& device) {
+  if (device.burst_slot == kNone) return;
+  free_bursts_.push_back(device.burst_slot);
+  device.burst_slot = kNone;
 }
 
 void SiteRun::run() {
@@ -219,78 +248,157 @@ void SiteRun::on_day_start(const Event& e) {
 void SiteRun::use_address(Device& device, const MacAddress& mac, std::int64_t t_ns) {
   if (!device.macs.empty() && device.macs.back().mac == mac) return;
   device.macs.push_back({.mac = mac, .first_ns = t_ns, .last_ns = t_ns, .frames = 0});
+  device.bursts_on_address = 0;
+  device.address_since_ns = t_ns;
 }
 
-void SiteRun::start_burst(Device& device, const Visit& visit, std::int64_t t_ns) {
-  const Behaviour& b = scenario_.behaviour;
-  const bool visit_start = visit.frames_sent == 0;
-  if (device.randomizing && (visit_start || behaviour_rng_.chance(device.mac_change_per_burst))) {
-    MacAddress mac;
-    const std::uint64_t bits = behaviour_rng_.bits();
-    for (std::size_t i = 0; i < 6; ++i) mac.octets[i] = static_cast<std::uint8_t>(bits >> (8 * i));
-    mac.octets[0] = static_cast<std::uint8_t>((mac.octets[0] & 0xfc) | 0x02);  // local, unicast
-    use_address(device, mac, t_ns);
-  } else if (!device.randomizing) {
-    use_address(device, device.universal_mac, t_ns);
+void SiteRun::new_random_address(Device& device, std::int64_t t_ns) {
+  MacAddress mac;
+  const std::uint64_t bits = behaviour_rng_.bits();
+  for (std::size_t i = 0; i < 6; ++i) mac.octets[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+  mac.octets[0] = static_cast<std::uint8_t>((mac.octets[0] & 0xfc) | 0x02);  // local, unicast
+  if (scenario_.models[device.model].seq_at_change == SeqAtAddressChange::random) {
+    device.next_seq = static_cast<std::uint16_t>(behaviour_rng_.uniform_int(0, 4095));
   }
+  use_address(device, mac, t_ns);
+}
+
+// Plans a whole burst: every probe request it sends until the visit ends is counted and given its address and
+// sequence number; only those on a channel some probe listens to become events.
+void SiteRun::start_burst(Device& device, Visit& visit, std::int64_t t_ns) {
+  const Behaviour& b = scenario_.behaviour;
+  const DeviceModel& model = scenario_.models[device.model];
+  const bool visit_start = visit.frames_sent == 0;
+  std::vector<BurstFrame>& burst = bursts_[device.burst_slot];
+  burst.clear();
+  device.burst_next = 0;
+  device.burst_start_ns = t_ns;
+
+  switch (device.addressing) {
+    case Addressing::fixed: use_address(device, device.universal_mac, t_ns); break;
+    case Addressing::stable: use_address(device, device.stable_mac, t_ns); break;
+    case Addressing::rotating: {
+      bool change = visit_start || device.macs.empty();
+      switch (device.rotation) {
+        case AddressRotation::per_channel: change = true; break;
+        case AddressRotation::per_bursts:
+          change = change || device.bursts_on_address >= model.bursts_per_address;
+          break;
+        case AddressRotation::lifetime:
+          change = change || t_ns - device.address_since_ns >= scaled_ns(model.address_lifetime_s);
+          break;
+        case AddressRotation::chance_per_burst:
+          change = change || behaviour_rng_.chance(device.mac_change_per_burst);
+          break;
+      }
+      if (change) new_random_address(device, t_ns);
+      break;
+    }
+  }
+  ++device.bursts_on_address;
   const double screen_on_share = visit.outdoor ? b.passer_screen_on_share : b.screen_on_share;
   if (visit_start || behaviour_rng_.chance(0.2)) device.screen_on = behaviour_rng_.chance(screen_on_share);
 
-  // One or two probes per channel (wildcard, then sometimes a remembered network), 15-40 ms per channel.
-  std::size_t channels = std::size(kScanChannels);
-  if (behaviour_rng_.chance(0.15)) channels = 2;  // scan cut short
-  const bool directed = device.remembered[0] >= 0 && behaviour_rng_.chance(b.directed_probe_share);
-  std::int64_t offset = 0;
-  std::uint8_t n = 0;
-  for (std::size_t c = 0; c < channels; ++c) {
-    const auto channel = static_cast<std::uint8_t>(kScanChannels[c]);
-    device.burst[n++] = {.offset_ns = offset, .channel = channel, .ssid = -1};
-    if (directed) {
-      std::size_t known = 0;
-      while (known < device.remembered.size() && device.remembered[known] >= 0) ++known;
-      device.burst[n++] = {.offset_ns = offset + behaviour_rng_.uniform_int(300'000, 1'000'000), .channel = channel,
-                           .ssid = device.remembered[behaviour_rng_.index(known)]};
-    }
-    offset += behaviour_rng_.uniform_int(15 * kNsPerMs, 40 * kNsPerMs);
+  // The channels of this scan, and how many probes on each.
+  std::uint8_t probes_lo = model.probes_per_channel[0];
+  std::uint8_t probes_hi = model.probes_per_channel[1];
+  scan_.clear();
+  if (device.associated) {  // iPhone12Pro-C: 2 probes on each of channels 1, 6, 11, 13
+    scan_ = {1, 6, 11, 13};
+    probes_lo = probes_hi = 2;
+  } else if (model.partial_channels.size() >= 2 && behaviour_rng_.chance(model.partial_scan_share)) {
+    scan_ = model.partial_channels;
+    for (std::size_t i = scan_.size() - 1; i > 0; --i) std::swap(scan_[i], scan_[behaviour_rng_.index(i + 1)]);
+    scan_.resize(static_cast<std::size_t>(behaviour_rng_.uniform_int(2, static_cast<std::int64_t>(scan_.size()))));
+  } else {
+    scan_ = model.scan_channels;
   }
-  device.burst_size = n;
-  device.burst_next = 0;
-  device.burst_start_ns = t_ns;
+  std::size_t known = 0;
+  while (known < device.remembered.size() && device.remembered[known] >= 0) ++known;
+  const bool directed = model.sends_directed && known > 0 && behaviour_rng_.chance(b.directed_probe_share);
+
+  const auto gap_ns = [&](const double (&range_ms)[2]) {
+    return std::llround(behaviour_rng_.uniform(range_ms[0], range_ms[1]) * static_cast<double>(kNsPerMs));
+  };
+  std::int64_t offset = 0;
+  for (std::size_t c = 0; c < scan_.size(); ++c) {
+    const std::uint8_t channel = scan_[c];
+    if (c > 0) {
+      offset += gap_ns(model.channel_gap_ms);
+      device.next_seq = static_cast<std::uint16_t>(
+          (device.next_seq + behaviour_rng_.uniform_int(model.seq_skip_per_channel[0], model.seq_skip_per_channel[1])) &
+          0x0fff);
+      if (device.addressing == Addressing::rotating && device.rotation == AddressRotation::per_channel) {
+        new_random_address(device, t_ns + offset);
+      }
+    }
+    const auto wildcard = behaviour_rng_.uniform_int(probes_lo, probes_hi);
+    const auto probes = wildcard + (directed ? 1 : 0);
+    for (std::int64_t k = 0; k < probes; ++k) {
+      if (k > 0) offset += gap_ns(model.probe_gap_ms);
+      const std::int64_t at = t_ns + offset;
+      if (at >= visit.departure_ns) return;  // leaving (or closing time) cuts the burst short
+      MacUse& use = device.macs.back();
+      use.last_ns = at;
+      ++use.frames;
+      ++visit.frames_sent;
+      const std::int16_t ssid = k < wildcard ? std::int16_t{-1} : device.remembered[behaviour_rng_.index(known)];
+      if ((heard_channels_ >> channel & 1u) != 0) {
+        burst.push_back({.offset_ns = offset, .mac_use = static_cast<std::uint32_t>(device.macs.size() - 1),
+                         .seq = device.next_seq, .ssid = ssid, .channel = channel});
+      } else {
+        ++result_.transmitted.probe_req;  // on air, but on a channel no probe hears
+      }
+      device.next_seq = static_cast<std::uint16_t>((device.next_seq + 1) & 0x0fff);
+    }
+  }
+}
+
+void SiteRun::next_burst(Device& device, const Visit& visit, std::int64_t after_ns) {
+  const DeviceModel& model = scenario_.models[device.model];
+  const BurstPeriod& period = device.associated ? model.associated_period
+                              : device.screen_on ? model.screen_on_period
+                                                 : model.idle_period;
+  const double gap_s = std::clamp(behaviour_rng_.lognormal(period.median_s, period.sigma), period.min_s, period.max_s);
+  const std::int64_t next = std::max(device.burst_start_ns + scaled_ns(gap_s), after_ns + kNsPerMs);
+  if (next < visit.departure_ns) {
+    push(next, EventKind::device_frame, visit.id);
+  } else {
+    release_burst_slot(device);
+  }
 }
 
 void SiteRun::on_device_frame(const Event& e) {
   Visit& visit = schedule_.visits[e.subject];
   Device& device = schedule_.devices[visit.device];
-  if (device.burst_next >= device.burst_size) start_burst(device, visit, e.t_ns);
-  if (device.macs.empty()) return;  // cannot happen: start_burst always gives an address
-  const BurstFrame planned = device.burst[device.burst_next++];
+  const std::vector<BurstFrame>& burst = bursts_[device.burst_slot];
+  if (device.burst_next >= burst.size()) {  // a new burst begins
+    start_burst(device, visit, e.t_ns);
+    if (burst.empty()) {
+      next_burst(device, visit, e.t_ns);
+    } else {
+      push(device.burst_start_ns + burst.front().offset_ns, EventKind::device_frame, e.subject);
+    }
+    return;
+  }
+  const BurstFrame planned = burst[device.burst_next++];
   const DeviceModel& model = scenario_.models[device.model];
 
   Sender sender{.position = visit.position_at(e.t_ns), .outdoor = visit.outdoor,
-                .tx_offset_db = device.tx_offset_db, .sa = device.current_mac(), .seq = device.next_seq};
-  device.next_seq = static_cast<std::uint16_t>((device.next_seq + 1) & 0x0fff);
+                .tx_offset_db = device.tx_offset_db, .sa = device.macs[planned.mac_use].mac, .seq = planned.seq};
   const std::string_view ssid =
       planned.ssid >= 0 ? std::string_view(scenario_.remembered_ssids[static_cast<std::size_t>(planned.ssid)])
                         : std::string_view{};
   frame_.dot11_length = build_probe_request(
       frame_.dot11_area(), {.sa = sender.sa, .seq = sender.seq, .ssid = ssid, .channel = planned.channel}, model);
   transmit(FrameKind::probe_req, e.t_ns, planned.channel, sender, &visit);
-  MacUse& use = device.macs.back();
-  use.last_ns = e.t_ns;
-  ++use.frames;
-  ++visit.frames_sent;
   answer_probe(e.t_ns, planned.channel, planned.ssid, sender.position, sender.outdoor, sender.sa);
 
-  if (device.burst_next < device.burst_size) {
-    const std::int64_t next = device.burst_start_ns + device.burst[device.burst_next].offset_ns;
-    if (next < visit.departure_ns) push(next, EventKind::device_frame, visit.id);
-    return;  // a burst cut short by leaving (or closing time) ends the visit's transmissions
+  if (device.burst_next < burst.size()) {
+    push(device.burst_start_ns + burst[device.burst_next].offset_ns, EventKind::device_frame, visit.id);
+    return;
   }
-  const Behaviour& b = scenario_.behaviour;
-  const double* range = device.screen_on ? b.screen_on_burst_s : b.screen_off_burst_s;
-  const std::int64_t next = std::max(device.burst_start_ns + scaled_ns(behaviour_rng_.uniform(range[0], range[1])),
-                                     e.t_ns + kNsPerMs);
-  if (next < visit.departure_ns) push(next, EventKind::device_frame, visit.id);
+  next_burst(device, visit, e.t_ns);
 }
 
 void SiteRun::answer_probe(std::int64_t t_ns, unsigned channel, std::int16_t ssid, Point from, bool outdoor,
@@ -368,7 +476,12 @@ void cut_at(Schedule& schedule, std::int64_t end_ns) {
     std::erase_if(v.stays, [&](const ZoneStay& s) { return s.enter_ns > end_ns; });
     for (ZoneStay& s : v.stays) s.leave_ns = std::min(s.leave_ns, end_ns);
   }
-  for (Device& d : schedule.devices) std::erase_if(d.visits, [&](std::uint32_t id) { return id >= kept; });
+  for (Device& d : schedule.devices) {
+    std::erase_if(d.visits, [&](std::uint32_t id) { return id >= kept; });
+    // A burst is planned whole when it begins: addresses it would have used after the stop were never on air.
+    std::erase_if(d.macs, [&](const MacUse& m) { return m.first_ns > end_ns; });
+    for (MacUse& m : d.macs) m.last_ns = std::min(m.last_ns, end_ns);
+  }
   for (Group& g : schedule.groups) std::erase_if(g.visits, [&](std::uint32_t id) { return id >= kept; });
 }
 

@@ -65,17 +65,61 @@ struct RadioModel {
   [[nodiscard]] int sample_rssi(double mean_dbm, SimRandom& rng) const;
 };
 
-// What a kind of phone or laptop puts in its probe requests. Devices of one model share these
-// elements, so they share an IE fingerprint however often they change their address.
+// How a device that randomizes its address picks a new one.
+enum class AddressRotation : std::uint8_t {
+  per_channel,       // a new address for each channel of a scan, so every 1-2 probes (iPhone 11, iOS 16)
+  per_bursts,        // a new address every `bursts_per_address` bursts
+  lifetime,          // a new address at the first burst after `address_lifetime_s` on the old one
+  chance_per_burst,  // a new address at each burst with a chance (footfall-sim --mac-change-prob)
+};
+
+// What the 802.11 sequence counter does when the address changes.
+enum class SeqAtAddressChange : std::uint8_t { continues, random };
+
+constexpr std::string_view to_string(AddressRotation r) {
+  switch (r) {
+    case AddressRotation::per_channel: return "per_channel";
+    case AddressRotation::per_bursts: return "per_bursts";
+    case AddressRotation::lifetime: return "lifetime";
+    case AddressRotation::chance_per_burst: return "chance_per_burst";
+  }
+  return "?";
+}
+
+// Time from one probe burst to the next: log-normal with this median and sigma, clamped to [min_s, max_s].
+struct BurstPeriod {
+  double median_s = 60.0;
+  double sigma = 0.5;
+  double min_s = 2.0;
+  double max_s = 300.0;
+};
+
+// What a kind of phone or laptop puts in its probe requests, and how it probes. Devices of one model share
+// these elements, so they share an IE fingerprint however often they change their address. The numbers of
+// the measured models come from single-phone captures (docs/simulator.md, "Device models").
 struct DeviceModel {
   std::string name;
   std::string vendor;
   std::vector<std::uint32_t> universal_ouis;  // OUIs of its fixed (universally administered) addresses
-  double randomizing_share = 0.0;             // share of devices of this model that randomize
-  double mac_change_per_burst = 0.0;          // chance a randomizing device picks a new address per burst
+  double randomizing_share = 0.0;  // share of its devices with random addresses (associated ones keep one)
+  AddressRotation rotation = AddressRotation::per_bursts;
+  std::uint16_t bursts_per_address = 1;  // per_bursts
+  double address_lifetime_s = 0.0;       // lifetime
+  SeqAtAddressChange seq_at_change = SeqAtAddressChange::continues;
+  BurstPeriod idle_period;        // screen off or in a pocket, not associated (what the captures measured)
+  BurstPeriod screen_on_period;   // screen on: probes more often
+  BurstPeriod associated_period;  // associated to a network: probes rarely
+  std::vector<std::uint8_t> scan_channels;     // a full scan: 2.4 GHz channels in the order visited
+  std::vector<std::uint8_t> partial_channels;  // a partial scan draws 2..size of these, in random order
+  double partial_scan_share = 0.0;             // share of bursts that are partial scans
+  std::uint8_t probes_per_channel[2] = {1, 2};  // range of probes sent on each channel
+  double probe_gap_ms[2] = {2.0, 20.0};         // between two probes on one channel
+  double channel_gap_ms[2] = {15.0, 40.0};      // from one channel to the next
+  std::uint8_t seq_skip_per_channel[2] = {0, 0};  // sequence numbers spent between channels on 5 GHz (not simulated)
+  bool sends_directed = false;  // also asks for remembered networks by name (old phones and laptops do)
   bool sends_ds_param = true;
   std::vector<std::uint8_t> ie_rates;  // Supported Rates + Extended Supported Rates elements
-  std::vector<std::uint8_t> ie_tail;   // HT / extended / VHT capabilities, vendor elements
+  std::vector<std::uint8_t> ie_tail;   // HT / extended / VHT / HE capabilities, vendor elements
   bool has_ht = false;
   bool has_vht = false;
   std::vector<std::uint32_t> vendor_ouis;
@@ -93,11 +137,11 @@ struct Behaviour {
   bool ordered_route = true;        // zones visited in site order (office) or shuffled (mall)
   double dwell_sigma = 0.6;         // log-normal sigma of a zone stay
   double walk_speed_mps = 1.1;
-  double screen_on_burst_s[2] = {10.0, 30.0};   // interval between probe bursts, screen on
-  double screen_off_burst_s[2] = {45.0, 120.0};  // screen off
   double screen_on_share = 0.4;
+  double associated_share = 0.1;        // visitors' devices associated to the site's guest network
+  double staff_associated_share = 0.6;  // staff devices associated to the site's own network
   double passer_screen_on_share = 0.8;  // people walking by often look at their phones
-  double directed_probe_share = 0.3;  // chance a burst also asks for a remembered SSID
+  double directed_probe_share = 0.3;  // chance a burst of a model that sends_directed asks for a remembered SSID
   double probe_response_share = 0.3;  // chance an AP on the channel answers a probe
   std::vector<double> visitor_model_mix;  // weights over device models
   std::vector<double> staff_model_mix;

@@ -68,7 +68,10 @@ std::vector<std::pair<std::string, json>> site_json(const Scenario& s) {
     for (auto oui : m.vendor_ouis) ouis.push_back(oui_text(oui));
     models.push_back({{"name", m.name}, {"vendor", m.vendor}, {"has_ht", m.has_ht}, {"has_vht", m.has_vht},
                       {"sends_ds_param", m.sends_ds_param}, {"vendor_ouis", ouis},
-                      {"ie_rates_hex", hex(m.ie_rates)}, {"ie_tail_hex", hex(m.ie_tail)}});
+                      {"ie_rates_hex", hex(m.ie_rates)}, {"ie_tail_hex", hex(m.ie_tail)},
+                      {"randomizing_share", m.randomizing_share}, {"rotation", to_string(m.rotation)},
+                      {"seq_at_change", m.seq_at_change == SeqAtAddressChange::random ? "random" : "continues"},
+                      {"idle_period_median_s", m.idle_period.median_s}, {"scan_channels", m.scan_channels}});
   }
   const RadioModel& r = s.radio;
   json radio = {{"ref_dbm_at_1m", r.ref_dbm_at_1m}, {"path_loss_exponent", r.path_loss_exponent},
@@ -130,7 +133,9 @@ json device_json(const Device& d, const Scenario& s) {
           {"model", s.models[d.model].name},
           {"role", to_string(d.role)},
           {"group", optional_id(d.group)},
-          {"randomizing", d.randomizing},
+          {"randomizing", d.randomizing()},
+          {"addressing", to_string(d.addressing)},
+          {"associated", d.associated},
           {"universal_mac", d.universal_mac.to_string()},
           {"macs", macs},
           {"visits", d.visits}};

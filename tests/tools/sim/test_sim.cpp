@@ -13,9 +13,11 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -210,70 +212,274 @@ TEST_CASE("every frame decodes with the probe's parsers into the address, sequen
   CHECK(kinds["beacon"] > 50);
 }
 
-TEST_CASE("a randomizing phone uses local addresses that share one fingerprint and one sequence counter") {
-  const OfficeRun& run = office_run();
-  // Fingerprints and sequence numbers of each transmitter, from the captures.
+namespace {
+
+// A mall hour in real time (time scale 1), so that burst periods are the models' own: every model, several
+// devices of each, heard by seven probes on channels 1, 6 and 11.
+struct MallRun {
+  const TempDir dir{"sim-test"};
+  json truth;
+  std::map<std::string, std::vector<LoggedFrame>> by_mac;  // probe requests heard, one entry per transmission
   std::map<std::string, std::set<std::uint64_t>> fingerprints;
-  std::map<std::string, std::vector<std::pair<std::int64_t, unsigned>>> sent;  // sa -> (ts, seq)
-  for (const auto& [id, capture] : run.captures) {
-    for (const auto& frame : capture.frames) {
-      const auto radio = parse::parse_radiotap(frame.bytes);
-      const auto dot11 = parse::parse_dot11(radio.payload, radio.radio.fcs_at_end);
-      if (dot11.verdict != parse::Dot11Result::Verdict::frame || dot11.frame.kind != parse::MgmtKind::probe_req) continue;
-      fingerprints[dot11.frame.sa.to_string()].insert(dot11.frame.ie_fingerprint);
-      sent[dot11.frame.sa.to_string()].emplace_back(frame.ts_ns, dot11.frame.seq);
+  std::map<std::string, int> device_of;  // address -> truth device id
+  MallRun() {
+    auto config = small_office(dir.path(), 23);
+    config.scenario = "mall";
+    config.duration_ns = 30LL * 60 * 1'000'000'000;
+    config.time_scale = 1.0;
+    sim::run_simulation(config);
+    truth = load_truth(dir.path());
+    std::set<std::pair<std::string, std::int64_t>> seen;  // one frame heard by several probes counts once
+    for (const auto& [probe, frames] : read_frame_log(dir.path())) {
+      for (const LoggedFrame& f : frames) {
+        if (f.kind == "probe_req" && seen.emplace(f.sa, f.ts_ns).second) by_mac[f.sa].push_back(f);
+      }
+    }
+    for (auto& [mac, frames] : by_mac) {
+      std::sort(frames.begin(), frames.end(), [](const auto& x, const auto& y) { return x.ts_ns < y.ts_ns; });
+    }
+    for (const auto& probe : truth["probes"]) {
+      for (const auto& frame : read_capture(dir.path() / probe["file"].get<std::string>()).frames) {
+        const auto radio = parse::parse_radiotap(frame.bytes);
+        const auto dot11 = parse::parse_dot11(radio.payload, radio.radio.fcs_at_end);
+        if (dot11.verdict == parse::Dot11Result::Verdict::frame && dot11.frame.kind == parse::MgmtKind::probe_req) {
+          fingerprints[dot11.frame.sa.to_string()].insert(dot11.frame.ie_fingerprint);
+        }
+      }
+    }
+    for (const auto& device : truth["devices"]) {
+      for (const auto& use : device["macs"]) device_of[use["mac"].get<std::string>()] = device["id"].get<int>();
     }
   }
-  std::map<std::string, std::set<std::uint64_t>> by_model;
-  std::size_t checked_changes = 0;
-  std::size_t randomizing = 0;
-  for (const auto& device : run.truth["devices"]) {
-    INFO("device " << device["id"].get<int>());
+
+  // The device's heard frames in time order, each with the index of its address in the device's macs.
+  [[nodiscard]] std::vector<std::pair<LoggedFrame, std::size_t>> heard(const json& device) const {
+    std::vector<std::pair<LoggedFrame, std::size_t>> out;
     const auto& macs = device["macs"];
-    std::set<std::uint64_t> device_fingerprints;
+    for (std::size_t k = 0; k < macs.size(); ++k) {
+      const auto it = by_mac.find(macs[k]["mac"].get<std::string>());
+      if (it == by_mac.end()) continue;
+      for (const auto& f : it->second) out.emplace_back(f, k);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.first.ts_ns < y.first.ts_ns; });
+    return out;
+  }
+};
+
+const MallRun& mall_run() {
+  static const MallRun run;
+  return run;
+}
+
+// Heard frames split into bursts: frames of one burst are at most 0.3 s apart, bursts at least 1 s.
+template <typename Frames>
+std::vector<Frames> bursts_of(const Frames& frames) {
+  std::vector<Frames> bursts;
+  for (const auto& f : frames) {
+    if (bursts.empty() || f.first.ts_ns - bursts.back().back().first.ts_ns > 900'000'000) bursts.emplace_back();
+    bursts.back().push_back(f);
+  }
+  return bursts;
+}
+
+const sim::DeviceModel& model_named(const std::vector<sim::DeviceModel>& models, const std::string& name) {
+  const auto it = std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.name == name; });
+  REQUIRE(it != models.end());
+  return *it;
+}
+
+}  // namespace
+
+TEST_CASE("the truth lists every address a device used, and no address belongs to two devices") {
+  const MallRun& run = mall_run();
+  std::map<std::string, int> owners;
+  std::map<int, std::uint64_t> sent_by_visits;
+  for (const auto& v : run.truth["visits"]) {
+    sent_by_visits[v["device"].get<int>()] += v["frames_sent"].get<std::uint64_t>();
+  }
+  for (const auto& device : run.truth["devices"]) {
+    std::uint64_t frames = 0;
+    for (const auto& use : device["macs"]) {
+      CHECK(++owners[use["mac"].get<std::string>()] == 1);
+      frames += use["frames"].get<std::uint64_t>();
+    }
+    CHECK(frames == sent_by_visits[device["id"].get<int>()]);  // every probe request sent is on one address
+  }
+  for (const auto& [mac, frames] : run.by_mac) {
+    INFO(mac);
+    CHECK(run.device_of.count(mac) == 1);  // every address heard is in the truth
+  }
+  CHECK(run.by_mac.size() > 500);
+}
+
+TEST_CASE("per model: address changes, fixed and stable addresses, as the model says") {
+  const MallRun& run = mall_run();
+  const auto models = sim::standard_device_models();
+  std::map<std::string, std::size_t> checked;  // rotating devices checked, per model
+  for (const auto& device : run.truth["devices"]) {
+    const sim::DeviceModel& model = model_named(models, device["model"].get<std::string>());
+    const std::string addressing = device["addressing"];
+    const auto& macs = device["macs"];
+    INFO("device " << device["id"].get<int>() << " " << model.name << " " << addressing);
+    CHECK(device["randomizing"].get<bool>() == (addressing != "fixed"));
     for (const auto& use : macs) {
       const auto mac = *MacAddress::parse(use["mac"].get<std::string>());
       CHECK(!mac.group());
-      CHECK(mac.locally_administered() == device["randomizing"].get<bool>());
-      CHECK(use["first_ns"].get<std::int64_t>() <= use["last_ns"].get<std::int64_t>());
-      const auto it = fingerprints.find(mac.to_string());
-      if (it != fingerprints.end()) device_fingerprints.insert(it->second.begin(), it->second.end());
+      CHECK(mac.locally_administered() == (addressing != "fixed"));
     }
-    if (!device["randomizing"].get<bool>()) {
+    if (addressing == "fixed") {  // (a device that left before its first burst used none)
       CHECK(macs.size() <= 1);
       if (macs.size() == 1) CHECK(macs[0]["mac"] == device["universal_mac"]);
-    } else {
-      ++randomizing;
+      continue;
     }
-    CHECK(device_fingerprints.size() <= 1);
-    CHECK(device_fingerprints.count(0) == 0);
-    by_model[device["model"].get<std::string>()].insert(device_fingerprints.begin(), device_fingerprints.end());
-
-    // Across an address change the counter goes on: the first frame heard from the new address follows
-    // the last one heard from the old address by a few, not by a random jump.
-    for (std::size_t k = 0; k + 1 < macs.size(); ++k) {
-      const auto before = sent.find(macs[k]["mac"].get<std::string>());
-      const auto after = sent.find(macs[k + 1]["mac"].get<std::string>());
-      if (before == sent.end() || after == sent.end()) continue;
-      const auto last_before = *std::max_element(before->second.begin(), before->second.end());
-      const auto first_after = *std::min_element(after->second.begin(), after->second.end());
-      const unsigned step = (first_after.second + 4096 - last_before.second) % 4096;
-      const auto sent_between = macs[k]["frames"].get<unsigned>() + macs[k + 1]["frames"].get<unsigned>();
-      CHECK(step >= 1);
-      CHECK(step <= sent_between);
-      ++checked_changes;
+    if (addressing == "stable") {
+      CHECK(device["associated"].get<bool>());
+      CHECK(macs.size() <= 1);
+      continue;
+    }
+    const auto bursts = bursts_of(run.heard(device));
+    if (bursts.size() < 2) continue;
+    ++checked[model.name];
+    if (model.rotation == sim::AddressRotation::per_channel) {
+      // A new address on every channel of a scan: 1-2 probes each.
+      for (const auto& use : macs) CHECK(use["frames"].get<unsigned>() <= model.probes_per_channel[1]);
+      for (const auto& burst : bursts) {
+        for (std::size_t i = 1; i < burst.size(); ++i) {
+          if (burst[i].first.ts_ns - burst[i - 1].first.ts_ns > 200'000'000) continue;  // another scan's
+          const bool same_address = burst[i].second == burst[i - 1].second;
+          const bool same_channel_run = std::abs(burst[i].first.ts_ns - burst[i - 1].first.ts_ns) <=
+                                        static_cast<std::int64_t>(model.probe_gap_ms[1] * 1e6);
+          if (same_address) CHECK(same_channel_run);
+        }
+      }
+    } else if (model.rotation == sim::AddressRotation::per_bursts) {
+      // One address per burst, another for the next.
+      for (std::size_t b = 0; b < bursts.size(); ++b) {
+        for (const auto& f : bursts[b]) CHECK(f.second == bursts[b].front().second);
+        if (b > 0) CHECK(bursts[b].front().second != bursts[b - 1].front().second);
+      }
     }
   }
-  CHECK(randomizing > 10);
-  CHECK(checked_changes > 5);
-  // One fingerprint per model, and the models tell apart.
+  for (const char* name : {"iphone-11", "iphone-12", "iphone-xr", "iphone-7", "galaxy-s21", "android-pixel-like"}) {
+    INFO(name);
+    CHECK(checked[name] >= 3);
+  }
+}
+
+TEST_CASE("per model: the sequence counter continues across an address change or restarts at random") {
+  const MallRun& run = mall_run();
+  const auto models = sim::standard_device_models();
+  struct Steps {
+    std::size_t changes = 0;
+    std::size_t within = 0;  // steps no larger than the frames sent on the two addresses
+  };
+  std::map<std::string, Steps> by_model;
+  for (const auto& device : run.truth["devices"]) {
+    if (device["addressing"] != "rotating") continue;
+    const sim::DeviceModel& model = model_named(models, device["model"].get<std::string>());
+    const auto& macs = device["macs"];
+    for (std::size_t k = 0; k + 1 < macs.size(); ++k) {
+      const auto before = run.by_mac.find(macs[k]["mac"].get<std::string>());
+      const auto after = run.by_mac.find(macs[k + 1]["mac"].get<std::string>());
+      if (before == run.by_mac.end() || after == run.by_mac.end()) continue;
+      const unsigned step = (after->second.front().seq + 4096 - before->second.back().seq) % 4096;
+      // Frames sent from the two addresses, and the numbers a model spends between channels, bound a continuing step.
+      const unsigned sent = macs[k]["frames"].get<unsigned>() + macs[k + 1]["frames"].get<unsigned>();
+      const unsigned bound = sent * (1u + model.seq_skip_per_channel[1]);
+      Steps& steps = by_model[model.name];
+      ++steps.changes;
+      if (step >= 1 && step <= bound) ++steps.within;
+    }
+  }
+  for (const auto& model : models) {
+    if (model.randomizing_share < 1.0) continue;  // laptops and old phones rarely change address
+    const Steps& steps = by_model[model.name];
+    INFO(model.name << ": " << steps.within << " of " << steps.changes << " steps small");
+    REQUIRE(steps.changes >= 10);
+    if (model.seq_at_change == sim::SeqAtAddressChange::continues) {
+      CHECK(steps.within == steps.changes);
+    } else {
+      CHECK(steps.within * 5 < steps.changes);  // a random 12-bit start lands close only by chance
+    }
+  }
+}
+
+TEST_CASE("per model: bursts follow each other within the model's period range") {
+  const MallRun& run = mall_run();
+  const auto models = sim::standard_device_models();
+  std::map<std::string, std::pair<std::size_t, std::size_t>> gaps;  // model -> (gaps, gaps within the range)
+  for (const auto& device : run.truth["devices"]) {
+    const sim::DeviceModel& model = model_named(models, device["model"].get<std::string>());
+    const bool associated = device["associated"].get<bool>();
+    // Screen on or off may change between bursts; an associated device probes at its own pace.
+    double lo = std::min(model.idle_period.min_s, model.screen_on_period.min_s);
+    double hi = std::max(model.idle_period.max_s, model.screen_on_period.max_s);
+    if (associated) {
+      lo = model.associated_period.min_s;
+      hi = model.associated_period.max_s;
+    }
+    const auto bursts = bursts_of(run.heard(device));
+    for (std::size_t b = 1; b < bursts.size(); ++b) {
+      const double gap_s = static_cast<double>(bursts[b].front().first.ts_ns - bursts[b - 1].front().first.ts_ns) / 1e9;
+      INFO(model.name << (associated ? " associated" : "") << ": gap " << gap_s << " s");
+      // The first frame heard may be up to a second into its burst.
+      CHECK(gap_s >= lo - 1.0);
+      auto& [all, within] = gaps[model.name + (associated ? "/associated" : "")];
+      ++all;
+      if (gap_s <= hi + 1.0) ++within;  // longer only when a whole burst went unheard
+    }
+  }
+  for (const auto& [name, counts] : gaps) {
+    INFO(name << ": " << counts.second << " of " << counts.first << " gaps within the range");
+    CHECK(counts.second * 10 >= counts.first * 7);
+  }
+  CHECK(gaps["laptop-like"].first >= 5);
+  CHECK(gaps["iphone-11"].first >= 20);
+}
+
+TEST_CASE("phones of one model send identical elements: one fingerprint per model, another per model") {
+  const MallRun& run = mall_run();
+  std::map<std::string, std::set<std::uint64_t>> by_model;
+  std::map<std::string, std::size_t> devices_heard;
+  for (const auto& device : run.truth["devices"]) {
+    std::set<std::uint64_t> prints;
+    for (const auto& use : device["macs"]) {
+      const auto it = run.fingerprints.find(use["mac"].get<std::string>());
+      if (it != run.fingerprints.end()) prints.insert(it->second.begin(), it->second.end());
+    }
+    if (prints.empty()) continue;
+    CHECK(prints.count(0) == 0);
+    ++devices_heard[device["model"].get<std::string>()];
+    by_model[device["model"].get<std::string>()].insert(prints.begin(), prints.end());
+  }
   std::set<std::uint64_t> all;
   for (const auto& [model, prints] : by_model) {
-    INFO(model);
-    CHECK(prints.size() <= 1);
+    INFO(model << ": " << devices_heard[model] << " devices");
+    CHECK(prints.size() == 1);
+    CHECK(devices_heard[model] >= 2);
     all.insert(prints.begin(), prints.end());
   }
-  CHECK(all.size() >= 3);
+  CHECK(all.size() == by_model.size());
+  CHECK(by_model.size() == sim::standard_device_models().size());
+}
+
+TEST_CASE("--randomizing-share 0: every device keeps its one burned-in address") {
+  const TempDir dir{"sim-test"};
+  auto config = small_office(dir.path(), 4);
+  config.randomizing_share = 0.0;
+  config.frame_log = false;
+  sim::run_simulation(config);
+  const json truth = load_truth(dir.path());
+  std::size_t devices = 0;
+  for (const auto& device : truth["devices"]) {
+    INFO(device.dump());
+    CHECK(device["addressing"] == "fixed");
+    REQUIRE(device["macs"].size() <= 1);  // none when it left before its first burst
+    if (device["macs"].empty()) continue;
+    CHECK(device["macs"][0]["mac"] == device["universal_mac"]);
+    ++devices;
+  }
+  CHECK(devices > 20);
 }
 
 TEST_CASE("visits in the truth are consistent: times, zones in order, what each probe heard") {
@@ -364,8 +570,8 @@ TEST_CASE("on later days visitors return with the same device; randomizing ones 
     const auto& visits = (*it)["visits"];
     REQUIRE(visits.size() >= 2);
     CHECK(truth["visits"][visits[0].get<std::size_t>()]["day"].get<int>() < v["day"].get<int>());
-    if ((*it)["randomizing"].get<bool>()) {
-      // No address is used on two days.
+    if ((*it)["addressing"] == "rotating") {
+      // No address is used on two days (an associated phone keeps its network's private address).
       std::set<int> days_of_address;
       const auto day_start = [&](int d) { return truth["days"][static_cast<std::size_t>(d)]["start_ns"].get<std::int64_t>(); };
       for (const auto& use : (*it)["macs"]) {
@@ -382,6 +588,19 @@ TEST_CASE("on later days visitors return with the same device; randomizing ones 
   }
   CHECK(returning > 0);
   CHECK(result.days.size() == 3);
+
+  // Staff are on site the whole opening hours of every day, counted as staff.
+  std::map<int, std::set<int>> staff_days;
+  for (const auto& v : truth["visits"]) {
+    if (v["role"] != "staff") continue;
+    CHECK(v["counts_as"] == "staff");
+    const auto& day = truth["days"][v["day"].get<std::size_t>()];
+    CHECK(v["arrival_ns"] == day["start_ns"]);
+    CHECK(v["departure_ns"] == day["end_ns"]);
+    CHECK(staff_days[v["device"].get<int>()].insert(v["day"].get<int>()).second);
+  }
+  CHECK(staff_days.size() == 3);  // the office's staff
+  for (const auto& [device, days] : staff_days) CHECK(days.size() == 3);
 }
 
 TEST_CASE("the frame limit stops the run once the largest capture holds that many frames") {
@@ -404,6 +623,9 @@ TEST_CASE("the frame limit stops the run once the largest capture holds that man
   for (const auto& v : truth["visits"]) {
     CHECK(v["arrival_ns"].get<std::int64_t>() <= truth["end_ns"].get<std::int64_t>());
     CHECK(v["departure_ns"].get<std::int64_t>() <= truth["end_ns"].get<std::int64_t>());
+  }
+  for (const auto& d : truth["devices"]) {
+    for (const auto& use : d["macs"]) CHECK(use["last_ns"].get<std::int64_t>() <= truth["end_ns"].get<std::int64_t>());
   }
 }
 
@@ -699,4 +921,239 @@ TEST_CASE("sale times and amounts as text") {
   CHECK(sim::format_amount(1230) == "12.30");
   CHECK(sim::format_amount(5) == "0.05");
   CHECK(sim::format_amount(-105) == "-1.05");
+}
+
+namespace {
+
+// `footfall-probe presence --read` on one probe's capture: the distinct `device` values it reports (the
+// probe links the addresses of one phone into one device) and the distinct addresses behind them.
+struct Estimate {
+  std::size_t devices = 0;
+  std::size_t addresses = 0;
+};
+
+std::optional<Estimate> presence_estimate(const fs::path& capture, int floor_dbm) {
+  const fs::path binary = fs::path(FOOTFALL_BIN_DIR) / "footfall-probe";
+  if (!fs::exists(binary)) return std::nullopt;
+  const std::string command = binary.string() + " presence --read '" + capture.string() +
+                              "' --update 0 --floor " + std::to_string(floor_dbm) + " 2>/dev/null";
+  std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), &pclose);
+  REQUIRE(pipe != nullptr);
+  std::set<std::string> devices;
+  std::set<std::string> addresses;
+  std::string line;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe.get()) != nullptr) {
+    line += buf.data();
+    if (line.empty() || line.back() != '\n') continue;
+    const json event = json::parse(line);
+    line.clear();
+    devices.insert(event["device"].get<std::string>());
+    addresses.insert(event["mac"].get<std::string>());
+    if (event.contains("previous_mac")) addresses.insert(event["previous_mac"].get<std::string>());
+  }
+  const int status = pclose(pipe.release());
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return Estimate{devices.size(), addresses.size()};
+}
+
+// Devices of the truth that `probe` heard at or above the floor, and the addresses it heard from them.
+std::pair<std::size_t, std::size_t> truth_heard(const fs::path& dir, int probe, int floor_dbm) {
+  const json truth = load_truth(dir);
+  std::set<int> devices;
+  for (const auto& v : truth["visits"]) {
+    for (const auto& p : v["probes"]) {
+      if (p["probe"] == probe && p["rssi_max"].get<int>() >= floor_dbm) devices.insert(v["device"].get<int>());
+    }
+  }
+  std::set<std::string> addresses;
+  for (const auto& [p, frames] : read_frame_log(dir)) {
+    if (p != probe) continue;
+    for (const auto& f : frames) {
+      if (f.kind == "probe_req" && f.rssi >= floor_dbm) addresses.insert(f.sa);
+    }
+  }
+  return {devices.size(), addresses.size()};
+}
+
+constexpr int kFloorDbm = -90;  // footfall-probe presence's default floor
+
+fs::path office_hour(const fs::path& out, std::optional<double> randomizing_share) {
+  auto config = small_office(out, 1);
+  config.duration_ns = 3600LL * 1'000'000'000;
+  config.time_scale = 1.0;
+  config.randomizing_share = randomizing_share;
+  sim::run_simulation(config);
+  return out / sim::capture_file_name(1);
+}
+
+}  // namespace
+
+TEST_CASE("end to end: with one address per device the probe's device count is the truth's") {
+  const TempDir dir{"sim-test"};
+  const fs::path capture = office_hour(dir.path(), 0.0);
+  const auto estimate = presence_estimate(capture, kFloorDbm);
+  if (!estimate) {
+    MESSAGE("skipped: footfall-probe is not built in " FOOTFALL_BIN_DIR);
+    return;
+  }
+  const auto [truth_devices, truth_addresses] = truth_heard(dir.path(), 1, kFloorDbm);
+  MESSAGE("office hour, fixed addresses, probe 1: " << estimate->devices << " devices estimated, truth "
+                                                    << truth_devices << " (" << truth_addresses << " addresses)");
+  REQUIRE(truth_devices >= 20);
+  CHECK(static_cast<double>(estimate->devices) >= 0.85 * static_cast<double>(truth_devices));
+  CHECK(static_cast<double>(estimate->devices) <= 1.15 * static_cast<double>(truth_devices));
+}
+
+// The realistic phones (the default mix): the estimate against the truth of the same capture. The probe links
+// the many addresses of each phone, so it must not count more devices than there are; not counting fewer
+// than 85 % is not met today (docs/simulator.md, "Device linking against the truth"): phones of one model
+// heard one after another within the probe's link window (300 s) share a fingerprint and, with random
+// sequence numbers, are linked into one device. That half is marked may_fail and prints the figure.
+struct RealisticHour {
+  const TempDir dir{"sim-test"};
+  std::optional<Estimate> estimate;
+  std::size_t truth_devices = 0;
+  std::size_t truth_addresses = 0;
+  RealisticHour() {
+    estimate = presence_estimate(office_hour(dir.path(), std::nullopt), kFloorDbm);
+    std::tie(truth_devices, truth_addresses) = truth_heard(dir.path(), 1, kFloorDbm);
+    if (estimate) {
+      MESSAGE("office hour, realistic phones, probe 1: " << estimate->devices << " devices estimated from "
+                                                         << truth_addresses << " addresses, truth " << truth_devices);
+    }
+  }
+};
+
+const RealisticHour& realistic_hour() {
+  static const RealisticHour run;
+  return run;
+}
+
+TEST_CASE("end to end: on realistic phones the probe never counts more devices than the truth (+15 %)") {
+  const RealisticHour& run = realistic_hour();
+  if (!run.estimate) {
+    MESSAGE("skipped: footfall-probe is not built in " FOOTFALL_BIN_DIR);
+    return;
+  }
+  REQUIRE(run.truth_devices >= 20);
+  REQUIRE(run.truth_addresses > 2 * run.truth_devices);  // the phones do rotate their addresses
+  CHECK(run.estimate->devices <= run.truth_addresses);
+  CHECK(static_cast<double>(run.estimate->devices) <= 1.15 * static_cast<double>(run.truth_devices));
+}
+
+TEST_CASE("end to end: on realistic phones the probe counts at least 85 % of the truth's devices" *
+          doctest::may_fail()) {
+  const RealisticHour& run = realistic_hour();
+  if (!run.estimate) {
+    MESSAGE("skipped: footfall-probe is not built in " FOOTFALL_BIN_DIR);
+    return;
+  }
+  CHECK(static_cast<double>(run.estimate->devices) >= 0.85 * static_cast<double>(run.truth_devices));
+}
+
+namespace {
+
+// One phone's probe requests in a ProbingPatterns capture (three sniffers: a frame heard twice counts once).
+struct PhoneFrame {
+  std::int64_t ts_ns = 0;
+  std::string sa;
+  unsigned seq = 0;
+  unsigned channel = 0;  // the DS parameter set: the channel the phone sent on
+};
+
+std::vector<PhoneFrame> phone_frames(const fs::path& file) {
+  std::vector<PhoneFrame> frames;
+  std::map<std::pair<std::string, unsigned>, std::int64_t> last_copy;
+  for (const auto& frame : read_capture(file).frames) {
+    const auto radio = parse::parse_radiotap(frame.bytes);
+    const auto dot11 = parse::parse_dot11(radio.payload, radio.radio.fcs_at_end);
+    if (dot11.verdict != parse::Dot11Result::Verdict::frame || dot11.frame.kind != parse::MgmtKind::probe_req) continue;
+    PhoneFrame f{frame.ts_ns, dot11.frame.sa.to_string(), dot11.frame.seq, dot11.frame.ds_channel.value_or(0)};
+    auto [it, added] = last_copy.try_emplace({f.sa, f.seq}, f.ts_ns);
+    if (!added && f.ts_ns - it->second < 1'000'000'000) continue;
+    it->second = f.ts_ns;
+    frames.push_back(f);
+  }
+  std::sort(frames.begin(), frames.end(), [](const auto& a, const auto& b) { return a.ts_ns < b.ts_ns; });
+  return frames;
+}
+
+template <typename T>
+T median(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+// The measured models' numbers are the captures' (docs/simulator.md, "Device models"): re-measured here so that
+// a model cannot drift from its source. Skipped, saying why, where ../shared/captures is absent.
+TEST_CASE("the measured device models probe as the phones of their captures do") {
+  const fs::path captures = fs::path(FOOTFALL_SHARED_DIR) / "captures";
+  const std::vector<std::pair<std::string, std::string>> sources{
+      {"iphone-11", "rt127-probingpatterns-iphone11-B-one-device.pcap"},
+      {"iphone-11", "rt127-probingpatterns-iphone11-M-one-device.pcap"},
+      {"iphone-xr", "rt127-probingpatterns-iphoneXR-A-one-device.pcap"},
+      {"iphone-7", "rt127-probingpatterns-iphone7-F-one-device.pcap"},
+      {"galaxy-s21", "rt127-probingpatterns-galaxyS21ultra-M-one-device.pcap"},
+  };
+  const auto models = sim::standard_device_models();
+  for (const auto& [name, file] : sources) {
+    if (!fs::exists(captures / file)) {
+      MESSAGE("skipped: " << (captures / file).string() << " is absent");
+      continue;
+    }
+    const sim::DeviceModel& model = model_named(models, name);
+    INFO(name << " against " << file);
+    const auto frames = phone_frames(captures / file);
+    REQUIRE(frames.size() > 100);
+    std::vector<std::vector<PhoneFrame>> bursts;  // a burst ends after 2 s without a frame
+    for (const auto& f : frames) {
+      if (bursts.empty() || f.ts_ns - bursts.back().back().ts_ns > 2'000'000'000) bursts.emplace_back();
+      bursts.back().push_back(f);
+    }
+    std::vector<double> gaps_s;
+    for (std::size_t b = 1; b < bursts.size(); ++b) {
+      const double gap = static_cast<double>(bursts[b].front().ts_ns - bursts[b - 1].back().ts_ns) / 1e9;
+      if (gap < 3600) gaps_s.push_back(gap);  // iPhone11-M's second session is 21 days later
+    }
+    const double measured = median(gaps_s);
+    CHECK(model.idle_period.median_s >= 0.75 * measured);
+    CHECK(model.idle_period.median_s <= 1.25 * measured);
+    CHECK(model.idle_period.max_s >= *std::max_element(gaps_s.begin(), gaps_s.end()) * 0.95);
+
+    std::vector<std::size_t> addresses_per_burst;
+    std::size_t widest = 0;
+    for (const auto& burst : bursts) {
+      std::set<std::string> addresses;
+      std::set<unsigned> channels;
+      for (const auto& f : burst) {
+        addresses.insert(f.sa);
+        channels.insert(f.channel);
+      }
+      addresses_per_burst.push_back(addresses.size());
+      widest = std::max(widest, channels.size());
+    }
+    CHECK(widest == model.scan_channels.size());
+    if (model.rotation == sim::AddressRotation::per_channel) CHECK(median(addresses_per_burst) >= 2);
+    if (model.rotation == sim::AddressRotation::per_bursts) CHECK(median(addresses_per_burst) == 1);
+
+    std::size_t changes = 0;
+    std::size_t small = 0;
+    for (std::size_t i = 1; i < frames.size(); ++i) {
+      if (frames[i].sa == frames[i - 1].sa) continue;
+      const unsigned step = (frames[i].seq + 4096 - frames[i - 1].seq) % 4096;
+      ++changes;
+      if (step >= 1 && step <= 64) ++small;
+    }
+    INFO(small << " of " << changes << " steps at an address change within 64");
+    REQUIRE(changes >= 5);
+    if (model.seq_at_change == sim::SeqAtAddressChange::continues) {
+      CHECK(small * 10 >= changes * 9);
+    } else {
+      CHECK(small * 5 <= changes);
+    }
+  }
 }
