@@ -148,7 +148,7 @@ std::size_t build_probe_request(std::span<std::uint8_t> out, const ProbeRequestF
   w.ssid_element(fields.ssid);
   w.bytes(model.ie_rates);
   if (model.sends_ds_param) w.ds_element(fields.channel);
-  w.bytes(model.ie_tail);
+  w.bytes(model.ie_tail_variants.empty() ? model.ie_tail : model.ie_tail_variants.at(fields.variant));
   return w.finish();
 }
 

@@ -32,6 +32,7 @@ struct ProbeRequestFields {
   std::uint16_t seq = 0;           // 0..4095
   std::string_view ssid;           // empty: wildcard
   unsigned channel = 1;
+  std::uint8_t variant = 0;        // the model's ie_tail_variants[variant], if it has variants
 };
 
 // Each returns the 802.11 frame length including the FCS, written at the start of `out`,

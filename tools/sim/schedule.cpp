@@ -66,6 +66,11 @@ std::uint32_t DayPlanner::new_device(Schedule& schedule, Role role, bool staff) 
   d.id = static_cast<std::uint32_t>(schedule.devices.size());
   d.model = static_cast<std::uint16_t>(mix.empty() ? rng_.index(scenario_.models.size()) : rng_.weighted(mix));
   const DeviceModel& model = scenario_.models[d.model];
+  if (!model.ie_tail_variants.empty()) {
+    std::vector<double> shares;
+    for (std::size_t k = 0; k < model.ie_tail_variants.size(); ++k) shares.push_back(1.0 / static_cast<double>(k + 1));
+    d.variant = static_cast<std::uint8_t>(rng_.weighted(shares));
+  }
   d.role = role;
   // Associated devices keep one address, the private one of their network where the model randomizes. The
   // override is the share of devices with random addresses; without it the model says.

@@ -66,6 +66,7 @@ struct BurstFrame {
 struct Device {
   std::uint32_t id = 0;
   std::uint16_t model = 0;
+  std::uint8_t variant = 0;   // which of its model's ie_tail_variants it sends
   Role role = Role::visitor;
   std::uint32_t group = kNone;
   Addressing addressing = Addressing::fixed;

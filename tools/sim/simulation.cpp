@@ -390,7 +390,8 @@ void SiteRun::on_device_frame(const Event& e) {
       planned.ssid >= 0 ? std::string_view(scenario_.remembered_ssids[static_cast<std::size_t>(planned.ssid)])
                         : std::string_view{};
   frame_.dot11_length = build_probe_request(
-      frame_.dot11_area(), {.sa = sender.sa, .seq = sender.seq, .ssid = ssid, .channel = planned.channel}, model);
+      frame_.dot11_area(), {.sa = sender.sa, .seq = sender.seq, .ssid = ssid, .channel = planned.channel, .variant = device.variant},
+      model);
   transmit(FrameKind::probe_req, e.t_ns, planned.channel, sender, &visit);
   answer_probe(e.t_ns, planned.channel, planned.ssid, sender.position, sender.outdoor, sender.sa);
 

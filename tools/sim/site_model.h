@@ -123,6 +123,10 @@ struct DeviceModel {
   bool has_ht = false;
   bool has_vht = false;
   std::vector<std::uint32_t> vendor_ouis;
+  // One model's phones differ in OS version and settings: ie_tail as variant k sends it (k = 0: ie_tail itself).
+  // Empty: every phone of the model sends ie_tail. Devices draw a variant with share 1/(k+1) (see
+  // with_fingerprint_variants in site_model.cpp).
+  std::vector<std::vector<std::uint8_t>> ie_tail_variants;
 };
 
 // How people behave at the site. Durations are in seconds of real time.

@@ -131,6 +131,7 @@ json device_json(const Device& d, const Scenario& s) {
   }
   return {{"id", d.id},
           {"model", s.models[d.model].name},
+          {"variant", d.variant},
           {"role", to_string(d.role)},
           {"group", optional_id(d.group)},
           {"randomizing", d.randomizing()},

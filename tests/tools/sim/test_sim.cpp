@@ -437,9 +437,9 @@ TEST_CASE("per model: bursts follow each other within the model's period range")
   CHECK(gaps["iphone-11"].first >= 20);
 }
 
-TEST_CASE("phones of one model send identical elements: one fingerprint per model, another per model") {
+TEST_CASE("phones of one model and variant send identical elements: one fingerprint each, another per variant") {
   const MallRun& run = mall_run();
-  std::map<std::string, std::set<std::uint64_t>> by_model;
+  std::map<std::string, std::set<std::uint64_t>> by_model;  // by model and variant
   std::map<std::string, std::size_t> devices_heard;
   for (const auto& device : run.truth["devices"]) {
     std::set<std::uint64_t> prints;
@@ -449,18 +449,28 @@ TEST_CASE("phones of one model send identical elements: one fingerprint per mode
     }
     if (prints.empty()) continue;
     CHECK(prints.count(0) == 0);
-    ++devices_heard[device["model"].get<std::string>()];
-    by_model[device["model"].get<std::string>()].insert(prints.begin(), prints.end());
+    const std::string kind = device["model"].get<std::string>() + "/" + std::to_string(device["variant"].get<int>());
+    ++devices_heard[kind];
+    by_model[kind].insert(prints.begin(), prints.end());
   }
   std::set<std::uint64_t> all;
-  for (const auto& [model, prints] : by_model) {
-    INFO(model << ": " << devices_heard[model] << " devices");
+  std::set<std::string> models;
+  std::size_t shared = 0;
+  for (const auto& [kind, prints] : by_model) {
+    INFO(kind << ": " << devices_heard[kind] << " devices");
     CHECK(prints.size() == 1);
-    CHECK(devices_heard[model] >= 2);
+    if (devices_heard[kind] >= 2) ++shared;
     all.insert(prints.begin(), prints.end());
+    models.insert(kind.substr(0, kind.find('/')));
   }
+  CHECK(shared >= sim::standard_device_models().size());  // fingerprints shared by several phones: the hard case
   CHECK(all.size() == by_model.size());
-  CHECK(by_model.size() == sim::standard_device_models().size());
+  CHECK(models.size() == sim::standard_device_models().size());
+  // Variants: the first is the most common (shares 1/(k+1)), and a model has at most 8.
+  std::map<std::string, std::size_t> variants_of;
+  for (const auto& [kind, prints] : by_model) ++variants_of[kind.substr(0, kind.find('/'))];
+  for (const auto& [model, n] : variants_of) CHECK(n <= 8);
+  CHECK(devices_heard["iphone-11/0"] > devices_heard["iphone-11/7"]);
 }
 
 TEST_CASE("--randomizing-share 0: every device keeps its one burned-in address") {
