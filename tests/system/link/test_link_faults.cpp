@@ -32,7 +32,11 @@ class SimCapture {
   }
   // The busy mall on a sale day, 200k frames of its busiest probe (~35 MB; ~30k visits with the short silence).
   static const SimCapture& busy_mall() {
-    static const SimCapture capture({"--scenario", "busy-mall", "--seed", "7", "--frames", "200000"}, "probe-2.pcap");
+    // One address per phone: the probe runs one device per address here (link_programs.h), and a restart must
+    // find devices still present, which phones that change their address every burst seldom are.
+    static const SimCapture capture({"--scenario", "busy-mall", "--seed", "7", "--frames", "200000",
+                                     "--randomizing-share", "0"},
+                                    "probe-2.pcap");
     return capture;
   }
   [[nodiscard]] fs::path pcap() const { return dir_.path() / "capture.pcap"; }
@@ -356,7 +360,14 @@ TEST_CASE("link (b): kill -9 of the probe mid-stream, restart on the same spool:
       if (unexplained <= 5) MESSAGE("held, not in the reference, not explained by the restart: " << describe(e));
     }
   }
-  CHECK(restart_events > 0);  // the restart did re-arrive devices present at the kill
+  // The restart re-arrives the devices present at the kill that are heard again after it (L > T_c); phones that
+  // probe every 40-270 s are often not, within the 30 s silence of these tests.
+  const auto heard_again = static_cast<std::size_t>(std::count_if(visits.begin(), visits.end(), [&](const auto& kv) {
+    return straddles(kv.second) && kv.second.last_seen > t_c;
+  }));
+  MESSAGE("straddling visits heard again after the checkpoint: " << heard_again << "; held events of the restart: "
+                                                                   << restart_events);
+  if (heard_again > 0) CHECK(restart_events > 0);
   CHECK_MESSAGE(unexplained == 0, unexplained << " held events outside the reference that the restart does not explain");
 
   // Each straddling visit departs at most once, and exactly once when its device was heard after packet C.
