@@ -1,8 +1,6 @@
 #include "common/clock.h"
 #include "gateway/receive/intake.h"
 
-#include <utility>
-
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
@@ -42,7 +40,8 @@ Intake::Intake(asio::io_context& io, const GatewayConfig& config, Journal& journ
       counters_(counters),
       registry_(registry),
       health_(config_.clock_window, static_cast<std::int64_t>(config_.clock_tolerance_ms) * 1'000'000),
-      space_timer_(io) {
+      space_timer_(io),
+      unauthenticated_log_(kUnauthenticatedLogEvery) {
   for (const ProbeAccount& p : config_.probes) health_.probe(p.id).zone = p.zone;
   for (const std::string& id : journal_.probes_held())
     health_.probe(id).acked_through = journal_.durable_through(id, journal_.latest_spool(id).value_or(0));
@@ -240,14 +239,7 @@ void Intake::on_closed(ProbeSession& session, CloseReason reason) {
 }
 
 std::optional<std::uint64_t> Intake::unauthenticated_line_due() {
-  const auto now = std::chrono::steady_clock::now();
-  if (unauthenticated_logged_once_ && now - unauthenticated_logged_ < kUnauthenticatedLogEvery) {
-    ++unauthenticated_unlogged_;
-    return std::nullopt;
-  }
-  unauthenticated_logged_once_ = true;
-  unauthenticated_logged_ = now;
-  return std::exchange(unauthenticated_unlogged_, 0);
+  return unauthenticated_log_.due(LogInterval::Clock::now());
 }
 
 void Intake::probes_changed() {

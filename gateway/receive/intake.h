@@ -20,6 +20,7 @@
 #include "gateway/config/gateway_config.h"
 #include "gateway/health/probe_health.h"
 #include "gateway/journal/journal.h"
+#include "gateway/receive/log_interval.h"
 #include "gateway/receive/receive_counters.h"
 #include "gateway/receive/session_registry.h"
 
@@ -83,9 +84,7 @@ class Intake {
   bool space_timer_armed_ = false;
   bool journal_full_ = false;
   bool stopping_ = false;
-  std::chrono::steady_clock::time_point unauthenticated_logged_{};
-  bool unauthenticated_logged_once_ = false;
-  std::uint64_t unauthenticated_unlogged_ = 0;
+  LogInterval unauthenticated_log_;
 };
 
 // An untrusted string made safe for one log line (non-printable bytes as \xNN).
