@@ -12,6 +12,7 @@ namespace footfall::wire {
   X(bad_magic)                 /* stream is not this protocol, or lost sync */              \
   X(bad_version)               /* frame version outside what this decoder speaks */        \
   X(unknown_type)              /* message type not defined in this version */              \
+  X(unexpected_type)           /* a known type not allowed yet (batch before hello) */     \
   X(frame_too_large)           /* header announces a body above the configured limit */    \
   X(crc_mismatch)              /* header+body do not match the CRC-32C trailer */          \
   /* message bodies */                                                                      \

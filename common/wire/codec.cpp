@@ -82,6 +82,7 @@ std::optional<BadReason> Encoder::encode(const Message& message, std::vector<std
       put_string(w, hello->token, 2);
       put_string(w, hello->software_version, 1);
       w.le64(static_cast<std::uint64_t>(hello->probe_clock_ns));
+      w.le64(hello->spool_id);
     });
   } else if (const auto* reply = std::get_if<HelloReply>(&message)) {
     append_frame(out, MessageType::hello_reply, [&](std::vector<std::uint8_t>& o) {
@@ -179,6 +180,7 @@ std::optional<BadReason> Decoder::decode_body(MessageType type, std::span<const 
           !read_string(in, h.software_version, 1, kMaxSoftwareVersionBytes, bad))
         return bad;
       h.probe_clock_ns = static_cast<std::int64_t>(in.le64());
+      h.spool_id = frames_.version() >= kHelloSpoolIdVersion ? in.le64() : 0;
       if (!in.ok()) return BadReason::truncated_body;
       break;
     }

@@ -59,6 +59,11 @@ class Decoder {
   // After `bad` the stream is unusable: every later call answers bad until reset().
   ParseResult parse(std::span<const std::uint8_t> in, Message& out);
   void reset();
+  // The first frame must be `type` (the gateway: a Hello): another is refused as unexpected_type from the
+  // header's type byte, so nothing of its body is buffered, decompressed or parsed. Lifted by a good frame.
+  void require_first(MessageType type) { frames_.require_next(type); }
+  // The type byte of the last frame whose header was read (good, or refused as unexpected_type).
+  [[nodiscard]] MessageType frame_type() const { return frames_.type(); }
 
   // The last good frame exactly as received (header to CRC), valid until the next parse().
   [[nodiscard]] std::span<const std::uint8_t> last_frame() const { return frames_.frame(); }

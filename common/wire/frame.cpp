@@ -55,6 +55,7 @@ ParseResult FrameParser::parse(std::span<const std::uint8_t> in) {
         break;
       case 4:
         if (!known_type(byte)) return fail(BadReason::unknown_type, used);
+        if (required_ != 0 && byte != required_) return fail(BadReason::unexpected_type, used);
         break;
       case kFrameHeaderBytes:
         body_len_ = le32_at(header_, 4);
@@ -81,6 +82,7 @@ ParseResult FrameParser::parse(std::span<const std::uint8_t> in) {
   if (crc32c(std::span<const std::uint8_t>(frame_).first(covered)) != expected)
     return fail(BadReason::crc_mismatch, used);
   state_ = State::done;
+  required_ = 0;
   return {ParseStatus::good, BadReason::bad_magic, used};
 }
 

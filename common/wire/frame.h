@@ -15,8 +15,10 @@ namespace footfall::wire {
 
 inline constexpr std::array<std::uint8_t, 2> kFrameMagic{0x46, 0x57};  // "FW"
 // 2: presence event rows carry cause, ble, interval_frames and interval_rssi_mean.
-// 3: presence event rows carry the probe's device linking: device, previous_mac and addresses.
+// 3: presence event rows carry the probe's device linking: device, previous_mac and addresses; the Hello carries
+//    the probe's spool identity.
 inline constexpr std::uint8_t kWireVersion = 3;
+inline constexpr std::uint8_t kHelloSpoolIdVersion = 3;  // first version whose Hello ends with spool_id
 inline constexpr std::uint8_t kMinWireVersion = 1;  // oldest version this build still decodes
 inline constexpr std::size_t kFrameHeaderBytes = 8;
 inline constexpr std::size_t kFrameTrailerBytes = 4;
@@ -46,7 +48,11 @@ class FrameParser {
   // next parse() call. After `bad`, every call answers bad again until reset().
   ParseResult parse(std::span<const std::uint8_t> in);
   void reset();
+  // The next frame must be of this type: any other is refused as unexpected_type from its header's type byte,
+  // before its body is buffered. Lifted by the next good frame; reset() leaves it.
+  void require_next(MessageType type) { required_ = static_cast<std::uint8_t>(type); }
 
+  // After good, or after a bad answer given once the type byte had arrived (unexpected_type among them).
   [[nodiscard]] MessageType type() const { return static_cast<MessageType>(header_[3]); }
   [[nodiscard]] std::uint8_t version() const { return header_[2]; }
   [[nodiscard]] std::span<const std::uint8_t> body() const {
@@ -65,6 +71,7 @@ class FrameParser {
   std::array<std::uint8_t, kFrameHeaderBytes> header_{};
   std::size_t header_have_ = 0;
   std::uint32_t body_len_ = 0;
+  std::uint8_t required_ = 0;  // type the next frame must have; 0: any
   std::vector<std::uint8_t> frame_;  // reused across frames: no allocation once warmed up
 };
 

@@ -30,6 +30,10 @@ struct Hello {
   std::string token;             // shared secret the gateway checks
   std::string software_version;  // e.g. "0.1.0"
   std::int64_t probe_clock_ns = 0;  // probe wall clock at send, for offset estimation
+  // The identity of the probe's spool (random, made with the spool; version 3): batch seqs count within it, so a
+  // new spool (a replaced card, a wiped folder) starts a sequence space of its own at the gateway. 0: none (a
+  // version 1 or 2 Hello, or a spool older than identities): the probe's one sequence space of before.
+  std::uint64_t spool_id = 0;
 
   bool operator==(const Hello&) const = default;
 };

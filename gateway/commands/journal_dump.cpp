@@ -62,6 +62,7 @@ int dump_journal(const GatewayConfig& config, std::ostream& out, std::ostream& e
     const auto common = [&](nlohmann::json& j) {
       j["journal_seq"] = entry.journal_seq;
       j["probe"] = entry.meta.probe_id;
+      j["spool"] = spool_name(entry.meta.spool_id);  // probe_seq counts within it
       j["probe_seq"] = entry.meta.probe_seq;
       j["received_ns"] = entry.meta.received_ns;
       j["clock_offset_ns"] = entry.meta.correction_ns;

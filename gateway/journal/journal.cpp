@@ -21,6 +21,18 @@ namespace {
 constexpr std::string_view kLockFile = "lock";
 constexpr std::string_view kSnapshotFile = "held.json";  // dedup index of consumed records
 constexpr std::string_view kSegmentsDir = "records";
+constexpr int kSnapshotFormat = 2;  // 2: sequence spaces per probe and spool; 1 (no "format"): per probe, spool 0
+
+std::optional<std::uint64_t> parse_spool_name(const std::string& text) {
+  if (text.size() != 16) return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : text) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  return v;
+}
 
 }  // namespace
 
@@ -73,12 +85,19 @@ bool Journal::load_snapshot(std::string& error) {
   try {
     const auto doc = nlohmann::json::parse(in);
     next_seq_ = std::max(next_seq_, doc.at("next_journal_seq").get<std::uint64_t>());
+    const bool per_spool = doc.value("format", 1) >= 2;
     for (const auto& [id, p] : doc.at("probes").items()) {
-      std::map<std::uint64_t, std::uint64_t> ranges;
-      for (const auto& r : p.at("ranges")) ranges.emplace(r.at(0).get<std::uint64_t>(), r.at(1).get<std::uint64_t>());
-      if (!probes_[id].held.restore(p.at("cumulative").get<std::uint64_t>(), std::move(ranges))) {
-        error = "journal dedup snapshot " + path.string() + ": bad ranges for probe " + id;
-        return false;
+      // Format 1 held one space per probe: the spool-0 space of probes without spool identities.
+      const nlohmann::json spaces = per_spool ? p : nlohmann::json::array({p});
+      for (const auto& sp : spaces) {  // least recently used first
+        std::optional<std::uint64_t> spool = 0;
+        if (per_spool) spool = parse_spool_name(sp.at("spool").get<std::string>());
+        std::map<std::uint64_t, std::uint64_t> ranges;
+        for (const auto& r : sp.at("ranges")) ranges.emplace(r.at(0).get<std::uint64_t>(), r.at(1).get<std::uint64_t>());
+        if (!spool || !space(id, *spool).held.restore(sp.at("cumulative").get<std::uint64_t>(), std::move(ranges))) {
+          error = "journal dedup snapshot " + path.string() + ": bad spool or ranges for probe " + id;
+          return false;
+        }
       }
     }
   } catch (const nlohmann::json::exception& e) {
@@ -103,21 +122,70 @@ std::string Journal::rebuild_index() {
       ++stats_.unreadable_records;
       continue;
     }
-    probes_[view->meta.probe_id].held.insert(view->meta.probe_seq);
+    space(view->meta.probe_id, view->meta.spool_id).held.insert(view->meta.probe_seq);
   }
-  for (auto& [id, seqs] : probes_) seqs.durable_through = seqs.held.cumulative();
+  for (auto& [id, spaces] : probes_)
+    for (auto& [spool, seqs] : spaces) seqs.durable_through = seqs.held.cumulative();
   next_seq_ = std::max(next_seq_, log_->last_seq() + 1);
   stats_.torn_records = log_->depth().torn_records;
   return {};
 }
 
-bool Journal::holds(std::string_view probe_id, std::uint64_t probe_seq) const {
-  const auto it = probes_.find(probe_id);
-  return it != probes_.end() && it->second.held.contains(probe_seq);
+const Journal::SequenceSpace* Journal::find(std::string_view probe_id, std::uint64_t spool_id) const {
+  const auto probe = probes_.find(probe_id);
+  if (probe == probes_.end()) return nullptr;
+  const auto it = probe->second.find(spool_id);
+  return it == probe->second.end() ? nullptr : &it->second;
+}
+
+Journal::SequenceSpace& Journal::space(std::string_view probe_id, std::uint64_t spool_id) {
+  auto probe = probes_.find(probe_id);
+  if (probe == probes_.end()) probe = probes_.emplace(std::string(probe_id), ProbeSpaces{}).first;
+  auto [it, made] = probe->second.try_emplace(spool_id);
+  it->second.last_use = ++use_clock_;
+  if (made) forget_beyond_bound(probe->second, spool_id);
+  return it->second;
+}
+
+void Journal::forget_beyond_bound(ProbeSpaces& spaces, std::uint64_t keep) {
+  while (spaces.size() > kMaxSpoolsPerProbe) {
+    auto oldest = spaces.end();
+    for (auto it = spaces.begin(); it != spaces.end(); ++it)
+      if (it->first != keep && (oldest == spaces.end() || it->second.last_use < oldest->second.last_use)) oldest = it;
+    spaces.erase(oldest);
+    ++stats_.spools_forgotten;
+    snapshot_stale_ = true;
+  }
+}
+
+bool Journal::begin_spool(std::string_view probe_id, std::uint64_t spool_id) {
+  const bool known = find(probe_id, spool_id) != nullptr;
+  (void)space(probe_id, spool_id);
+  if (!known) ++stats_.spools_new;
+  return !known;
+}
+
+std::size_t Journal::spools_of(std::string_view probe_id) const {
+  const auto probe = probes_.find(probe_id);
+  return probe == probes_.end() ? 0 : probe->second.size();
+}
+
+std::optional<std::uint64_t> Journal::latest_spool(std::string_view probe_id) const {
+  const auto probe = probes_.find(probe_id);
+  if (probe == probes_.end() || probe->second.empty()) return std::nullopt;
+  const auto latest = std::max_element(probe->second.begin(), probe->second.end(), [](const auto& a, const auto& b) {
+    return a.second.last_use < b.second.last_use;
+  });
+  return latest->first;
+}
+
+bool Journal::holds(std::string_view probe_id, std::uint64_t spool_id, std::uint64_t probe_seq) const {
+  const SequenceSpace* seqs = find(probe_id, spool_id);
+  return seqs != nullptr && seqs->held.contains(probe_seq);
 }
 
 StoreOutcome Journal::store(const JournalRecordMeta& meta, std::span<const std::uint8_t> frame, std::string* error) {
-  if (holds(meta.probe_id, meta.probe_seq)) {
+  if (holds(meta.probe_id, meta.spool_id, meta.probe_seq)) {
     ++stats_.duplicate_batches;
     return StoreOutcome::duplicate;
   }
@@ -136,22 +204,18 @@ StoreOutcome Journal::store(const JournalRecordMeta& meta, std::span<const std::
   ++next_seq_;
   ++stats_.stored_batches;
   stats_.stored_bytes += record_.size();
-  auto it = probes_.find(meta.probe_id);
-  if (it == probes_.end()) it = probes_.emplace(meta.probe_id, ProbeSeqs{}).first;
-  it->second.held.insert(meta.probe_seq);
-  uncommitted_probes_.insert(meta.probe_id);
+  space(meta.probe_id, meta.spool_id).held.insert(meta.probe_seq);
+  uncommitted_.emplace(meta.probe_id, meta.spool_id);
   snapshot_stale_ = true;
   return StoreOutcome::stored;
 }
 
-std::uint64_t Journal::give_up_below(std::string_view probe_id, std::uint64_t first_seq) {
+std::uint64_t Journal::give_up_below(std::string_view probe_id, std::uint64_t spool_id, std::uint64_t first_seq) {
   if (first_seq <= 1) return 0;
-  auto it = probes_.find(probe_id);
-  if (it == probes_.end()) it = probes_.emplace(std::string(probe_id), ProbeSeqs{}).first;
-  const std::uint64_t n = it->second.held.raise_floor(first_seq - 1);
+  const std::uint64_t n = space(probe_id, spool_id).held.raise_floor(first_seq - 1);
   if (n == 0) return 0;
   stats_.seqs_given_up += n;
-  uncommitted_probes_.insert(it->first);
+  uncommitted_.emplace(std::string(probe_id), spool_id);
   snapshot_stale_ = true;
   return n;
 }
@@ -161,22 +225,24 @@ JournalError Journal::commit() {
     if (const auto e = log_->sync()) return {e.message()};
   }
   ++stats_.commits;
-  for (const std::string& id : uncommitted_probes_) {
-    auto it = probes_.find(id);
-    if (it != probes_.end()) it->second.durable_through = it->second.held.cumulative();
+  for (const auto& [id, spool] : uncommitted_) {
+    const auto probe = probes_.find(id);
+    if (probe == probes_.end()) continue;
+    const auto it = probe->second.find(spool);
+    if (it != probe->second.end()) it->second.durable_through = it->second.held.cumulative();
   }
-  uncommitted_probes_.clear();
+  uncommitted_.clear();
   return {};
 }
 
-std::uint64_t Journal::durable_through(std::string_view probe_id) const {
-  const auto it = probes_.find(probe_id);
-  return it == probes_.end() ? 0 : it->second.durable_through;
+std::uint64_t Journal::durable_through(std::string_view probe_id, std::uint64_t spool_id) const {
+  const SequenceSpace* seqs = find(probe_id, spool_id);
+  return seqs == nullptr ? 0 : seqs->durable_through;
 }
 
-wire::Ack Journal::ack_for(std::string_view probe_id) const {
-  const auto it = probes_.find(probe_id);
-  return it == probes_.end() ? wire::Ack{} : it->second.held.to_ack();
+wire::Ack Journal::ack_for(std::string_view probe_id, std::uint64_t spool_id) const {
+  const SequenceSpace* seqs = find(probe_id, spool_id);
+  return seqs == nullptr ? wire::Ack{} : seqs->held.to_ack();
 }
 
 std::optional<std::uint64_t> Journal::read_next(std::uint64_t after, JournalEntry& out, std::string* error) {
@@ -202,12 +268,22 @@ std::optional<std::uint64_t> Journal::read_next(std::uint64_t after, JournalEntr
 
 JournalError Journal::save_snapshot() {
   nlohmann::json probes = nlohmann::json::object();
-  for (const auto& [id, seqs] : probes_) {
-    nlohmann::json ranges = nlohmann::json::array();
-    for (const auto& [first, last] : seqs.held.ranges()) ranges.push_back({first, last});
-    probes[id] = {{"cumulative", seqs.held.cumulative()}, {"ranges", std::move(ranges)}};
+  for (const auto& [id, spaces] : probes_) {
+    std::vector<const ProbeSpaces::value_type*> by_use;
+    for (const auto& entry : spaces) by_use.push_back(&entry);
+    std::sort(by_use.begin(), by_use.end(), [](auto* a, auto* b) { return a->second.last_use < b->second.last_use; });
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto* entry : by_use) {
+      nlohmann::json ranges = nlohmann::json::array();
+      for (const auto& [first, last] : entry->second.held.ranges()) ranges.push_back({first, last});
+      list.push_back({{"spool", spool_name(entry->first)},
+                      {"cumulative", entry->second.held.cumulative()},
+                      {"ranges", std::move(ranges)}});
+    }
+    probes[id] = std::move(list);
   }
-  const nlohmann::json doc = {{"next_journal_seq", next_seq_}, {"probes", std::move(probes)}};
+  const nlohmann::json doc = {
+      {"format", kSnapshotFormat}, {"next_journal_seq", next_seq_}, {"probes", std::move(probes)}};
   if (const auto e = atomic_file::write(options_.dir / kSnapshotFile, doc.dump())) return {e->message()};
   return {};
 }

@@ -5,8 +5,9 @@
 // Built on the common segment log (append-only segments, CRC per record, torn-tail recovery on open), keyed
 // by a gateway-global journal seq. Full is back-pressure, never loss: store() answers `full` and the
 // batch stays in its probe's spool until space is freed by consume_through().
-// A dedup index per probe (which batch seqs are held) is rebuilt on open from the records plus a
-// snapshot of what was already consumed, so a resend after a lost ack or a restart counts once.
+// A dedup index per probe and spool (which batch seqs are held; a probe's seqs count within its spool, so a new
+// spool starts a sequence space of its own) is rebuilt on open from the records plus a snapshot of what was
+// already consumed, so a resend after a lost ack or a restart counts once.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -16,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/segment_log/segment_log.h"
@@ -55,7 +57,13 @@ struct JournalStats {
   std::uint64_t torn_records = 0;    // cut off on open (a crash mid-append; never acked)
   std::uint64_t last_journal_seq = 0;
   std::uint64_t seqs_given_up = 0;   // batch seqs a probe no longer has (its spool dropped them): never coming
+  std::uint64_t spools_new = 0;      // sequence spaces begun for a spool identity the journal did not know
+  std::uint64_t spools_forgotten = 0;  // least recently used spaces dropped beyond kMaxSpoolsPerProbe
 };
+
+// Sequence spaces kept per probe (one per spool it used). Beyond it the least recently used one is forgotten:
+// should that spool come back, its unacked batches are stored again (twice, never lost).
+inline constexpr std::size_t kMaxSpoolsPerProbe = 16;
 
 // A failure to make the journal durable (a sync, the dedup snapshot): what failed and where, for the log.
 struct JournalError {
@@ -85,20 +93,29 @@ class Journal {
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  [[nodiscard]] bool holds(std::string_view probe_id, std::uint64_t probe_seq) const;
+  // A session of the probe's spool `spool_id` (wire::Hello::spool_id) begins. True when the journal has no
+  // sequence space for it (a new spool: its seqs count from 1 again, acked_through 0); the spaces of the probe's
+  // other spools, and the batches they hold, stay.
+  bool begin_spool(std::string_view probe_id, std::uint64_t spool_id);
+  // How many spools of the probe the journal keeps a sequence space for.
+  [[nodiscard]] std::size_t spools_of(std::string_view probe_id) const;
+  // The spool of the probe's latest session or batch (nullopt: none known).
+  [[nodiscard]] std::optional<std::uint64_t> latest_spool(std::string_view probe_id) const;
+
+  [[nodiscard]] bool holds(std::string_view probe_id, std::uint64_t spool_id, std::uint64_t probe_seq) const;
   StoreOutcome store(const JournalRecordMeta& meta, std::span<const std::uint8_t> frame, std::string* error = nullptr);
-  // The probe's session began with batch `first_seq`, its oldest unacked one: every lower seq not held here is
+  // The spool's session began with batch `first_seq`, its oldest unacked one: every lower seq not held here is
   // gone from the probe and never comes. They count as held (so acked_through moves past the gap) from the
   // next commit on. Returns how many were given up.
-  std::uint64_t give_up_below(std::string_view probe_id, std::uint64_t first_seq);
+  std::uint64_t give_up_below(std::string_view probe_id, std::uint64_t spool_id, std::uint64_t first_seq);
   // Makes every stored record durable (fdatasync). Only after it returns ok may they be acked.
   JournalError commit();
-  [[nodiscard]] bool needs_commit() const { return !uncommitted_probes_.empty(); }
+  [[nodiscard]] bool needs_commit() const { return !uncommitted_.empty(); }
 
-  // Highest S such that every batch of the probe with seq <= S is durable here (0 if none).
-  [[nodiscard]] std::uint64_t durable_through(std::string_view probe_id) const;
-  // What this probe's batches look like as an Ack; call right after commit().
-  [[nodiscard]] wire::Ack ack_for(std::string_view probe_id) const;
+  // Highest S such that every batch of the probe's spool with seq <= S is durable here (0 if none).
+  [[nodiscard]] std::uint64_t durable_through(std::string_view probe_id, std::uint64_t spool_id) const;
+  // What this spool's batches look like as an Ack; call right after commit().
+  [[nodiscard]] wire::Ack ack_for(std::string_view probe_id, std::uint64_t spool_id) const;
 
   // Reader for the next stage: the oldest unconsumed record with journal seq > after (nullopt at the end).
   std::optional<std::uint64_t> read_next(std::uint64_t after, JournalEntry& out, std::string* error = nullptr);
@@ -111,12 +128,18 @@ class Journal {
   [[nodiscard]] std::vector<std::string> probes_held() const;
 
  private:
-  struct ProbeSeqs {
+  // The batch seqs of one spool of a probe.
+  struct SequenceSpace {
     HeldSeqs held;
     std::uint64_t durable_through = 0;
+    std::uint64_t last_use = 0;  // use_clock_ at its latest session or batch: the least recent is forgotten first
   };
+  using ProbeSpaces = std::map<std::uint64_t, SequenceSpace>;  // by spool id
 
   explicit Journal(JournalOptions options);
+  [[nodiscard]] const SequenceSpace* find(std::string_view probe_id, std::uint64_t spool_id) const;
+  SequenceSpace& space(std::string_view probe_id, std::uint64_t spool_id);  // made when missing, marked used
+  void forget_beyond_bound(ProbeSpaces& spaces, std::uint64_t keep);
   std::string rebuild_index();
   bool load_snapshot(std::string& error);
   JournalError save_snapshot();
@@ -125,8 +148,9 @@ class Journal {
   JournalOptions options_;
   UniqueFd lock_fd_;
   std::unique_ptr<segment_log::Log> log_;
-  std::map<std::string, ProbeSeqs, std::less<>> probes_;
-  std::set<std::string, std::less<>> uncommitted_probes_;
+  std::map<std::string, ProbeSpaces, std::less<>> probes_;
+  std::set<std::pair<std::string, std::uint64_t>> uncommitted_;  // (probe, spool) stored since the last commit
+  std::uint64_t use_clock_ = 0;
   bool snapshot_stale_ = false;
   std::uint64_t next_seq_ = 1;
   JournalStats stats_;

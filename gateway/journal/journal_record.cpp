@@ -12,6 +12,7 @@ void encode_journal_record(const JournalRecordMeta& meta, std::span<const std::u
   w.u8(kJournalRecordVersion);
   w.u8(static_cast<std::uint8_t>(meta.probe_id.size()));
   w.bytes(meta.probe_id);
+  w.le64(meta.spool_id);
   w.le64(meta.probe_seq);
   w.le64(static_cast<std::uint64_t>(meta.received_ns));
   w.le64(static_cast<std::uint64_t>(meta.clock_offset_ns));
@@ -21,12 +22,21 @@ void encode_journal_record(const JournalRecordMeta& meta, std::span<const std::u
   w.bytes(frame);
 }
 
+std::string spool_name(std::uint64_t spool_id) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, spool_id >>= 4) s[static_cast<std::size_t>(i)] = hex[spool_id & 15];
+  return s;
+}
+
 std::optional<JournalRecordView> decode_journal_record(std::span<const std::uint8_t> payload) {
   ByteCursor in(payload);
-  if (in.u8() != kJournalRecordVersion) return std::nullopt;
+  const std::uint8_t version = in.u8();
+  if (version < 1 || version > kJournalRecordVersion) return std::nullopt;
   JournalRecordView view;
   const auto id = in.bytes(in.u8());
   view.meta.probe_id.assign(id.begin(), id.end());
+  view.meta.spool_id = version >= 2 ? in.le64() : 0;
   view.meta.probe_seq = in.le64();
   view.meta.received_ns = static_cast<std::int64_t>(in.le64());
   view.meta.clock_offset_ns = static_cast<std::int64_t>(in.le64());

@@ -10,10 +10,12 @@
 
 namespace footfall::gateway {
 
-inline constexpr std::uint8_t kJournalRecordVersion = 1;
+// 2: the probe's spool identity beside its seq (version 1 records read as spool 0).
+inline constexpr std::uint8_t kJournalRecordVersion = 2;
 
 struct JournalRecordMeta {
   std::string probe_id;
+  std::uint64_t spool_id = 0;      // the probe's spool (wire::Hello::spool_id): seqs count within it
   std::uint64_t probe_seq = 0;
   std::int64_t received_ns = 0;    // gateway wall clock when the batch arrived
   std::int64_t clock_offset_ns = 0;  // estimated probe offset at that time (0 when unknown)
@@ -30,6 +32,9 @@ struct JournalRecordView {
   JournalRecordMeta meta;
   std::span<const std::uint8_t> frame;  // points into the payload given to decode
 };
+
+// A spool identity as logs, the dump and the dedup snapshot show it: 16 hex digits.
+std::string spool_name(std::uint64_t spool_id);
 
 // Untrusted bytes (a disk may rot): nullopt when malformed.
 std::optional<JournalRecordView> decode_journal_record(std::span<const std::uint8_t> payload);

@@ -12,6 +12,7 @@ namespace footfall::gateway {
 namespace {
 
 constexpr auto kSpaceRetry = std::chrono::milliseconds(200);  // how often batches waiting for journal space retry
+constexpr auto kUnauthenticatedLogEvery = std::chrono::seconds(10);  // log lines a peer without a Hello can cause
 
 }  // namespace
 
@@ -39,9 +40,11 @@ Intake::Intake(asio::io_context& io, const GatewayConfig& config, Journal& journ
       counters_(counters),
       registry_(registry),
       health_(config_.clock_window, static_cast<std::int64_t>(config_.clock_tolerance_ms) * 1'000'000),
-      space_timer_(io) {
+      space_timer_(io),
+      unauthenticated_log_(kUnauthenticatedLogEvery) {
   for (const ProbeAccount& p : config_.probes) health_.probe(p.id).zone = p.zone;
-  for (const std::string& id : journal_.probes_held()) health_.probe(id).acked_through = journal_.durable_through(id);
+  for (const std::string& id : journal_.probes_held())
+    health_.probe(id).acked_through = journal_.durable_through(id, journal_.latest_spool(id).value_or(0));
 }
 
 void Intake::encode(const wire::Message& message, std::vector<std::uint8_t>& out) {
@@ -76,7 +79,16 @@ bool Intake::on_hello(ProbeSession& session, const wire::Hello& hello) {
   h.replay = hello.probe_clock_ns == 0;
   h.clock.reset();
   h.clock.add_sample(hello.probe_clock_ns, now);
-  h.acked_through = journal_.durable_through(hello.probe_id);
+  if (journal_.begin_spool(hello.probe_id, hello.spool_id) && hello.spool_id != 0) {
+    ReceiveCounters::bump(counters_.spools_new);
+    if (const std::size_t earlier = journal_.spools_of(hello.probe_id) - 1; earlier > 0)
+      spdlog::warn("probe {}: new spool {} (a replaced card or a wiped spool): its batch seqs start a sequence space "
+                   "of their own; the journal keeps the batches of its {} earlier spool(s)",
+                   hello.probe_id, spool_name(hello.spool_id), earlier);
+    else
+      spdlog::info("probe {}: first spool {}", hello.probe_id, spool_name(hello.spool_id));
+  }
+  h.acked_through = journal_.durable_through(hello.probe_id, hello.spool_id);
   ReceiveCounters::bump(counters_.sessions_established);
   session.send(wire::HelloReply{wire::HelloStatus::accepted, wire::RefuseReason::none, now, h.acked_through});
   const auto offset = h.clock.offset_ns();
@@ -94,6 +106,7 @@ StoreOutcome Intake::store_batch(ProbeSession& session, std::uint64_t seq, std::
   if (!retry) ReceiveCounters::bump(counters_.batches_received);
   JournalRecordMeta meta;
   meta.probe_id = session.probe_id();
+  meta.spool_id = session.spool_id();
   meta.probe_seq = seq;
   meta.received_ns = footfall::clock::wall_ns();
   meta.replay = session.replay();
@@ -141,7 +154,7 @@ StoreOutcome Intake::store_batch(ProbeSession& session, std::uint64_t seq, std::
 }
 
 void Intake::on_first_batch(ProbeSession& session, std::uint64_t seq) {
-  if (const std::uint64_t n = journal_.give_up_below(session.probe_id(), seq); n != 0)
+  if (const std::uint64_t n = journal_.give_up_below(session.probe_id(), session.spool_id(), seq); n != 0)
     spdlog::warn("probe {}: resumes at batch {}; {} lower batch(es) never reached the journal and are gone from its "
                  "spool (its spool-full drops): acked_through moves past them",
                  session.probe_id(), seq, n);
@@ -179,7 +192,7 @@ void Intake::run_commit() {
     if (!s) continue;
     s->ack_due = false;
     if (s->closed()) continue;
-    wire::Ack ack = journal_.ack_for(s->probe_id());
+    wire::Ack ack = journal_.ack_for(s->probe_id(), s->spool_id());
     health_.probe(s->probe_id()).acked_through = ack.cumulative;
     s->send(ack);
     ReceiveCounters::bump(counters_.acks_sent);
@@ -223,6 +236,10 @@ void Intake::retry_waiting() {
 void Intake::on_closed(ProbeSession& session, CloseReason reason) {
   ReceiveCounters::bump(counters_.closed[static_cast<std::size_t>(reason)]);
   if (registry_.remove(session)) health_.probe(session.probe_id()).connected = false;
+}
+
+std::optional<std::uint64_t> Intake::unauthenticated_line_due() {
+  return unauthenticated_log_.due(LogInterval::Clock::now());
 }
 
 void Intake::probes_changed() {

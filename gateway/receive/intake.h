@@ -5,7 +5,9 @@
 // is retried. Single-threaded: the io_context thread only.
 #include <cstdint>
 #include <deque>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +20,7 @@
 #include "gateway/config/gateway_config.h"
 #include "gateway/health/probe_health.h"
 #include "gateway/journal/journal.h"
+#include "gateway/receive/log_interval.h"
 #include "gateway/receive/receive_counters.h"
 #include "gateway/receive/session_registry.h"
 
@@ -47,6 +50,9 @@ class Intake {
   // The session keeps a batch the full journal refused and stops reading until retry_waiting_batch() takes it.
   void wait_for_space(const std::shared_ptr<ProbeSession>& session);
   void on_closed(ProbeSession& session, CloseReason reason);
+  // Whether to log a close a peer caused before authenticating: the first, then one per interval; the value is
+  // how many went unlogged since the last line. nullopt: stay quiet (the counters still count every one).
+  std::optional<std::uint64_t> unauthenticated_line_due();
 
   // --- what the server calls ---
   // The next stage consumed journal records: batches waiting for space may go in now.
@@ -78,6 +84,7 @@ class Intake {
   bool space_timer_armed_ = false;
   bool journal_full_ = false;
   bool stopping_ = false;
+  LogInterval unauthenticated_log_;
 };
 
 // An untrusted string made safe for one log line (non-printable bytes as \xNN).

@@ -49,7 +49,10 @@ ProbeSession::ProbeSession(Intake& intake, const asio::any_io_executor& executor
       in_(kReadBufferBytes),
       peer_(std::move(peer)),
       decoder_(limits_of(intake.config())),
-      deadline_(executor) {}
+      deadline_(executor) {
+  // A peer that has not authenticated gets nothing decompressed or parsed: its first frame must be a Hello.
+  decoder_.require_first(wire::MessageType::hello);
+}
 
 void ProbeSession::arm_hello_deadline() {
   // Covers the TLS handshake too: a peer that connects and says nothing is cut after hello_timeout_s.
@@ -107,7 +110,11 @@ void ProbeSession::process_input() {
     if (result.status == wire::ParseStatus::need_more) break;
     if (result.status == wire::ParseStatus::bad) {
       ReceiveCounters::bump(intake_.counters().bad_frames[static_cast<std::size_t>(result.reason)]);
-      close(CloseReason::bad_frame, wire::to_string(result.reason));
+      if (result.reason == wire::BadReason::unexpected_type) {
+        close(CloseReason::frame_before_hello, wire::to_string(decoder_.frame_type()));
+      } else {
+        close(CloseReason::bad_frame, wire::to_string(result.reason));
+      }
       return;
     }
     handle(message_);
@@ -121,7 +128,7 @@ void ProbeSession::process_input() {
 void ProbeSession::handle(const wire::Message& message) {
   const auto type = wire::type_of(message);
   if (state_ == State::awaiting_hello) {
-    if (type != wire::MessageType::hello) {
+    if (type != wire::MessageType::hello) {  // refused from its header already (require_first): never reached
       close(CloseReason::frame_before_hello, wire::to_string(type));
       return;
     }
@@ -132,6 +139,7 @@ void ProbeSession::handle(const wire::Message& message) {
       return;
     }
     probe_id_ = hello.probe_id;
+    spool_id_ = hello.spool_id;
     replay_ = hello.probe_clock_ns == 0;
     state_ = State::established;
     set_deadline(Clock::now() + std::chrono::seconds(intake_.config().idle_timeout_s), CloseReason::idle_timeout);
@@ -242,6 +250,13 @@ void ProbeSession::close(CloseReason reason, std::string_view detail) {
     case CloseReason::replaced:
       spdlog::info("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
                    detail.empty() ? "" : ": ", detail);
+      break;
+    case CloseReason::frame_before_hello:
+      // Who has not authenticated chooses how often this happens: the first line, then one per interval with a count.
+      if (const auto more = intake_.unauthenticated_line_due())
+        spdlog::warn("session closed: peer={} probe={} reason={}{}{}{}", peer_, who, to_string(reason),
+                     detail.empty() ? "" : ": ", detail,
+                     *more == 0 ? std::string() : fmt::format(" (and {} more since the last such line)", *more));
       break;
     case CloseReason::hello_refused:
       if (was_refusing) break;  // the refusal itself was logged

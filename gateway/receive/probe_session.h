@@ -39,6 +39,8 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
 
   [[nodiscard]] const std::string& peer() const { return peer_; }
   [[nodiscard]] const std::string& probe_id() const { return probe_id_; }
+  // The probe's spool (wire::Hello::spool_id): the sequence space its batch seqs count in.
+  [[nodiscard]] std::uint64_t spool_id() const { return spool_id_; }
   [[nodiscard]] bool closed() const { return state_ == State::closed; }
   [[nodiscard]] bool replay() const { return replay_; }
   // Subject CN of the client certificate the TLS handshake verified ("" when it has none or several);
@@ -76,6 +78,7 @@ class ProbeSession : public std::enable_shared_from_this<ProbeSession> {
 
   std::string peer_;
   std::string probe_id_;
+  std::uint64_t spool_id_ = 0;
   State state_ = State::connecting;
   bool replay_ = false;
   bool batch_seen_ = false;  // the first batch of a session is the probe's oldest unacked one

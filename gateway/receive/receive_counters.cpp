@@ -18,6 +18,7 @@ ReceiveCounts ReceiveCounters::snapshot() const {
   c.connections_refused_max = get(connections_refused_max);
   c.connections_open = get(connections_open);
   c.sessions_established = get(sessions_established);
+  c.spools_new = get(spools_new);
   for (std::size_t i = 0; i < hello_refused.size(); ++i) c.hello_refused[i] = get(hello_refused[i]);
   for (std::size_t i = 0; i < bad_frames.size(); ++i) c.bad_frames[i] = get(bad_frames[i]);
   for (std::size_t i = 0; i < closed.size(); ++i) c.closed[i] = get(closed[i]);

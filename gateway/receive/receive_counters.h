@@ -53,6 +53,7 @@ struct ReceiveTally {
   N connections_refused_max{0};  // beyond limits.max_connections
   N connections_open{0};
   N sessions_established{0};
+  N spools_new{0};  // Hellos naming a spool identity the journal had no sequence space for (a first or new spool)
   std::array<N, wire::kMaxRefuseReason + 1> hello_refused{};  // lost: what a refused probe sent
   std::array<N, wire::kBadReasonCount> bad_frames{};           // lost: the frame
   std::array<N, kCloseReasonCount> closed{};                   // closings, not losses
@@ -76,6 +77,7 @@ struct ReceiveCounts : ReceiveTally<std::uint64_t> {
     f("connections_refused_max", connections_refused_max);
     f("connections_open", connections_open);
     f("sessions_established", sessions_established);
+    f("spools_new", spools_new);
     f("batches_received", batches_received);
     f("batches_stored", batches_stored);
     f("batches_duplicate", batches_duplicate);

@@ -50,6 +50,8 @@ nlohmann::json journal_json(const JournalStats& j, bool full) {
           {"torn_records", j.torn_records},
           {"unreadable_records", j.unreadable_records},
           {"seqs_given_up", j.seqs_given_up},
+          {"spools_new", j.spools_new},
+          {"spools_forgotten", j.spools_forgotten},
           {"last_journal_seq", j.last_journal_seq}};
 }
 

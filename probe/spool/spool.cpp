@@ -1,5 +1,11 @@
 #include "probe/spool/spool.h"
 
+#include <cerrno>
+#include <random>
+
+#include "common/atomic_file.h"
+#include "common/file_text.h"
+
 namespace footfall::probe::spool {
 
 namespace {
@@ -12,7 +18,33 @@ SpoolError from_log(const segment_log::Error& e) {
 
 segment_log::Tag tag_of(SourcePosition p) { return {p.source, p.index}; }
 
+std::uint64_t random_identity() {
+  std::random_device random;  // the kernel's generator (getrandom or /dev/urandom)
+  for (;;) {
+    const std::uint64_t id = (static_cast<std::uint64_t>(random()) << 32) | random();
+    if (id != 0) return id;  // 0 means none on the wire
+  }
+}
+
 }  // namespace
+
+std::string format_identity(std::uint64_t identity) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, identity >>= 4) s[static_cast<std::size_t>(i)] = hex[identity & 15];
+  return s;
+}
+
+std::optional<std::uint64_t> parse_identity(std::string_view text) {
+  if (text.size() != 17 || text[16] != '\n') return std::nullopt;
+  std::uint64_t v = 0;
+  for (const char c : text.substr(0, 16)) {
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<std::uint64_t>(d);
+  }
+  return v;
+}
 
 std::string_view to_string(FullPolicy p) {
   switch (p) {
@@ -36,8 +68,45 @@ OpenResult Spool::open(const std::filesystem::path& dir, SpoolLimits limits, Fsy
   auto opened = segment_log::Log::open(
       dir, {limits.max_total_bytes, limits.segment_bytes, limits.max_record_bytes}, fsync, now_ns);
   if (!opened.log) return {nullptr, from_log(opened.error)};
-  return {std::unique_ptr<Spool>(new Spool(std::move(opened.log), limits.full_policy)), {}};  // private constructor
+  std::unique_ptr<Spool> spool(new Spool(std::move(opened.log), limits.full_policy, dir));  // private constructor
+  if (SpoolError e = spool->load_identity()) return {nullptr, e};
+  return {std::move(spool), {}};
 }
+
+SpoolError Spool::load_identity() {
+  const auto path = dir_ / kIdentityFile;
+  const FileText file = read_file(path, 64);
+  if (file.ok()) {
+    if (const auto id = parse_identity(file.text)) {
+      identity_ = *id;
+      return {};
+    }
+  } else if (file.error != EFBIG && (file.opened || file.error != ENOENT)) {
+    return {SpoolErrc::io_error, file.error, path.string()};
+  }
+  const bool had_records = log_->last_seq() != 0;
+  if (!file.opened && had_records) {
+    // Made before identities: it keeps the sequence space the gateway already has for this probe.
+    identity_ = 0;
+  } else {
+    identity_ = random_identity();
+    if (file.opened && had_records)
+      identity_note_ = "identity file " + path.string() + " unreadable: the spool takes a new identity " +
+                       format_identity(identity_) + " (unacked batches may be stored twice, none lost)";
+  }
+  return write_identity(identity_);
+}
+
+SpoolError Spool::write_identity(std::uint64_t identity) {
+  const auto path = dir_ / kIdentityFile;
+  if (const auto e = atomic_file::write(path, format_identity(identity) + "\n"))
+    return {e->sys_errno == ENOSPC || e->sys_errno == EDQUOT ? SpoolErrc::disk_full : SpoolErrc::io_error,
+            e->sys_errno, e->path.string()};
+  identity_ = identity;
+  return {};
+}
+
+SpoolError Spool::renew_identity() { return write_identity(random_identity()); }
 
 SpoolError Spool::append(std::uint64_t seq, std::span<const std::uint8_t> payload, std::int64_t now_ns,
                          SourcePosition position) {

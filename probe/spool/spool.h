@@ -3,6 +3,8 @@
 // the common segment log. A batch leaves only when the gateway acks it; when the spool is full the oldest
 // segment is dropped and counted (or, under reject_newest, the new batch is refused and counted). Each batch
 // carries its capture position, so a restarted replay resumes right after the newest batch that survived.
+// Each spool has an identity, made with it and kept in it: the gateway counts batch seqs per spool, so a new spool
+// (a replaced card, a wiped folder) that numbers from 1 again is never taken for the batches of an earlier one.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -74,6 +76,11 @@ struct OpenResult {
   SpoolError error;
 };
 
+// The identity file in the spool's folder: 16 hex digits and a newline, written once through atomic_file.
+inline constexpr std::string_view kIdentityFile = "identity";
+std::string format_identity(std::uint64_t identity);                 // the 16 hex digits
+std::optional<std::uint64_t> parse_identity(std::string_view text);  // the file's text; nullopt: not exactly that form
+
 // Where in its source a record's data came from: the probe stores the capture position with every batch, so a
 // restarted replay resumes right after the newest batch that survived (in the spool, or acked by the gateway).
 struct SourcePosition {
@@ -124,12 +131,26 @@ class Spool {
   // Its position survives kill -9 and power loss together with the record (or the ack) it belongs to.
   [[nodiscard]] std::optional<NewestRecord> newest_record() const;
 
+  // The spool's identity (wire::Hello::spool_id): random and non-zero for a spool made by this version; 0 for a
+  // spool made before identities, which keeps numbering in the one sequence space the gateway has for it.
+  [[nodiscard]] std::uint64_t identity() const { return identity_; }
+  // Why open() made a new identity for a spool that had records (its file unreadable), else empty.
+  [[nodiscard]] const std::string& identity_note() const { return identity_note_; }
+  // A new random identity, written durably: the gateway's sequence space for the old one is not this spool's
+  // (it holds seqs this spool never made). Batches then resent go to a new space: stored twice at worst, not lost.
+  SpoolError renew_identity();
+
  private:
-  Spool(std::unique_ptr<segment_log::Log> log, FullPolicy full_policy)
-      : log_(std::move(log)), full_policy_(full_policy) {}
+  Spool(std::unique_ptr<segment_log::Log> log, FullPolicy full_policy, std::filesystem::path dir)
+      : log_(std::move(log)), full_policy_(full_policy), dir_(std::move(dir)) {}
+  SpoolError load_identity();
+  SpoolError write_identity(std::uint64_t identity);
 
   std::unique_ptr<segment_log::Log> log_;
   FullPolicy full_policy_;
+  std::filesystem::path dir_;
+  std::uint64_t identity_ = 0;
+  std::string identity_note_;
   std::uint64_t full_drop_records_ = 0;
   std::uint64_t full_drop_bytes_ = 0;
   std::uint64_t full_rejects_ = 0;

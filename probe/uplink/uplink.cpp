@@ -43,6 +43,11 @@ Uplink::~Uplink() = default;
 
 void Uplink::start() {
   if (state_ != State::idle) return;
+  const auto [identity, note] =
+      spool_.with([](spool::Spool& s) { return std::pair(s.identity(), s.identity_note()); });
+  if (!note.empty()) spdlog::warn("uplink: {}", note);
+  spdlog::info("uplink: spool identity {}{}", spool::format_identity(identity),
+               identity == 0 ? " (a spool made before identities: the probe's one sequence space)" : "");
   do_connect();
 }
 
@@ -136,7 +141,8 @@ void Uplink::on_tcp_connected(std::uint64_t session) {
 void Uplink::send_hello(std::uint64_t session) {
   state_ = State::hello;
   std::vector<std::uint8_t> frame;
-  const wire::Hello hello{config_.probe_id, config_.token, config_.software_version, probe_clock_ns()};
+  const std::uint64_t spool_id = spool_.with([](spool::Spool& s) { return s.identity(); });
+  const wire::Hello hello{config_.probe_id, config_.token, config_.software_version, probe_clock_ns(), spool_id};
   if (auto bad = encoder_.encode(hello, frame)) return fail(std::string("cannot encode hello: ") + std::string(to_string(*bad)));
   enqueue(std::move(frame));
   do_read(session);
@@ -208,6 +214,35 @@ void Uplink::on_hello_reply(const wire::HelloReply& reply) {
     return;
   }
   last_refusal_.reset();
+  // The gateway claims seqs this spool never made: its sequence space is another spool's under the same identity
+  // (a spool restored from a copy, or emptied but for its identity file). Acking would discard batches it never
+  // had: take a new identity, so the next session starts a space of its own, and resend everything unacked.
+  struct Renewal {
+    std::uint64_t last_seq, old_id, new_id;
+    spool::SpoolError error;
+  };
+  const auto renewal = spool_.with([&](spool::Spool& s) -> std::optional<Renewal> {
+    if (reply.acked_through <= s.last_seq()) return std::nullopt;
+    const std::uint64_t old_id = s.identity();
+    spool::SpoolError e = s.renew_identity();
+    return Renewal{s.last_seq(), old_id, s.identity(), std::move(e)};
+  });
+  if (renewal) {
+    {
+      const std::lock_guard lock(counters_mutex_);
+      ++counters_.spool_renewals;
+      ++counters_.connect_failures;
+    }
+    spdlog::warn("uplink: gateway {} holds probe '{}' batches through seq {} of spool {}, above this spool's last seq "
+                 "{}: not acking anything; {}",
+                 peer_, config_.probe_id, reply.acked_through, spool::format_identity(renewal->old_id),
+                 renewal->last_seq,
+                 renewal->error ? "cannot write a new spool identity: " + renewal->error.message()
+                                : "new spool identity " + spool::format_identity(renewal->new_id));
+    close_session();
+    schedule_reconnect(backoff_delay(config_.backoff, attempt_++, unit_random()));
+    return;
+  }
   state_ = State::ready;
   {
     const std::lock_guard lock(counters_mutex_);

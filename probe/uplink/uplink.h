@@ -75,6 +75,7 @@ struct UplinkCounters {
   std::uint64_t notices = 0;           // doorbells rung by the capture thread
   std::uint64_t notices_coalesced = 0; // rung while one was pending: merged into it (the full-policy)
   std::uint64_t protocol_errors = 0;   // frames the decoder refused, or a message out of place
+  std::uint64_t spool_renewals = 0;    // new spool identities taken: the gateway held seqs this spool never made
 };
 
 // Loads the client TLS context from the configuration; throws std::runtime_error naming the key on failure.

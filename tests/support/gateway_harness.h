@@ -183,8 +183,9 @@ class TestProbe {
     return socket_.available(ec) + (pending_.size() - pending_begin_);
   }
 
-  std::optional<wire::HelloReply> hello(const std::string& id, const std::string& token, std::int64_t clock_ns) {
-    if (!send(wire::Hello{id, token, "test-0.1", clock_ns})) return std::nullopt;
+  std::optional<wire::HelloReply> hello(const std::string& id, const std::string& token, std::int64_t clock_ns,
+                                        std::uint64_t spool_id = 0) {
+    if (!send(wire::Hello{id, token, "test-0.1", clock_ns, spool_id})) return std::nullopt;
     return receive_as<wire::HelloReply>();
   }
   void close() {

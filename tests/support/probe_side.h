@@ -94,6 +94,7 @@ class ProbeSide {
   }
 
   std::uint64_t unacked() { return shared_->with([](spool::Spool& s) { return s.depth().unacked_records; }); }
+  std::uint64_t spool_identity() { return shared_->with([](spool::Spool& s) { return s.identity(); }); }
   uplink::Uplink& link() { return *link_; }
   spool::SharedSpool& shared() { return *shared_; }
   boost::asio::io_context& io() { return io_; }

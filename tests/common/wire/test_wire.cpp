@@ -174,7 +174,7 @@ Batch sample_batch() {
 }
 
 std::vector<Message> one_of_each() {
-  Hello hello{"mall-east-07", std::string(300, 't'), "0.1.0", -5};
+  Hello hello{"mall-east-07", std::string(300, 't'), "0.1.0", -5, 0xfedcba9876543210ull};
   HelloReply accepted{HelloStatus::accepted, RefuseReason::none, 1'700'000'000'000'000'000, 41};
   HelloReply refused{HelloStatus::refused, RefuseReason::unsupported_version, 3, 0};
   Ack ack{100, {{102, 102}, {105, 110}, {std::numeric_limits<std::uint64_t>::max(), std::numeric_limits<std::uint64_t>::max()}}};
@@ -444,6 +444,70 @@ TEST_CASE("event rows: version 3 encodes to the documented bytes; versions 1 and
   Bytes cut_v1 = one_event_body(kRowV1);
   cut_v1.pop_back();
   CHECK(bad_reason_of(batch_frame_with_version(1, 9, cut_v1)) == BadReason::truncated_body);
+}
+
+TEST_CASE("hello: version 3 ends with the spool identity; versions 1 and 2 decode without one") {
+  const Hello hello{"p1", "tk", "v9", 0x0102030405060708, 0x1122334455667788ull};
+  const Bytes before_spool{0x02, 'p', '1', 0x02, 0x00, 't', 'k', 0x02, 'v', '9',
+                           0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+  Bytes v3 = before_spool;
+  v3.insert(v3.end(), {0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11});
+  CHECK(encode(hello) == frame_with_version(3, MessageType::hello, v3));
+
+  Message m;
+  REQUIRE(decode_one(frame_with_version(3, MessageType::hello, v3), m).status == ParseStatus::good);
+  CHECK(std::get<Hello>(m) == hello);
+  // Probes of versions 1 and 2 name no spool: spool 0, the one sequence space of before.
+  for (const std::uint8_t version : {std::uint8_t{1}, std::uint8_t{2}}) {
+    CAPTURE(version);
+    REQUIRE(decode_one(frame_with_version(version, MessageType::hello, before_spool), m).status == ParseStatus::good);
+    Hello old = hello;
+    old.spool_id = 0;
+    CHECK(std::get<Hello>(m) == old);
+    CHECK(bad_reason_of(frame_with_version(version, MessageType::hello, v3)) == BadReason::trailing_bytes);
+  }
+  CHECK(bad_reason_of(frame_with_version(3, MessageType::hello, before_spool)) == BadReason::truncated_body);
+}
+
+TEST_CASE("require_first: another type is refused from the header's type byte, before its body is read") {
+  // A batch whose zstd frame states 16 MiB: had its body been read, it would be decompressed or refused for it.
+  const Bytes zeros(16u << 20, 0);
+  Bytes bomb(ZSTD_compressBound(zeros.size()));
+  const std::size_t n = ZSTD_compress(bomb.data(), bomb.size(), zeros.data(), zeros.size(), 3);
+  REQUIRE_FALSE(ZSTD_isError(n));
+  bomb.resize(n);
+  const Bytes batch = batch_frame(1, kBatchCodecZstd, bomb);
+
+  Decoder dec;
+  dec.require_first(MessageType::hello);
+  Message m;
+  const ParseResult r = dec.parse(batch, m);
+  CHECK(r.status == ParseStatus::bad);
+  CHECK(r.reason == BadReason::unexpected_type);
+  CHECK(r.consumed == 4);  // magic, version, type: not one byte of the length or the body
+  CHECK(dec.frame_type() == MessageType::batch);
+  CHECK(std::holds_alternative<Hello>(m));  // nothing decoded into the message
+  CHECK(dec.parse(batch, m).status == ParseStatus::bad);  // and the stream stays refused
+
+  // The Hello first lifts it: what follows is any type, as before.
+  Decoder gated;
+  gated.require_first(MessageType::hello);
+  Bytes stream = encode(Hello{"p1", "tk", "v9", 1, 2});
+  const Bytes heartbeat = encode(Heartbeat{});
+  stream.insert(stream.end(), heartbeat.begin(), heartbeat.end());
+  const ParseResult first = gated.parse(stream, m);
+  REQUIRE(first.status == ParseStatus::good);
+  CHECK(std::holds_alternative<Hello>(m));
+  const ParseResult second = gated.parse(std::span<const std::uint8_t>(stream).subspan(first.consumed), m);
+  REQUIRE(second.status == ParseStatus::good);
+  CHECK(std::holds_alternative<Heartbeat>(m));
+
+  // Byte by byte: refused as soon as the type byte arrives.
+  Decoder slow;
+  slow.require_first(MessageType::hello);
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(slow.parse(std::span<const std::uint8_t>(batch).subspan(i, 1), m).status == ParseStatus::need_more);
+  CHECK(slow.parse(std::span<const std::uint8_t>(batch).subspan(3, 1), m).reason == BadReason::unexpected_type);
 }
 
 namespace {

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "gateway/journal/held_seqs.h"
 #include "gateway/journal/journal.h"
 #include "gateway/journal/journal_record.h"
@@ -44,9 +46,10 @@ TEST_CASE("held seqs: cumulative point, ranges, merging and acks") {
   CHECK_FALSE(restored.contains(4));
 }
 
-TEST_CASE("journal record: golden bytes and hostile input") {
+TEST_CASE("journal record: golden bytes and hostile input; version 1 records read as spool 0") {
   JournalRecordMeta meta;
   meta.probe_id = "ab";
+  meta.spool_id = 0x1122334455667788ull;
   meta.probe_seq = 0x0102;
   meta.received_ns = 5;
   meta.clock_offset_ns = -1;
@@ -56,7 +59,8 @@ TEST_CASE("journal record: golden bytes and hostile input") {
   std::vector<std::uint8_t> out;
   encode_journal_record(meta, frame, out);
   const std::vector<std::uint8_t> golden{
-      0x01, 0x02, 'a', 'b',                                           // version, id
+      0x02, 0x02, 'a', 'b',                                           // version, id
+      0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,                 // spool
       0x02, 0x01, 0, 0, 0, 0, 0, 0,                                   // probe seq
       0x05, 0, 0, 0, 0, 0, 0, 0,                                      // received
       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,                 // offset -1
@@ -67,6 +71,8 @@ TEST_CASE("journal record: golden bytes and hostile input") {
   const auto view = decode_journal_record(out);
   REQUIRE(view);
   CHECK(view->meta.probe_id == "ab");
+  CHECK(view->meta.spool_id == 0x1122334455667788ull);
+  CHECK(view->meta.probe_seq == 0x0102);
   CHECK(view->meta.clock_offset_ns == -1);
   CHECK(view->meta.offset_known);
   CHECK_FALSE(view->meta.replay);
@@ -77,8 +83,21 @@ TEST_CASE("journal record: golden bytes and hostile input") {
   longer.push_back(0);
   CHECK_FALSE(decode_journal_record(longer));
   auto bad_flags = out;
-  bad_flags[36] = 0x80;
+  bad_flags[44] = 0x80;
   CHECK_FALSE(decode_journal_record(bad_flags));
+  auto unknown_version = out;
+  unknown_version[0] = 3;
+  CHECK_FALSE(decode_journal_record(unknown_version));
+
+  // A record written before spool identities: no spool field, read as spool 0.
+  std::vector<std::uint8_t> v1 = golden;
+  v1[0] = 0x01;
+  v1.erase(v1.begin() + 4, v1.begin() + 12);
+  const auto old = decode_journal_record(v1);
+  REQUIRE(old);
+  CHECK(old->meta.spool_id == 0);
+  CHECK(old->meta.probe_seq == 0x0102);
+  CHECK(std::vector<std::uint8_t>(old->frame.begin(), old->frame.end()) == frame);
 }
 
 TEST_CASE("journal: stores, dedups, survives reopen and a torn tail, and locks its directory") {
@@ -101,11 +120,11 @@ TEST_CASE("journal: stores, dedups, survives reopen and a torn tail, and locks i
     CHECK(j.journal->store(meta("a", 3), frame) == StoreOutcome::stored);
     CHECK(j.journal->store(meta("b", 1), frame) == StoreOutcome::stored);
     CHECK(j.journal->store(meta("a", 1), frame) == StoreOutcome::duplicate);
-    CHECK(j.journal->durable_through("a") == 0);  // not before a commit
+    CHECK(j.journal->durable_through("a", 0) == 0);  // not before a commit
     CHECK(j.journal->needs_commit());
     REQUIRE_FALSE(j.journal->commit());
-    CHECK(j.journal->durable_through("a") == 1);
-    CHECK(j.journal->ack_for("a") == wire::Ack{1, {{3, 3}}});
+    CHECK(j.journal->durable_through("a", 0) == 1);
+    CHECK(j.journal->ack_for("a", 0) == wire::Ack{1, {{3, 3}}});
   }
   // A crash mid-append leaves half a record: cut off on open, the rest kept.
   std::filesystem::path segment;
@@ -120,10 +139,10 @@ TEST_CASE("journal: stores, dedups, survives reopen and a torn tail, and locks i
   auto j = Journal::open(options);
   REQUIRE(j.journal);
   CHECK(j.journal->stats().torn_records == 1);
-  CHECK(j.journal->durable_through("a") == 1);
-  CHECK(j.journal->holds("a", 3));
-  CHECK(j.journal->holds("b", 1));
-  CHECK_FALSE(j.journal->holds("b", 2));
+  CHECK(j.journal->durable_through("a", 0) == 1);
+  CHECK(j.journal->holds("a", 0, 3));
+  CHECK(j.journal->holds("b", 0, 1));
+  CHECK_FALSE(j.journal->holds("b", 0, 2));
   JournalEntry e;
   std::vector<std::pair<std::string, std::uint64_t>> seen;
   std::uint64_t after = 0;
@@ -134,6 +153,97 @@ TEST_CASE("journal: stores, dedups, survives reopen and a torn tail, and locks i
   CHECK(seen == std::vector<std::pair<std::string, std::uint64_t>>{{"a", 1}, {"a", 3}, {"b", 1}});
   CHECK(j.journal->store(meta("a", 2), frame) == StoreOutcome::stored);
   REQUIRE_FALSE(j.journal->commit());
-  CHECK(j.journal->durable_through("a") == 3);
+  CHECK(j.journal->durable_through("a", 0) == 3);
   CHECK(j.journal->stats().last_journal_seq == 4);
+}
+
+TEST_CASE("journal: each spool of a probe has a sequence space of its own, kept through a trim and a reopen") {
+  TempDir dir;
+  JournalOptions options;
+  options.dir = dir.path();
+  options.max_bytes = 8u << 20;
+  const std::vector<std::uint8_t> frame(300, 0x5a);
+  constexpr std::uint64_t kOld = 0x00000000000000aaull;
+  constexpr std::uint64_t kNew = 0xfedcba9876543210ull;
+  auto meta = [](std::uint64_t spool, std::uint64_t seq) {
+    JournalRecordMeta m;
+    m.probe_id = "a";
+    m.spool_id = spool;
+    m.probe_seq = seq;
+    return m;
+  };
+  {
+    auto j = Journal::open(options);
+    REQUIRE(j.journal);
+    CHECK(j.journal->begin_spool("a", kOld));
+    CHECK_FALSE(j.journal->begin_spool("a", kOld));  // known: a reconnect of the same spool
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) CHECK(j.journal->store(meta(kOld, seq), frame) == StoreOutcome::stored);
+    REQUIRE_FALSE(j.journal->commit());
+    CHECK(j.journal->durable_through("a", kOld) == 5);
+
+    // A replaced card: the new spool numbers from 1 again, and nothing of it is taken for the old one's.
+    CHECK(j.journal->begin_spool("a", kNew));
+    CHECK(j.journal->spools_of("a") == 2);
+    CHECK(j.journal->latest_spool("a") == kNew);
+    CHECK(j.journal->durable_through("a", kNew) == 0);
+    CHECK(j.journal->store(meta(kNew, 1), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta(kNew, 2), frame) == StoreOutcome::stored);
+    CHECK(j.journal->store(meta(kOld, 2), frame) == StoreOutcome::duplicate);
+    REQUIRE_FALSE(j.journal->commit());
+    CHECK(j.journal->durable_through("a", kNew) == 2);
+    CHECK(j.journal->durable_through("a", kOld) == 5);
+    CHECK(j.journal->ack_for("a", kNew) == wire::Ack{2, {}});
+    CHECK(j.journal->stats().spools_new == 2);
+    // The old spool's first three are published and trimmed: the snapshot must remember them per spool.
+    REQUIRE_FALSE(j.journal->consume_through(3));
+  }
+  const auto snapshot = nlohmann::json::parse(std::ifstream(dir.path() / "held.json"));
+  CHECK(snapshot.at("format") == 2);
+  CHECK(snapshot.at("probes").at("a").size() == 2);
+  {
+    auto j = Journal::open(options);
+    REQUIRE(j.journal);
+    CHECK(j.journal->durable_through("a", kOld) == 5);
+    CHECK(j.journal->durable_through("a", kNew) == 2);
+    CHECK(j.journal->holds("a", kOld, 1));  // trimmed, remembered by the snapshot
+    CHECK_FALSE(j.journal->holds("a", kNew, 3));
+    CHECK(j.journal->latest_spool("a") == kNew);
+    CHECK_FALSE(j.journal->begin_spool("a", kNew));
+    JournalEntry e;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;
+    std::uint64_t after = 0;
+    while (const auto s = j.journal->read_next(after, e)) {
+      seen.emplace_back(e.meta.spool_id, e.meta.probe_seq);
+      after = *s;
+    }
+    // Both spools' batches are there to publish: the old spool's 4 and 5, the new one's 1 and 2.
+    CHECK(seen == std::vector<std::pair<std::uint64_t, std::uint64_t>>{{kOld, 4}, {kOld, 5}, {kNew, 1}, {kNew, 2}});
+  }
+}
+
+TEST_CASE("journal: a dedup snapshot of before spool identities reads as spool 0; spaces beyond the bound go") {
+  TempDir dir;
+  {
+    std::ofstream out(dir.path() / "held.json");
+    out << R"({"next_journal_seq": 40, "probes": {"a": {"cumulative": 30, "ranges": [[33, 35]]}}})";
+  }
+  JournalOptions options;
+  options.dir = dir.path();
+  auto j = Journal::open(options);
+  REQUIRE(j.journal);
+  CHECK(j.journal->durable_through("a", 0) == 30);
+  CHECK(j.journal->holds("a", 0, 34));
+  CHECK_FALSE(j.journal->holds("a", 0, 31));
+  CHECK(j.journal->durable_through("a", 7) == 0);
+
+  // Spools 1..kMaxSpoolsPerProbe beside spool 0: the least recently used (spool 0) is forgotten, then spool 1.
+  for (std::uint64_t spool = 1; spool <= kMaxSpoolsPerProbe; ++spool) CHECK(j.journal->begin_spool("a", spool));
+  CHECK(j.journal->spools_of("a") == kMaxSpoolsPerProbe);
+  CHECK(j.journal->stats().spools_forgotten == 1);
+  CHECK(j.journal->durable_through("a", 0) == 0);
+  CHECK_FALSE(j.journal->begin_spool("a", 1));  // used again: now the most recent
+  CHECK(j.journal->begin_spool("a", 100));
+  CHECK(j.journal->stats().spools_forgotten == 2);
+  CHECK_FALSE(j.journal->begin_spool("a", 1));
+  CHECK(j.journal->begin_spool("a", 2));  // spool 2 was the one forgotten for 100
 }

@@ -4,6 +4,7 @@
 #include <zstd.h>
 
 #include <fstream>
+#include <map>
 #include <iterator>
 #include <tuple>
 #include <nlohmann/json.hpp>
@@ -94,6 +95,50 @@ TEST_CASE("a frame before the hello closes the connection, counted") {
   CHECK_FALSE(probe.receive(3000ms).has_value());
   CHECK(probe.wait_closed());
   CHECK(eventually([&] { return gw.counters().closes(CloseReason::frame_before_hello) == 1; }));
+  CHECK(journal_entries(gw).empty());
+}
+
+TEST_CASE("a batch before the hello is refused from its header: its body is never read, let alone decompressed") {
+  TempDir dir;
+  auto config = test_config(dir.path());
+  config.hello_timeout_s = 60;  // a gateway that waited for the body would still be waiting when the test ends
+  GatewayUnderTest gw(config);
+  {
+    // Only the header of a batch announcing 900 KiB: the body never comes, and is not needed to refuse it.
+    TestProbe probe;
+    REQUIRE(probe.connect(gw.port()));
+    const std::vector<std::uint8_t> header{0x46, 0x57, wire::kWireVersion, 0x03, 0x00, 0x10, 0x0e, 0x00};
+    REQUIRE(probe.send_bytes(header));
+    CHECK(probe.wait_closed());
+    CHECK(eventually([&] { return gw.counters().closes(CloseReason::frame_before_hello) == 1; }));
+    CHECK(gw.counters().bad(wire::BadReason::unexpected_type) == 1);
+  }
+  {
+    // A whole 16 MiB zstd bomb sent first: refused as frame_before_hello, not from its stated size.
+    const std::vector<std::uint8_t> zeros(16u << 20, 0);
+    std::vector<std::uint8_t> bomb(ZSTD_compressBound(zeros.size()));
+    const std::size_t n = ZSTD_compress(bomb.data(), bomb.size(), zeros.data(), zeros.size(), 19);
+    REQUIRE_FALSE(ZSTD_isError(n));
+    bomb.resize(n);
+    std::vector<std::uint8_t> frame;
+    wire::append_frame(frame, wire::MessageType::batch, [&](std::vector<std::uint8_t>& o) {
+      for (int i = 0; i < 8; ++i) o.push_back(i == 0 ? 1 : 0);  // seq 1
+      o.push_back(wire::kBatchCodecZstd);
+      o.insert(o.end(), bomb.begin(), bomb.end());
+    });
+    MESSAGE("zstd bomb frame: " << frame.size() << " bytes stating " << zeros.size() << " decompressed");
+    TestProbe probe;
+    REQUIRE(probe.connect(gw.port()));
+    REQUIRE(probe.send_bytes(frame));
+    CHECK(probe.wait_closed());
+    CHECK(eventually([&] { return gw.counters().closes(CloseReason::frame_before_hello) == 2; }));
+  }
+  // Nothing was judged from a body: no decompression refusal, no batch received, nothing stored.
+  CHECK(gw.counters().bad(wire::BadReason::unexpected_type) == 2);
+  CHECK(gw.counters().bad(wire::BadReason::decompressed_too_large) == 0);
+  CHECK(gw.counters().bad(wire::BadReason::crc_mismatch) == 0);
+  CHECK(ReceiveCounters::get(gw.counters().batches_received) == 0);
+  CHECK(gw.counters().closes(CloseReason::hello_timeout) == 0);
   CHECK(journal_entries(gw).empty());
 }
 
@@ -249,6 +294,66 @@ TEST_CASE("restart on the same journal: acked_through survives and resends count
   const auto entries = journal_entries(gw);
   REQUIRE(entries.size() == 6);
   for (std::size_t i = 0; i < entries.size(); ++i) CHECK(entries[i].meta.probe_seq == i + 1);
+}
+
+TEST_CASE("a new spool under the same probe id starts a sequence space of its own; both spools' batches stay") {
+  TempDir dir;
+  std::mt19937 rng(11);
+  constexpr std::uint64_t kOldSpool = 0x1111111111111111ull;
+  constexpr std::uint64_t kNewSpool = 0x2222222222222222ull;
+  auto send_all = [&](TestProbe& probe, std::uint64_t through) {
+    for (std::uint64_t seq = 1; seq <= through; ++seq) REQUIRE(probe.send(make_batch(seq, 4, now_ns(), rng)));
+    wire::Ack last;
+    REQUIRE(eventually([&] {
+      if (auto a = probe.receive_as<wire::Ack>(100ms)) last = *a;
+      return last.cumulative == through;
+    }));
+  };
+  {
+    GatewayUnderTest gw(test_config(dir.path()));
+    TestProbe probe;
+    REQUIRE(probe.connect(gw.port()));
+    const auto reply = probe.hello("entrance", "s3cret", now_ns(), kOldSpool);
+    REQUIRE(reply);
+    CHECK(reply->acked_through == 0);
+    send_all(probe, 8);
+    CHECK(ReceiveCounters::get(gw.counters().spools_new) == 1);
+  }
+  // The gateway restarted meanwhile; the probe comes back with a new spool numbered from 1.
+  GatewayUnderTest gw(test_config(dir.path()));
+  {
+    TestProbe probe;
+    REQUIRE(probe.connect(gw.port()));
+    const auto reply = probe.hello("entrance", "s3cret", now_ns(), kNewSpool);
+    REQUIRE(reply);
+    CHECK(reply->acked_through == 0);  // not the old spool's 8
+    send_all(probe, 5);
+  }
+  CHECK(ReceiveCounters::get(gw.counters().spools_new) == 1);
+  CHECK(ReceiveCounters::get(gw.counters().batches_stored) == 5);
+  CHECK(ReceiveCounters::get(gw.counters().batches_duplicate) == 0);
+  {
+    // The old spool again (say its card came back): its space is still there.
+    TestProbe probe;
+    REQUIRE(probe.connect(gw.port()));
+    const auto reply = probe.hello("entrance", "s3cret", now_ns(), kOldSpool);
+    REQUIRE(reply);
+    CHECK(reply->acked_through == 8);
+  }
+  {
+    // A probe of before identities (spool 0) has a space of its own too: the behaviour of before.
+    TestProbe probe;
+    REQUIRE(probe.connect(gw.port()));
+    const auto reply = probe.hello("entrance", "s3cret", now_ns(), 0);
+    REQUIRE(reply);
+    CHECK(reply->acked_through == 0);
+  }
+  CHECK(ReceiveCounters::get(gw.counters().spools_new) == 1);  // spool 0 is no identity: not counted
+  const auto entries = journal_entries(gw);
+  std::map<std::uint64_t, std::vector<std::uint64_t>> seqs_by_spool;
+  for (const auto& e : entries) seqs_by_spool[e.meta.spool_id].push_back(e.meta.probe_seq);
+  CHECK(seqs_by_spool == std::map<std::uint64_t, std::vector<std::uint64_t>>{
+                             {kOldSpool, {1, 2, 3, 4, 5, 6, 7, 8}}, {kNewSpool, {1, 2, 3, 4, 5}}});
 }
 
 TEST_CASE("journal full: no ack, nothing dropped; consuming frees space and the waiting batch is acked") {

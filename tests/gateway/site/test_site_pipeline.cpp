@@ -104,7 +104,7 @@ class Site {
 
   void store(const std::string& probe, std::vector<PresenceEvent> events) {
     wire::Batch batch;
-    batch.seq = journal_->durable_through(probe) + 1;
+    batch.seq = journal_->durable_through(probe, 0) + 1;
     batch.body.events = std::move(events);
     std::vector<std::uint8_t> frame;
     REQUIRE_FALSE(encoder_.encode(batch, frame));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_text.h"
 #include "probe/spool/spool.h"
 #include "tests/support/scratch.h"
 
@@ -447,4 +448,56 @@ TEST_CASE("format 1 segments and watermark files are still read; new records go 
   CHECK(again->acked_watermark() == 4);
   CHECK(unacked_seqs(*again) == std::vector<std::uint64_t>{5});
   CHECK(again->newest_record()->position == SourcePosition{9, 9});
+}
+
+TEST_CASE("spool identity: made random with a new spool and kept; a spool of before identities keeps 0") {
+  TempDir dir;
+  std::uint64_t first = 0;
+  {
+    auto spool = open_ok(dir.path() / "new");
+    first = spool->identity();
+    CHECK(first != 0);
+    REQUIRE_FALSE(spool->append(1, payload_for(1), 0));
+  }
+  const fs::path file = dir.path() / "new" / std::string(kIdentityFile);
+  CHECK(parse_identity(footfall::read_file(file).text) == first);
+  CHECK(open_ok(dir.path() / "new")->identity() == first);  // kept across a restart
+
+  // A wiped folder is a new spool: another identity, so the gateway starts a new sequence space for it.
+  fs::remove_all(dir.path() / "new");
+  const std::uint64_t second = open_ok(dir.path() / "new")->identity();
+  CHECK(second != 0);
+  CHECK(second != first);
+
+  // A spool with records but no identity file was made before identities: 0, the probe's one space of before.
+  {
+    auto spool = open_ok(dir.path() / "old");
+    REQUIRE_FALSE(spool->append(1, payload_for(1), 0));
+  }
+  fs::remove(dir.path() / "old" / std::string(kIdentityFile));
+  CHECK(open_ok(dir.path() / "old")->identity() == 0);
+  CHECK(open_ok(dir.path() / "old")->identity() == 0);  // and it is written down: decided once
+
+  // An unreadable identity file on a spool with records: a new identity, said why.
+  {
+    std::ofstream(dir.path() / "old" / std::string(kIdentityFile)) << "not an identity\n";
+  }
+  auto rotted = open_ok(dir.path() / "old");
+  CHECK(rotted->identity() != 0);
+  CHECK_FALSE(rotted->identity_note().empty());
+  const std::uint64_t before = rotted->identity();
+  REQUIRE_FALSE(rotted->renew_identity());
+  CHECK(rotted->identity() != before);
+  CHECK(parse_identity(footfall::read_file(dir.path() / "old" / std::string(kIdentityFile)).text) == rotted->identity());
+}
+
+TEST_CASE("spool identity text: exactly 16 lowercase hex digits and a newline") {
+  CHECK(format_identity(0x00ab00cd00ef0012ull) == "00ab00cd00ef0012");
+  CHECK(parse_identity("00ab00cd00ef0012\n") == 0x00ab00cd00ef0012ull);
+  CHECK(parse_identity("ffffffffffffffff\n") == 0xffffffffffffffffull);
+  CHECK_FALSE(parse_identity("00ab00cd00ef0012"));
+  CHECK_FALSE(parse_identity("00AB00CD00EF0012\n"));
+  CHECK_FALSE(parse_identity("0ab00cd00ef0012\n"));
+  CHECK_FALSE(parse_identity("00ab00cd00ef00123\n"));
+  CHECK_FALSE(parse_identity(""));
 }

@@ -199,6 +199,38 @@ TEST_CASE("uplink: batches held without acks are forgotten after the next HelloR
   CHECK(probe.link().counters().ack_timeouts == 1);
 }
 
+TEST_CASE("uplink: the Hello names the spool; a gateway claiming seqs the spool never made gets nothing acked") {
+  FakeGateway gateway;  // one sequence space per probe id, whatever the spool: a gateway of before identities
+  std::uint64_t old_identity = 0;
+  {
+    ProbeSide probe(test_uplink_config(gateway.port()));
+    old_identity = probe.spool_identity();
+    CHECK(old_identity != 0);
+    probe.append(10);
+    probe.link().start();
+    REQUIRE(probe.run_until([&] { return probe.unacked() == 0; }));
+    REQUIRE(gateway.seen().hellos.size() == 1);
+    CHECK(gateway.seen().hellos[0].spool_id == old_identity);
+  }
+  // The same probe id with a new spool of 3 batches: the gateway says it holds 1..10. Those are not this spool's:
+  // the probe acks none of its own, takes a new identity and tries again (and again, this gateway being blind).
+  ProbeSide probe(test_uplink_config(gateway.port()));
+  const std::uint64_t new_identity = probe.spool_identity();
+  CHECK(new_identity != old_identity);
+  probe.append(3);
+  probe.link().start();
+  REQUIRE(probe.run_until([&] { return probe.link().counters().spool_renewals >= 2; }));
+  CHECK(probe.unacked() == 3);  // nothing discarded
+  CHECK(probe.link().counters().batches_acked == 0);
+  CHECK(probe.link().counters().connects == 0);
+  const auto seen = gateway.seen();
+  REQUIRE(seen.hellos.size() >= 3);
+  CHECK(seen.hellos[1].spool_id == new_identity);
+  CHECK(seen.hellos[2].spool_id != new_identity);  // each renewal is what the next Hello names
+  CHECK(seen.hellos[2].spool_id != 0);
+  CHECK(seen.batches == 10);  // no batch of the new spool was sent
+}
+
 TEST_CASE("uplink: a refused token is logged and retried the long way, not in a tight loop") {
   GatewayPolicy policy;
   policy.hello = [](const wire::Hello&, std::uint32_t) { return std::optional{RefuseReason::bad_token}; };

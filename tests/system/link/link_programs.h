@@ -144,6 +144,9 @@ struct JournalContents {
   std::map<std::uint64_t, EventBag> events_by_seq;           // probe_seq -> its events
   std::map<std::uint64_t, std::uint64_t> sightings_by_seq;   // probe_seq -> sightings in it
   std::map<std::uint64_t, std::set<std::uint64_t>> records_by_seq;  // probe_seq -> journal records holding it
+  // (spool, probe_seq) -> journal records holding it: a probe's seqs count within its spool
+  std::map<std::pair<std::string, std::uint64_t>, std::set<std::uint64_t>> records_by_spool_seq;
+  std::map<std::string, EventBag> events_by_spool;
   std::set<std::string> probes;
   std::uint64_t sightings = 0;
   bool all_replay = true;
@@ -158,12 +161,15 @@ inline JournalContents parse_journal_dump(const std::string& text) {
     const auto seq = j.at("probe_seq").get<std::uint64_t>();
     c.probes.insert(j.at("probe").get<std::string>());
     c.records_by_seq[seq].insert(j.at("journal_seq").get<std::uint64_t>());
+    const auto spool = j.at("spool").get<std::string>();
+    c.records_by_spool_seq[{spool, seq}].insert(j.at("journal_seq").get<std::uint64_t>());
     c.all_replay = c.all_replay && j.at("replay").get<bool>();
     c.no_correction = c.no_correction && j.at("clock_offset_ns").get<std::int64_t>() == 0;
     if (j.at("record") == "event") {
       const EventKey e = event_key(j);
       c.events.insert(e);
       c.events_by_seq[seq].insert(e);
+      c.events_by_spool[spool].insert(e);
     } else {
       ++c.sightings;
       ++c.sightings_by_seq[seq];

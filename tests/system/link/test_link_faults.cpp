@@ -1,6 +1,6 @@
 // Faults on the probe -> gateway link, with the real programs on 127.0.0.1: a probe replays a footfall-sim
 // capture into a gateway while the test kills the gateway (a), kills the probe (b), cuts the network (c) or
-// keeps the gateway away until the probe's spool overflows (d). Each compares what the gateway's journal holds
+// keeps the gateway away until the probe's spool overflows (d), or gives the probe a new spool (e). Each compares what the gateway's journal holds
 // (`footfall-gateway journal`) with what the probe computes from the same file (`footfall-probe presence`).
 //
 // Events are compared on (kind, mac, ts_ns, first_seen_ns, last_seen_ns, frames, dwell_s) as multisets.
@@ -487,4 +487,74 @@ TEST_CASE("link (d): the gateway away until the spool overflows: exactly the dro
   CHECK(held.sightings + sightings_in_dropped == base.sightings);
   MESSAGE("lost " << lost.size() << " events and " << sightings_in_dropped << " sightings in " << missing.size()
                   << " dropped batches");
+}
+
+TEST_CASE("link (e): a new spool under the same probe id (a replaced card) while the gateway is down: all held") {
+  const SimCapture& mall = SimCapture::mall();
+  TempDir dir;
+  GatewayProgram gateway(dir.path() / "gateway", free_port());
+  gateway.start();
+  const fs::path spool = dir.path() / "spool";
+  const auto config = probe_config(mall.pcap(), spool, gateway.port());
+  ProbeProgram first(dir.path() / "first", config);
+  first.start();
+  REQUIRE_MESSAGE(first.wait(60s) == 0, first.log());
+  const auto first_batches = first.summary("batches_spooled");
+  REQUIRE(first_batches);
+  REQUIRE(*first_batches > 300);
+  const std::string first_identity = read_text(spool / "identity");
+  REQUIRE(first_identity.size() == 17);
+  REQUIRE(gateway.stop() == 0);
+
+  // The card is replaced (the spool folder is gone, the board keeps its probe id), and the gateway is down
+  // while the new spool fills with the whole file: its batches are numbered from 1 again.
+  fs::remove_all(spool);
+  ProbeProgram second(dir.path() / "second", config);
+  second.start();
+  REQUIRE(eventually([&] { return second.checkpoint() == mall.packets() || !second.running(); }, 60s));
+  REQUIRE_MESSAGE(second.running(), second.log());
+  const std::string second_identity = read_text(spool / "identity");
+  CHECK(second_identity.size() == 17);
+  CHECK(second_identity != first_identity);
+  gateway.start();
+  REQUIRE_MESSAGE(second.wait(60s) == 0, second.log());
+  const auto second_batches = second.summary("batches_spooled");
+  REQUIRE(second_batches);
+  CHECK(*second_batches == *first_batches);  // the same file, the same batches
+  // Acked because the gateway stored them, not because it held seqs of the old spool.
+  CHECK(second.summary("batches_sent") >= second_batches);
+  CHECK(second.summary("batches_acked") == second_batches);
+  CHECK(second.summary("batches_lost") == 0);
+  REQUIRE(gateway.stop() == 0);
+  CHECK(gateway.log().find("new spool") != std::string::npos);
+  const auto health = gateway.health();
+  REQUIRE(!health.is_null());
+  CHECK(health["receive"]["spools_new"] == 1);
+  CHECK(health["probes"]["entrance"]["acked_through"] == *second_batches);
+
+  // Every batch of both spools is held, once each: seqs 1..N of the first spool and 1..N of the second.
+  const JournalContents held = gateway.journal();
+  const std::string old_name = first_identity.substr(0, 16);
+  const std::string new_name = second_identity.substr(0, 16);
+  std::map<std::string, std::uint64_t> per_spool;
+  for (const auto& [key, records] : held.records_by_spool_seq) {
+    INFO("spool " << key.first << " seq " << key.second);
+    CHECK(records.size() == 1);
+    CHECK(key.second >= 1);
+    per_spool[key.first] += 1;
+  }
+  CHECK(per_spool == std::map<std::string, std::uint64_t>{{old_name, *first_batches}, {new_name, *second_batches}});
+  MESSAGE("held: " << per_spool[old_name] << " batches of spool " << old_name << ", " << per_spool[new_name]
+                   << " of spool " << new_name);
+  // Each spool holds exactly what the probe computes from the file.
+  const EventBag& reference = mall.reference_bag();
+  for (const std::string& name : {old_name, new_name}) {
+    INFO("spool " << name);
+    const auto it = held.events_by_spool.find(name);
+    REQUIRE(it != held.events_by_spool.end());
+    const EventBag& events = it->second;
+    const EventBag lost = minus(reference, events);
+    CHECK_MESSAGE(lost.empty(), lost.size() << " reference events not held:" << sample(lost));
+    CHECK(events.size() == reference.size());
+  }
 }
