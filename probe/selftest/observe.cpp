@@ -24,6 +24,7 @@
 #include "common/wire/codec.h"
 #include "probe/parse/packet.h"
 #include "probe/pipeline/sighting.h"
+#include "probe/spool/spool.h"
 #include "probe/uplink/uplink.h"
 
 extern char** environ;
@@ -268,7 +269,11 @@ class HelloExchange {
   void send_hello() {
     answer_.reached = GatewayAnswer::Stage::hello;
     answer_.sent_ns = clock::wall_ns();
-    const wire::Hello hello{config_.probe_id, config_.token, version_, answer_.sent_ns};
+    // The spool's own identity, as the running probe sends it, so the gateway answers for this spool's batches.
+    std::uint64_t spool_id = 0;
+    if (const FileText id = read_file(fs::path(config_.spool.dir) / spool::kIdentityFile, 64); id.ok())
+      spool_id = spool::parse_identity(id.text).value_or(0);
+    const wire::Hello hello{config_.probe_id, config_.token, version_, answer_.sent_ns, spool_id};
     if (auto bad = encoder_.encode(hello, frame_)) return stop("cannot encode the Hello: " + std::string(to_string(*bad)));
     auto on_written = [this](const error_code& ec, std::size_t) {
       if (ec) return stop("cannot send the Hello: " + ec.message());
