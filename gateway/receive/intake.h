@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/repeated_log.h"
 #include "common/wire/codec.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/health/probe_health.h"
@@ -47,6 +48,9 @@ class Intake {
   // The session keeps a batch the full journal refused and stops reading until retry_waiting_batch() takes it.
   void wait_for_space(const std::shared_ptr<ProbeSession>& session);
   void on_closed(ProbeSession& session, CloseReason reason);
+  // The log line of a session that ended in trouble, one limit per reason: a peer that reconnects and fails in
+  // a loop gets its first line and then a count every 10 s.
+  RepeatedLog& closed_log(CloseReason reason) { return *closed_logs_[static_cast<std::size_t>(reason)]; }
 
   // --- what the server calls ---
   // The next stage consumed journal records: batches waiting for space may go in now.
@@ -78,6 +82,10 @@ class Intake {
   bool space_timer_armed_ = false;
   bool journal_full_ = false;
   bool stopping_ = false;
+  std::vector<std::unique_ptr<RepeatedLog>> closed_logs_;
+  RepeatedLog hello_refused_log_{spdlog::level::warn};
+  RepeatedLog store_failed_log_{spdlog::level::err};
+  RepeatedLog encode_failed_log_{spdlog::level::err};
 };
 
 // An untrusted string made safe for one log line (non-printable bytes as \xNN).

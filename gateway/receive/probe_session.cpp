@@ -247,8 +247,8 @@ void ProbeSession::close(CloseReason reason, std::string_view detail) {
       if (was_refusing) break;  // the refusal itself was logged
       [[fallthrough]];
     default:
-      spdlog::warn("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
-                   detail.empty() ? "" : ": ", detail);
+      intake_.closed_log(reason)("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
+                                 detail.empty() ? "" : ": ", detail);
   }
   intake_.on_closed(*this, reason);
 }
