@@ -64,9 +64,11 @@ class RepeatLimit {
 // " (repeated 10587 times in the last 10 s)", or "" when nothing was held back.
 inline std::string repeat_suffix(const RepeatLimit::Verdict& v) {
   if (v.held_back == 0) return {};
-  const std::int64_t s = (v.over_ns + 500'000'000) / 1'000'000'000;
+  const std::string span = v.over_ns < 1'000'000'000
+                               ? std::to_string((v.over_ns + 500'000) / 1'000'000) + " ms"
+                               : std::to_string((v.over_ns + 500'000'000) / 1'000'000'000) + " s";
   return " (repeated " + std::to_string(v.held_back) + (v.held_back == 1 ? " time" : " times") + " in the last " +
-         std::to_string(s) + " s)";
+         span + ")";
 }
 
 // A RepeatLimit in front of spdlog, for one call site; any thread. The destructor writes what is still held back.

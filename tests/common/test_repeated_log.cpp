@@ -62,6 +62,7 @@ TEST_CASE("RepeatLimit: first, then one per interval with the count held back") 
   REQUIRE(held);
   CHECK(held->held_back == 1);
   CHECK(footfall::repeat_suffix(*held) == " (repeated 1 time in the last 3 s)");
+  CHECK(footfall::repeat_suffix({true, 407, 10'400'000}) == " (repeated 407 times in the last 10 ms)");
   // After a quiet interval the line is written at once, with nothing to report.
   const auto later = limit.occur(500 * kSecond);
   CHECK(later.write);
