@@ -129,10 +129,15 @@ std::optional<SchemaPattern> SchemaPattern::compile(std::string_view p) {
 bool SchemaPattern::matches(std::string_view text) const {
   // A set of (atom, repetitions so far) states advanced one code point at a time: no backtracking.
   const std::size_t n = first_state_.back() + 1;
-  std::vector<std::uint8_t> on(n, 0);
-  std::vector<std::uint8_t> next(n, 0);
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> live;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> live_next;
+  // Scratch kept per thread: a payload has thousands of strings to match.
+  thread_local std::vector<std::uint8_t> on;
+  thread_local std::vector<std::uint8_t> next;
+  thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> live;
+  thread_local std::vector<std::pair<std::uint32_t, std::uint32_t>> live_next;
+  on.assign(n, 0);
+  next.assign(n, 0);
+  live.clear();
+  live_next.clear();
   const auto enter = [&](std::vector<std::uint8_t>& set, std::vector<std::pair<std::uint32_t, std::uint32_t>>& list,
                          std::uint32_t atom, std::uint32_t count) {
     while (true) {
