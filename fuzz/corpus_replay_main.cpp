@@ -1,6 +1,7 @@
 // Runs a fuzz target's committed seed corpus without libFuzzer, so that every test run (and the sanitizer
 // presets above all) exercises it: each file as it is, every truncation of it, and each byte replaced by a few
-// values that matter to a JSON text. Exit 0 when nothing crashed.
+// values that matter to a JSON text. Exit 0 when nothing crashed. The seeds of fuzz/corpus/ begin with the
+// target's selector byte as a digit ('0' visits / probe.json, ...), so they read as text.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
