@@ -35,13 +35,15 @@ SubmitOutcome IngestPipeline::submit(std::string_view topic, std::string_view pa
                              : ParseResult(ParseError{"bad_topic", std::string(topic) + ": not a footfall/v1 data topic"});
   if (auto* bad = std::get_if<ParseError>(&parsed)) {
     std::uint64_t n = 0;
+    RepeatedLog* log = nullptr;
     {
       std::lock_guard lock(mutex_);
       n = ++counters_.malformed[bad->reason];
+      auto& slot = malformed_logs_[bad->reason];
+      if (!slot) slot = std::make_unique<RepeatedLog>(spdlog::level::warn);
+      log = slot.get();
     }
-    // Logged for the first few of each reason and then every 1000th, so a broken sender cannot flood the log.
-    if (n <= 5 || n % 1000 == 0)
-      spdlog::warn("ingest: malformed payload on {} ({} #{}): {}", topic, bad->reason, n, bad->detail);
+    (*log)("ingest: malformed payload on {} ({} #{}): {}", topic, bad->reason, n, bad->detail);
     return SubmitOutcome::malformed;
   }
   Item item{std::move(std::get<IngestBatch>(parsed)), clock_(), std::make_shared<std::promise<bool>>()};
@@ -74,7 +76,7 @@ void IngestPipeline::write_loop() {
           ++counters_.store_errors;
         }
         retrying_ = true;
-        spdlog::error("store: batch {} not stored, retrying in 1 s: {}", item->batch.batch_id, e.what());
+        store_failed_log_("store: batch {} not stored, retrying in 1 s: {}", item->batch.batch_id, e.what());
         if (abandon_) break;
         std::unique_lock lock(mutex_);
         idle_.wait_for(lock, std::chrono::seconds(1), [&] { return abandon_.load(); });

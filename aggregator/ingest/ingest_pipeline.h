@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "aggregator/ingest/batch_queue.h"
+#include "common/repeated_log.h"
 #include "aggregator/ingest/ingest_batch.h"
 #include "aggregator/store/site_store.h"
 
@@ -92,6 +93,9 @@ class IngestPipeline {
   std::uint64_t in_flight_ = 0;
   std::set<SiteKey> dirty_;
   std::string last_progress_;
+  // A broken or hostile sender: the first malformed payload of each reason, then a count every 10 s.
+  std::map<std::string, std::unique_ptr<RepeatedLog>, std::less<>> malformed_logs_;  // under mutex_
+  RepeatedLog store_failed_log_{spdlog::level::err};
 };
 
 }  // namespace footfall::aggregator

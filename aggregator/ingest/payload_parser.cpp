@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aggregator/ingest/feed_schema.h"
 #include "aggregator/ingest/iso_time.h"
 
 namespace footfall::aggregator {
@@ -111,6 +112,18 @@ class Reader {
   }
 };
 
+// A schema's verdict as a parse error: the reason says which kind of rule, the detail where and which.
+ParseError schema_error(const SchemaViolation& v) {
+  std::string_view reason = parse_reason::wrong_type;
+  if (v.keyword == "required") reason = parse_reason::missing_member;
+  else if (v.timestamp) reason = parse_reason::bad_timestamp;
+  else if (v.keyword == "minimum" || v.keyword == "maximum") reason = parse_reason::out_of_range;
+  else if (v.keyword == "pattern") reason = parse_reason::bad_pattern;
+  else if (v.keyword == "enum") reason = parse_reason::not_allowed;
+  else if (v.keyword == "additionalProperties") reason = parse_reason::unknown_member;
+  return ParseError{std::string(reason), (v.path.empty() ? std::string("payload") : v.path) + ": " + v.detail};
+}
+
 std::string item_at(const char* array, std::size_t i) { return std::string(array) + "[" + std::to_string(i) + "]."; }
 
 void parse_visit(Reader& r, const json& v, const std::string& at, Visit& out) {
@@ -167,6 +180,21 @@ void parse_visit(Reader& r, const json& v, const std::string& at, Visit& out) {
     else if (!fp->is_null()) r.fail(parse_reason::wrong_type, at + "fingerprint", "expected a string or null");
   }
   if (r.error) return;
+  // What the schema cannot say: the gateway publishes dwell_s = (departure - arrival) / 1000.
+  if (out.departure < out.arrival) {
+    r.fail(parse_reason::inconsistent, at + "departure", "before the arrival");
+    return;
+  }
+  if (out.dwell_s > static_cast<double>(out.departure - out.arrival) / 1000.0 + 0.001) {
+    r.fail(parse_reason::inconsistent, at + "dwell_s", "longer than departure - arrival");
+    return;
+  }
+  for (std::size_t i = 0; i < out.probes.size(); ++i) {
+    if (out.probes[i].last_seen < out.probes[i].first_seen) {
+      r.fail(parse_reason::inconsistent, at + item_at("probes", i) + "last_seen", "before first_seen");
+      return;
+    }
+  }
   const auto id = v.find("visit_id");
   if (id != v.end()) {
     if (!id->is_string() || id->get_ref<const std::string&>().empty()) {
@@ -286,6 +314,7 @@ ParseResult parse_payload(const TopicAddress& where, std::string_view payload, s
   const json root = json::parse(payload.begin(), payload.end(), nullptr, false);
   if (root.is_discarded()) return ParseError{std::string(parse_reason::not_json), "payload is not valid JSON"};
   if (!root.is_object()) return ParseError{std::string(parse_reason::not_object), "payload is not a JSON object"};
+  if (const auto bad = feed_schema(where.kind).check(root)) return schema_error(*bad);
 
   Reader r;
   IngestBatch b;

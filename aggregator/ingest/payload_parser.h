@@ -1,8 +1,10 @@
 #pragma once
 // Feed payloads -> model records, without I/O: topic and JSON text in, an IngestBatch or a ParseError out.
 // A malformed payload is a value (reason + detail), never an exception: the caller counts it by reason and
-// goes on. Schemas: docs/schema/{visits,presence,probes,sales}.schema.json; unknown members are ignored
-// (v1 may grow optional members).
+// goes on. Every payload is checked against its schema (docs/schema/{visits,presence,probes,sales}.schema.json,
+// see feed_schema.h) and against the rules a schema cannot say (a departure not before the arrival, a dwell no
+// longer than the visit): a payload that breaks any of them is refused whole, so nothing a schema forbids is
+// stored. Members a schema does not name are ignored where it allows them (additionalProperties).
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -20,7 +22,12 @@ inline constexpr std::string_view too_large = "too_large";            // payload
 inline constexpr std::string_view not_json = "not_json";
 inline constexpr std::string_view not_object = "not_object";
 inline constexpr std::string_view missing_member = "missing_member";
-inline constexpr std::string_view wrong_type = "wrong_type";           // a member of the wrong type or range
+inline constexpr std::string_view wrong_type = "wrong_type";           // a member of the wrong type
+inline constexpr std::string_view out_of_range = "out_of_range";       // below a schema's minimum, above its maximum
+inline constexpr std::string_view bad_pattern = "bad_pattern";         // a string outside its schema pattern
+inline constexpr std::string_view not_allowed = "not_allowed";         // a value outside its schema enum
+inline constexpr std::string_view unknown_member = "unknown_member";   // a member where the schema allows no other
+inline constexpr std::string_view inconsistent = "inconsistent";       // members that contradict each other
 inline constexpr std::string_view bad_timestamp = "bad_timestamp";
 inline constexpr std::string_view topic_mismatch = "topic_mismatch";   // tenant/site of the payload != topic's
 }  // namespace parse_reason

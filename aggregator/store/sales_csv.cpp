@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <optional>
 
 #include "aggregator/ingest/iso_time.h"
@@ -60,11 +61,20 @@ std::optional<TimeMs> parse_time(std::string_view s) {
   return parse_iso8601_utc(s);
 }
 
+// sales.schema.json: sale_id is 1..128 characters, whether it comes by MQTT or from a file.
+constexpr std::size_t kMaxSaleIdChars = 128;
+
+std::size_t code_points(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xc0) != 0x80;
+  return n;
+}
+
 std::optional<double> parse_amount(std::string_view s) {
   double v = 0;
   if (s.empty()) return std::nullopt;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v != v) return std::nullopt;
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 
@@ -125,6 +135,7 @@ SalesCsvResult parse_sales_csv(std::string_view text, const std::string& tenant,
     const auto at = parse_time(fields[col[2]]);
     const auto amount = parse_amount(fields[col[3]]);
     if (id.empty()) reject("empty_sale_id", "");
+    else if (code_points(id) > kMaxSaleIdChars) reject("long_sale_id", std::to_string(id.size()) + " bytes");
     else if (!at) reject("bad_time", "'" + fields[col[2]] + "'");
     else if (!amount) reject("bad_amount", "'" + fields[col[3]] + "'");
     else out.sales.push_back(Sale{tenant, site, id, *at, *amount});

@@ -20,7 +20,7 @@ namespace footfall::aggregator {
 struct SalesCsvResult {
   std::vector<Sale> sales;                          // rows of the wanted site
   std::int64_t other_site_rows = 0;                 // rows of other sites: skipped
-  std::map<std::string, std::int64_t> rejected;     // by reason: bad_time, bad_amount, empty_sale_id, columns
+  std::map<std::string, std::int64_t> rejected;     // by reason: bad_time, bad_amount, empty_sale_id, long_sale_id, columns
   std::vector<std::string> first_errors;            // "line 7: bad_time: '2024-13-01'" (at most 20)
   std::string fatal;                                // non-empty: the header is missing or wrong; nothing parsed
 };

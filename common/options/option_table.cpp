@@ -220,6 +220,8 @@ std::string read_erased(const Table& table, std::string_view json_text, std::str
     doc = json::parse(json_text, watch, /*allow_exceptions=*/true, table.comments);
   } catch (const json::parse_error& e) {
     return prefix + "not valid JSON" + (table.json_error_byte ? " (byte " + std::to_string(e.byte) + ")" : "");
+  } catch (const json::out_of_range&) {  // a number beyond a double: the parser throws this, not parse_error
+    return prefix + "not valid JSON (a number out of range)";
   }
   if (!duplicates.first().empty()) return prefix + "duplicate key '" + duplicates.first() + "'";
   if (!doc.is_object()) return prefix + std::string(table.top_not_object);

@@ -12,7 +12,6 @@ namespace footfall::gateway {
 namespace {
 
 constexpr auto kSpaceRetry = std::chrono::milliseconds(200);  // how often batches waiting for journal space retry
-constexpr auto kUnauthenticatedLogEvery = std::chrono::seconds(10);  // log lines a peer without a Hello can cause
 
 }  // namespace
 
@@ -40,8 +39,9 @@ Intake::Intake(asio::io_context& io, const GatewayConfig& config, Journal& journ
       counters_(counters),
       registry_(registry),
       health_(config_.clock_window, static_cast<std::int64_t>(config_.clock_tolerance_ms) * 1'000'000),
-      space_timer_(io),
-      unauthenticated_log_(kUnauthenticatedLogEvery) {
+      space_timer_(io) {
+  for (std::size_t i = 0; i < kCloseReasonCount; ++i)
+    closed_logs_.push_back(std::make_unique<RepeatedLog>(spdlog::level::warn));
   for (const ProbeAccount& p : config_.probes) health_.probe(p.id).zone = p.zone;
   for (const std::string& id : journal_.probes_held())
     health_.probe(id).acked_through = journal_.durable_through(id, journal_.latest_spool(id).value_or(0));
@@ -49,7 +49,7 @@ Intake::Intake(asio::io_context& io, const GatewayConfig& config, Journal& journ
 
 void Intake::encode(const wire::Message& message, std::vector<std::uint8_t>& out) {
   if (const auto bad = encoder_.encode(message, out))
-    spdlog::error("cannot encode {}: {}", wire::to_string(wire::type_of(message)), wire::to_string(*bad));
+    encode_failed_log_("cannot encode {}: {}", wire::to_string(wire::type_of(message)), wire::to_string(*bad));
 }
 
 bool Intake::on_hello(ProbeSession& session, const wire::Hello& hello) {
@@ -62,8 +62,8 @@ bool Intake::on_hello(ProbeSession& session, const wire::Hello& hello) {
                                                  : std::nullopt);
   if (!verdict.accepted()) {
     ReceiveCounters::bump(counters_.hello_refused[static_cast<std::size_t>(verdict.refusal)]);
-    spdlog::warn("hello refused: peer={} probe=\"{}\" reason={}", session.peer(), printable(hello.probe_id),
-                 wire::to_string(verdict.refusal));
+    hello_refused_log_("hello refused: peer={} probe=\"{}\" reason={}", session.peer(), printable(hello.probe_id),
+                       wire::to_string(verdict.refusal));
     session.send(wire::HelloReply{wire::HelloStatus::refused, verdict.refusal, now, 0});
     return false;
   }
@@ -147,7 +147,7 @@ StoreOutcome Intake::store_batch(ProbeSession& session, std::uint64_t seq, std::
       }
       break;
     case StoreOutcome::failed:
-      spdlog::error("journal store failed: probe={} seq={}: {}", session.probe_id(), seq, error);
+      store_failed_log_("journal store failed: probe={} seq={}: {}", session.probe_id(), seq, error);
       break;
   }
   return outcome;
@@ -236,10 +236,6 @@ void Intake::retry_waiting() {
 void Intake::on_closed(ProbeSession& session, CloseReason reason) {
   ReceiveCounters::bump(counters_.closed[static_cast<std::size_t>(reason)]);
   if (registry_.remove(session)) health_.probe(session.probe_id()).connected = false;
-}
-
-std::optional<std::uint64_t> Intake::unauthenticated_line_due() {
-  return unauthenticated_log_.due(LogInterval::Clock::now());
 }
 
 void Intake::probes_changed() {

@@ -16,11 +16,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/repeated_log.h"
 #include "common/wire/codec.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/health/probe_health.h"
 #include "gateway/journal/journal.h"
-#include "gateway/receive/log_interval.h"
 #include "gateway/receive/receive_counters.h"
 #include "gateway/receive/session_registry.h"
 
@@ -50,9 +50,9 @@ class Intake {
   // The session keeps a batch the full journal refused and stops reading until retry_waiting_batch() takes it.
   void wait_for_space(const std::shared_ptr<ProbeSession>& session);
   void on_closed(ProbeSession& session, CloseReason reason);
-  // Whether to log a close a peer caused before authenticating: the first, then one per interval; the value is
-  // how many went unlogged since the last line. nullopt: stay quiet (the counters still count every one).
-  std::optional<std::uint64_t> unauthenticated_line_due();
+  // The log line of a session that ended in trouble, one limit per reason: a peer that reconnects and fails in
+  // a loop (or sends data before its hello) gets its first line and then a count every 10 s.
+  RepeatedLog& closed_log(CloseReason reason) { return *closed_logs_[static_cast<std::size_t>(reason)]; }
 
   // --- what the server calls ---
   // The next stage consumed journal records: batches waiting for space may go in now.
@@ -84,7 +84,10 @@ class Intake {
   bool space_timer_armed_ = false;
   bool journal_full_ = false;
   bool stopping_ = false;
-  LogInterval unauthenticated_log_;
+  std::vector<std::unique_ptr<RepeatedLog>> closed_logs_;
+  RepeatedLog hello_refused_log_{spdlog::level::warn};
+  RepeatedLog store_failed_log_{spdlog::level::err};
+  RepeatedLog encode_failed_log_{spdlog::level::err};
 };
 
 // An untrusted string made safe for one log line (non-printable bytes as \xNN).

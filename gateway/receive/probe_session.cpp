@@ -251,19 +251,12 @@ void ProbeSession::close(CloseReason reason, std::string_view detail) {
       spdlog::info("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
                    detail.empty() ? "" : ": ", detail);
       break;
-    case CloseReason::frame_before_hello:
-      // Who has not authenticated chooses how often this happens: the first line, then one per interval with a count.
-      if (const auto more = intake_.unauthenticated_line_due())
-        spdlog::warn("session closed: peer={} probe={} reason={}{}{}{}", peer_, who, to_string(reason),
-                     detail.empty() ? "" : ": ", detail,
-                     *more == 0 ? std::string() : fmt::format(" (and {} more since the last such line)", *more));
-      break;
     case CloseReason::hello_refused:
       if (was_refusing) break;  // the refusal itself was logged
       [[fallthrough]];
     default:
-      spdlog::warn("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
-                   detail.empty() ? "" : ": ", detail);
+      intake_.closed_log(reason)("session closed: peer={} probe={} reason={}{}{}", peer_, who, to_string(reason),
+                                 detail.empty() ? "" : ": ", detail);
   }
   intake_.on_closed(*this, reason);
 }

@@ -16,6 +16,7 @@ ReceiveCounts ReceiveCounters::snapshot() const {
   ReceiveCounts c;
   c.connections_accepted = get(connections_accepted);
   c.connections_refused_max = get(connections_refused_max);
+  c.connections_refused_fds = get(connections_refused_fds);
   c.connections_open = get(connections_open);
   c.sessions_established = get(sessions_established);
   c.spools_new = get(spools_new);

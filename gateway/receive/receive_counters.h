@@ -50,7 +50,8 @@ std::string_view to_string(CloseReason r);
 template <typename N>
 struct ReceiveTally {
   N connections_accepted{0};
-  N connections_refused_max{0};  // beyond limits.max_connections
+  N connections_refused_max{0};  // beyond limits.max_connections (capped to what the open-file limit allows)
+  N connections_refused_fds{0};  // accepted and closed at once: the process was out of file descriptors
   N connections_open{0};
   N sessions_established{0};
   N spools_new{0};  // Hellos naming a spool identity the journal had no sequence space for (a first or new spool)
@@ -75,6 +76,7 @@ struct ReceiveCounts : ReceiveTally<std::uint64_t> {
   void each_count(F&& f) const {
     f("connections_accepted", connections_accepted);
     f("connections_refused_max", connections_refused_max);
+    f("connections_refused_fds", connections_refused_fds);
     f("connections_open", connections_open);
     f("sessions_established", sessions_established);
     f("spools_new", spools_new);

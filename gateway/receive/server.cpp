@@ -1,5 +1,10 @@
 #include "gateway/receive/server.h"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
 #include <boost/asio/ssl.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -36,6 +41,19 @@ ReceiveServer::ReceiveServer(asio::io_context& io, GatewayConfig config, Journal
 ReceiveServer::~ReceiveServer() = default;
 
 std::optional<ReceiveServer::StartError> ReceiveServer::start() {
+  descriptors_ = raise_descriptor_limit();
+  connection_cap_ = std::min<std::size_t>(config_.max_connections, descriptors_.connections);
+  spare_fd_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (connection_cap_ < config_.max_connections) {
+    spdlog::warn("open files: limit {} (hard {}, was {}), {} open, {} kept for the journal, outbox and broker: "
+                 "limits.max_connections {} capped to {}; raise LimitNOFILE (systemd) or ulimit -n for more",
+                 descriptors_.soft, descriptors_.hard, descriptors_.soft_before, descriptors_.in_use,
+                 kReservedDescriptors, config_.max_connections, connection_cap_);
+  } else {
+    spdlog::info("open files: limit {} (hard {}, was {}), {} open: room for limits.max_connections {}",
+                 descriptors_.soft, descriptors_.hard, descriptors_.soft_before, descriptors_.in_use,
+                 config_.max_connections);
+  }
   if (config_.tls.enabled()) {
     std::string error;
     tls_ = make_tls_context(config_.tls, error);
@@ -65,36 +83,61 @@ std::optional<ReceiveServer::StartError> ReceiveServer::start() {
 void ReceiveServer::do_accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
     if (stopping_ || !acceptor_.is_open()) return;
-    if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
-      accept_retry_timer_.expires_after(kAcceptRetry);
-      accept_retry_timer_.async_wait([this](const boost::system::error_code& e) {
-        if (!e && !stopping_) do_accept();
-      });
+    if (!ec) {
+      on_accepted(std::move(socket));
+      do_accept();
       return;
     }
-    const std::string peer = peer_of(socket);
-    if (registry_.size() >= config_.max_connections) {
-      ReceiveCounters::bump(counters_.connections_refused_max);
-      spdlog::warn("connection from {} refused: limits.max_connections ({}) reached", peer, config_.max_connections);
-      boost::system::error_code ignored;
-      socket.close(ignored);
-    } else {
-      boost::system::error_code ignored;
-      socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // acks are small and latency-bound
-      std::shared_ptr<ProbeSession> session;
-      if (tls_) {
-        session = std::make_shared<TlsSession>(intake_, asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), *tls_),
-                                               peer, tls_);
-      } else {
-        session = std::make_shared<PlainSession>(intake_, std::move(socket), peer);
-      }
-      registry_.add(session);
-      spdlog::debug("connection from {}", peer);
-      session->start();
+    const bool out_of_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+    if (out_of_fds && refuse_one_waiting()) {
+      do_accept();
+      return;
     }
-    do_accept();
+    accept_failed_log_("accept failed: {}", ec.message());
+    accept_retry_timer_.expires_after(kAcceptRetry);
+    accept_retry_timer_.async_wait([this](const boost::system::error_code& e) {
+      if (!e && !stopping_) do_accept();
+    });
   });
+}
+
+bool ReceiveServer::refuse_one_waiting() {
+  if (!spare_fd_.valid()) return false;
+  spare_fd_.close_now();
+  const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+  const bool refused = fd >= 0;
+  if (refused) ::close(fd);
+  spare_fd_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!refused) return false;
+  ReceiveCounters::bump(counters_.connections_refused_fds);
+  refused_log_("connection refused: out of file descriptors ({} connections open, open-file limit {})",
+               registry_.size(), descriptors_.soft);
+  return true;
+}
+
+void ReceiveServer::on_accepted(asio::ip::tcp::socket socket) {
+  const std::string peer = peer_of(socket);
+  if (registry_.size() >= connection_cap_) {
+    ReceiveCounters::bump(counters_.connections_refused_max);
+    refused_log_("connection from {} refused: {} connections open, the most limits.max_connections ({}) and the "
+                 "open-file limit allow",
+                 peer, registry_.size(), connection_cap_);
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  boost::system::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);  // acks are small and latency-bound
+  std::shared_ptr<ProbeSession> session;
+  if (tls_) {
+    session = std::make_shared<TlsSession>(intake_, asio::ssl::stream<asio::ip::tcp::socket>(std::move(socket), *tls_),
+                                           peer, tls_);
+  } else {
+    session = std::make_shared<PlainSession>(intake_, std::move(socket), peer);
+  }
+  registry_.add(session);
+  spdlog::debug("connection from {}", peer);
+  session->start();
 }
 
 ReceiveHealth ReceiveServer::health() const {
@@ -137,6 +180,7 @@ void ReceiveServer::reload(const GatewayConfig& next, std::shared_ptr<asio::ssl:
   }
   tls_ = std::move(tls);
   config_ = next;
+  connection_cap_ = std::min<std::size_t>(config_.max_connections, descriptors_.connections);
   intake_.probes_changed();
   for (auto& [session, reason] : ending)
     session->close(reason, reason == CloseReason::probe_removed ? "no longer in probes of the reloaded config"

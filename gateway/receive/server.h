@@ -13,8 +13,11 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/repeated_log.h"
+#include "common/unique_fd.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/journal/journal.h"
+#include "gateway/receive/descriptor_limit.h"
 #include "gateway/receive/intake.h"
 #include "gateway/receive/receive_counters.h"
 #include "gateway/receive/receive_health.h"
@@ -34,8 +37,12 @@ class ReceiveServer {
     std::string message;
     bool bad_config = false;  // names a key of gateway.json (a TLS file, the address)
   };
-  // Loads the TLS files, binds and starts accepting.
+  // Raises the open-file limit and caps the connections to it (logged), loads the TLS files, binds and starts
+  // accepting.
   std::optional<StartError> start();
+  // limits.max_connections, or fewer when the open-file limit holds fewer.
+  [[nodiscard]] std::size_t connection_cap() const { return connection_cap_; }
+  [[nodiscard]] const DescriptorBudget& descriptors() const { return descriptors_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
   // Stops accepting, closes every session, commits the journal and writes health.json.
   void stop();
@@ -58,6 +65,9 @@ class ReceiveServer {
 
  private:
   void do_accept();
+  void on_accepted(asio::ip::tcp::socket socket);
+  // Out of descriptors: the spare one is given up to accept the waiting connection and close it at once.
+  bool refuse_one_waiting();
   void arm_health_timer();
 
   asio::io_context& io_;
@@ -73,6 +83,11 @@ class ReceiveServer {
   Intake intake_;
   asio::steady_timer health_timer_;
   asio::steady_timer accept_retry_timer_;
+  DescriptorBudget descriptors_;
+  std::size_t connection_cap_ = 0;
+  UniqueFd spare_fd_;  // held so that a connection can still be accepted and closed when descriptors run out
+  RepeatedLog accept_failed_log_{spdlog::level::warn};
+  RepeatedLog refused_log_{spdlog::level::warn};
 };
 
 }  // namespace footfall::gateway

@@ -136,8 +136,8 @@ void SitePipeline::process(const JournalEntry& entry, std::int64_t now_ns) {
   if (suppress_) ++counters_.records_replayed;
   if (const auto bad = corrected_batch(entry, decoder_, batch_)) {
     ++counters_.records_undecodable;
-    spdlog::warn("site: journal record {} (probe {} seq {}) does not decode ({}): dropped", entry.journal_seq,
-                 entry.meta.probe_id, entry.meta.probe_seq, wire::to_string(*bad));
+    undecodable_log_("site: journal record {} (probe {} seq {}) does not decode ({}): dropped", entry.journal_seq,
+                     entry.meta.probe_id, entry.meta.probe_seq, wire::to_string(*bad));
     note_record_done(entry.journal_seq);
     return;
   }
@@ -293,7 +293,7 @@ bool SitePipeline::drain_waiting() {
     }
     if (verdict == publish::SubmitVerdict::not_pseudonym) {
       ++counters_.not_pseudonym;
-      spdlog::error("site: the publisher refused an item as not pseudonymous: dropped");
+      not_pseudonym_log_("site: the publisher refused an item as not pseudonymous: dropped");
     }
     waiting_.pop_front();
   }

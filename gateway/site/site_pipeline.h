@@ -51,6 +51,7 @@
 #include <vector>
 
 #include "common/drops.h"
+#include "common/repeated_log.h"
 #include "common/wire/codec.h"
 #include "gateway/anonymize/keyring.h"
 #include "gateway/anonymize/opt_out.h"
@@ -231,6 +232,9 @@ class SitePipeline final : public SiteStage, private SiteSink {
   std::uint32_t last_present_ = UINT32_MAX;
   std::vector<std::uint32_t> last_zones_;
   std::uint64_t last_drop_total_ = 0;
+  // Per record: first line, then a count every 10 s (counters_ has every one).
+  RepeatedLog undecodable_log_{spdlog::level::warn};
+  RepeatedLog not_pseudonym_log_{spdlog::level::err};
   bool horizon_warned_ = false;
   SiteCounters counters_;
   ReceiveSnapshot receive_snapshot_;

@@ -103,7 +103,7 @@ void CaptureStage::spool_batch(wire::Batch& batch) {
     batch.seq = spool_.with([](spool::Spool& s) { return s.last_seq() + 1; });
     frame_.clear();
     if (auto bad = encoder_.encode(batch, frame_)) {
-      spdlog::error("capture: cannot encode batch of {} records: {}", records, wire::to_string(*bad));
+      lost_log_("capture: batch of {} records lost: cannot encode: {}", records, wire::to_string(*bad));
       ++stats_.batches_lost;
       return;
     }
@@ -114,7 +114,7 @@ void CaptureStage::spool_batch(wire::Batch& batch) {
     if (error.code != spool::SpoolErrc::seq_not_increasing) break;
   }
   if (!appended) {
-    spdlog::error("capture: batch of {} records lost: spool: {}", records, error.message());
+    lost_log_("capture: batch of {} records lost: spool: {}", records, error.message());
     ++stats_.batches_lost;
     return;
   }
@@ -134,7 +134,7 @@ void CaptureStage::after_spool_write() {
   syncs_seen_ = syncs;
   std::string why;
   if (!options_.checkpoint->save(pending_checkpoint_, why)) {
-    spdlog::warn("capture: checkpoint not saved: {}", why);
+    checkpoint_log_("capture: checkpoint not saved: {}", why);
     return;
   }
   checkpoint_pending_ = false;
@@ -255,9 +255,12 @@ CaptureOutcome CaptureStage::run() {
       checkpoint_pending_ = false;
       stats_.checkpoint_index = completed_index_;
     } else {
-      spdlog::warn("capture: checkpoint not saved: {}", why);
+      checkpoint_log_("capture: checkpoint not saved: {}", why);
     }
   }
+  // What the limits held back is written before the run's summary line.
+  lost_log_.flush();
+  checkpoint_log_.flush();
   stats_.capture = source_.stats();
   publish();
   return outcome;

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/repeated_log.h"
 #include "common/wire/batch_builder.h"
 #include "common/wire/codec.h"
 #include "probe/capture/pcap_source.h"
@@ -117,6 +118,9 @@ class CaptureStage {
   std::chrono::steady_clock::time_point pace_start_{};
 
   CaptureSnapshot stats_;  // capture thread's own copy
+  // A full spool disk loses every batch: one line per 10 s with the count (stats_ counts each one).
+  RepeatedLog lost_log_{spdlog::level::err};
+  RepeatedLog checkpoint_log_{spdlog::level::warn};
   mutable std::mutex published_mutex_;
   CaptureSnapshot published_;
   std::string error_;

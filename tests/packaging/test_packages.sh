@@ -76,6 +76,7 @@ else
     check "$pkg: runs as footfall" has_line "$unit" "User=footfall"
     check "$pkg: no capabilities" has_line "$unit" "CapabilityBoundingSet="
     check "$pkg: no new privileges" has_line "$unit" "NoNewPrivileges=yes"
+    check "$pkg: sets its open-file limit" has_match "$unit" "^LimitNOFILE=[0-9]+\$"
     check "$pkg: unit starts the packaged program with the packaged config" \
       has_match "$unit" "^ExecStart=/usr/bin/$pkg .*--config /etc/footfall/$service.json\$"
     check "$pkg: the program runs (--help)" "$root/usr/bin/$pkg" --help

@@ -65,6 +65,7 @@ TEST_CASE("errors name the key") {
   CHECK(thr.starts_with("aggregator.json: tenants.acme.sites.m.thresholds: "));
   CHECK(thr.find("alert_dropp") != std::string::npos);
   CHECK(error_of("{nope").starts_with("aggregator.json: not valid JSON"));
+  CHECK(error_of("{\"queue_capacity\": -1e400}") == "aggregator.json: not valid JSON (a number out of range)");
   CHECK(error_of(R"({"mqtt": {"uri": "tcp://h:1", "password": "x"}})") ==
         "aggregator.json: mqtt.username: required with mqtt.password");
   CHECK(options_table().find("mqtt.share_group") != std::string::npos);

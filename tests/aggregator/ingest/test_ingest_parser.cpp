@@ -122,12 +122,17 @@ TEST_CASE("golden: the presence, probes and sales examples") {
   CHECK(s.sales[0].tenant == "acme");
 }
 
-TEST_CASE("presence with no occupancy yet, visit without visit_id, unknown members") {
+TEST_CASE("presence with no occupancy yet, visit without visit_id, unknown members where the schema allows them") {
   auto j = nlohmann::json::parse(example("presence.json"));
   j["occupancy"] = nullptr;
-  j["future_member"] = {1, 2};
   const IngestBatch p = ok(parse_payload("footfall/v1/acme/mall-7/presence", j.dump()));
   CHECK_FALSE(p.occupancy);
+  j["future_member"] = {1, 2};  // presence.schema.json: additionalProperties false
+  CHECK(reason_of(parse_payload("footfall/v1/acme/mall-7/presence", j.dump())) == "unknown_member");
+  auto s = nlohmann::json::parse(example("sales.json"));
+  s["future_member"] = {1, 2};  // sales.schema.json: additionalProperties true
+  s["sales"][0]["till"] = "T-4";
+  CHECK(ok(parse_payload("footfall/v1/acme/mall-7/sales", s.dump())).sales.size() == 2);
 
   auto v = nlohmann::json::parse(example("visits.json"));
   v["visits"][0].erase("visit_id");
@@ -150,8 +155,8 @@ TEST_CASE("malformed payloads: a reason each, never an exception") {
   CHECK(reason_of(parse_payload(topic, "[1,2]")) == "not_object");
   CHECK(reason_of(parse_payload(topic, std::string(100, ' '), 10)) == "too_large");
   CHECK(reason_of(with([](auto& j) { j.erase("batch_id"); })) == "missing_member");
-  CHECK(reason_of(with([](auto& j) { j["batch_id"] = ""; })) == "wrong_type");
-  CHECK(reason_of(with([](auto& j) { j["seq"] = 0; })) == "wrong_type");
+  CHECK(reason_of(with([](auto& j) { j["batch_id"] = ""; })) == "bad_pattern");
+  CHECK(reason_of(with([](auto& j) { j["seq"] = 0; })) == "out_of_range");
   CHECK(reason_of(with([](auto& j) { j["seq"] = "7"; })) == "wrong_type");
   CHECK(reason_of(with([](auto& j) { j["site"] = "mall-8"; })) == "topic_mismatch");
   CHECK(reason_of(with([](auto& j) { j["sent_at"] = "yesterday"; })) == "bad_timestamp");
@@ -159,8 +164,8 @@ TEST_CASE("malformed payloads: a reason each, never an exception") {
   CHECK(reason_of(with([](auto& j) { j["visits"][0]["arrival"] = 1714550000; })) == "bad_timestamp");
   CHECK(reason_of(with([](auto& j) { j["visits"][0].erase("probes"); })) == "missing_member");
   CHECK(reason_of(with([](auto& j) { j["visits"][0]["zones"][1] = 5; })) == "wrong_type");
-  CHECK(reason_of(with([](auto& j) { j["visits"][0]["probes"][0]["rssi_max"] = 300; })) == "wrong_type");
-  CHECK(reason_of(with([](auto& j) { j["visits"][0]["probes"][1]["frames"] = -1; })) == "wrong_type");
+  CHECK(reason_of(with([](auto& j) { j["visits"][0]["probes"][0]["rssi_max"] = 300; })) == "out_of_range");
+  CHECK(reason_of(with([](auto& j) { j["visits"][0]["probes"][1]["frames"] = -1; })) == "out_of_range");
   CHECK(reason_of(with([](auto& j) { j["visits"][0]["strongest_zone"][0] = "x"; })) == "wrong_type");
   CHECK(reason_of(with([](auto& j) { j["visits"][0]["key_epoch"] = 1.5; })) == "wrong_type");
   const auto e = std::get<ParseError>(with([](auto& j) { j["visits"][0]["probes"][1].erase("last_seen"); }));
@@ -169,7 +174,7 @@ TEST_CASE("malformed payloads: a reason each, never an exception") {
   CHECK(reason_of(parse_payload("footfall/v1/acme/mall-7/presence", "{\"batch_id\":\"x-1-1\",\"tenant\":\"acme\","
                                 "\"site\":\"mall-7\",\"seq\":1,\"sent_at\":\"2024-05-01T10:15:05.000Z\","
                                 "\"changes\":[],\"occupancy\":{\"at\":\"2024-05-01T10:15:05.000Z\",\"total\":1,"
-                                "\"zones\":{\"a\":-1}}}")) == "wrong_type");
+                                "\"zones\":{\"a\":-1}}}")) == "out_of_range");
 }
 
 TEST_CASE("every truncation of a good payload is a value, never a crash") {

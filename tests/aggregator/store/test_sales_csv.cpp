@@ -39,6 +39,20 @@ TEST_CASE("sales CSV: good rows, other sites, rejects") {
   CHECK(r.first_errors[0] == "line 7: bad_time: '2024-13-01T10:15:05Z'");
 }
 
+TEST_CASE("sales CSV: what sales.schema.json forbids is rejected here too") {
+  const std::string text = "sale_id,site,time,amount\n"
+                           "R-1,mall-7,2024-05-01T10:15:05Z,inf\n"
+                           "R-2,mall-7,2024-05-01T10:15:05Z,1e999\n"
+                           "R-3,mall-7,2024-05-01T10:15:05Z,nan\n" +
+                           std::string(129, 'r') + ",mall-7,2024-05-01T10:15:05Z,1\n" +
+                           "\xc3\xa4" + std::string(127, 'r') + ",mall-7,2024-05-01T10:15:05Z,1\n";
+  const SalesCsvResult r = parse_sales_csv(text, "acme", "mall-7");
+  CHECK(r.rejected.at("bad_amount") == 3);
+  CHECK(r.rejected.at("long_sale_id") == 1);
+  REQUIRE(r.sales.size() == 1);  // 128 characters in 129 bytes
+  CHECK(r.sales[0].sale_id.size() == 129);
+}
+
 TEST_CASE("sales CSV: header in another order; missing header") {
   const auto r = parse_sales_csv("amount,time,site,sale_id\n3.5,1000,s,A\n", "t", "s");
   REQUIRE(r.sales.size() == 1);

@@ -55,6 +55,8 @@ TEST_CASE("config: errors name the key path") {
   CHECK(config_error(R"({"journal": {"max_mb": 2}, "limits": {"max_frame_bytes": 1048576}})")
             .starts_with("gateway.json: journal.max_mb: must hold"));
   CHECK(config_error("{ nope").starts_with("gateway.json: not valid JSON"));
+  CHECK(config_error("{\"limits\": {\"max_connections\": 1e999}}") ==
+        "gateway.json: not valid JSON (a number out of range)");  // found by fuzz_config: it threw
   CHECK(config_error("[1]") == "gateway.json: expected a JSON object at the top level");
 }
 

@@ -1,6 +1,11 @@
 // The receive side over real sockets on 127.0.0.1: hello checks, limits, hostile input, storage, acks,
 // dedup across restarts, back-pressure, clock correction, many probes at once.
 #include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <zstd.h>
 
 #include <fstream>
@@ -9,6 +14,7 @@
 #include <tuple>
 #include <nlohmann/json.hpp>
 
+#include "common/unique_fd.h"
 #include "common/wire/frame.h"
 #include "gateway/journal/corrected_batch.h"
 #include "tests/support/gateway_harness.h"
@@ -596,6 +602,47 @@ TEST_CASE("deadlines: no hello in time closes the connection; max_connections re
   CHECK(eventually([&] { return ReceiveCounters::get(gw.counters().connections_refused_max) == 1; }));
   CHECK(silent.wait_closed(5000ms));
   CHECK(eventually([&] { return gw.counters().closes(CloseReason::hello_timeout) == 2; }));
+}
+
+TEST_CASE("out of file descriptors: a waiting connection is accepted with the spare one and closed, and counted") {
+  TempDir dir;
+  GatewayUnderTest gw(test_config(dir.path()));
+  // Keep only one descriptor free: the limit a little above the highest one open, the rest filled.
+  rlimit before{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &before) == 0);
+  int highest = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(entry.path().filename().string()));
+  const rlimit low{static_cast<rlim_t>(highest + 16), before.rlim_max};
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::vector<footfall::UniqueFd> filler;
+  for (footfall::UniqueFd fd(::open("/dev/null", O_RDONLY)); fd.valid(); fd = footfall::UniqueFd(::open("/dev/null", O_RDONLY)))
+    filler.push_back(std::move(fd));
+  filler.pop_back();
+  // The client takes the last one (a plain socket: no event loop to make); the gateway then has none to accept.
+  footfall::UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const bool client_ok = client.valid();
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(gw.port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool connected = client_ok && ::connect(client.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+  const bool refused = eventually([&] { return ReceiveCounters::get(gw.counters().connections_refused_fds) == 1; });
+  char byte = 0;
+  const bool closed = connected && ::recv(client.get(), &byte, 1, 0) == 0;  // EOF: closed, not left waiting
+  filler.clear();
+  ::setrlimit(RLIMIT_NOFILE, &before);
+  REQUIRE(client_ok);
+  REQUIRE(connected);
+  CHECK(refused);
+  CHECK(closed);
+  CHECK(ReceiveCounters::get(gw.counters().connections_accepted) == 0);
+  // With descriptors back, the next connection is served as usual.
+  TestProbe probe;
+  REQUIRE(probe.connect(gw.port()));
+  const auto reply = probe.hello("entrance", "s3cret", now_ns());
+  REQUIRE(reply);
+  CHECK(reply->status == wire::HelloStatus::accepted);
 }
 
 TEST_CASE("200 concurrent probe connections each sending a few batches are all acked") {

@@ -2,6 +2,7 @@
 // file drains the spool, a restart resumes after the checkpoint, a stop seals what it has, bad configs exit 2.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <tuple>
 
 #include "probe/commands/presence_command.h"
@@ -128,6 +130,77 @@ TEST_CASE("run: a replayed capture reaches the gateway whole, drains, and a reru
   CHECK_MESSAGE(second.status == 0, second.err);
   CHECK(gateway.seen().held == seen.held);
   CHECK(gateway.seen().batches == seen.batches);
+}
+
+namespace {
+
+// Files of this process may not grow beyond `bytes` while it lives: a write past it fails with EFBIG, as one on
+// a full disk fails with ENOSPC (SIGXFSZ is ignored so that the write returns instead of killing the process).
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &before_);
+    const rlimit low{bytes, before_.rlim_max};
+    ::setrlimit(RLIMIT_FSIZE, &low);
+    signal_before_ = ::signal(SIGXFSZ, SIG_IGN);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &before_);
+    ::signal(SIGXFSZ, signal_before_);
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit before_{};
+  sighandler_t signal_before_ = SIG_DFL;
+};
+
+std::uint64_t figure(const std::string& log, const std::string& key) {
+  const auto at = log.rfind(" " + key + "=");
+  REQUIRE_MESSAGE(at != std::string::npos, key << " not in " << log);
+  return std::stoull(log.substr(at + key.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("run: a spool that cannot grow loses every batch, counted one by one, in a few log lines") {
+  const SimCapture& sim = SimCapture::office_hour();
+  TempDir dir;
+  FakeGateway gateway;
+  auto doc = replay_config(dir.path() / "spool-ok", gateway.port(), sim.pcap(1).string());
+  doc["batch"] = {{"max_records", 1}};  // one batch per event: many batches to lose
+  doc["log_level"] = "info";
+  const Result whole = run_probe(write_config(dir.path(), doc));
+  REQUIRE_MESSAGE(whole.status == 0, whole.err);
+  const std::uint64_t batches = figure(whole.err, "batches_spooled");
+  REQUIRE(figure(whole.err, "batches_lost") == 0);
+  REQUIRE(batches >= 200);
+
+  // The same replay with a spool whose files stop growing at 16 KiB: the rest of the batches are lost.
+  doc["spool"]["dir"] = (dir.path() / "spool-full").string();
+  Result full;
+  {
+    const auto config = write_config(dir.path(), doc);
+    FileSizeLimit limit(16 * 1024);
+    full = run_probe(config);
+  }
+  const std::uint64_t lost = figure(full.err, "batches_lost");
+  MESSAGE("batches: " << batches << ", lost: " << lost << ", log: " << full.err.size() << " bytes");
+  CHECK(lost >= batches / 2);
+  CHECK(figure(full.err, "batches_spooled") + lost == batches);  // every batch either spooled or counted lost
+  std::size_t lost_lines = 0;
+  std::uint64_t repeated = 0;
+  std::istringstream lines(full.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("records lost: spool:") == std::string::npos) continue;
+    ++lost_lines;
+    if (const auto at = line.find("(repeated "); at != std::string::npos) repeated += std::stoull(line.substr(at + 10));
+  }
+  // The first loss, at most one line per 10 s of a run that takes a second or two, and the closing count.
+  CHECK(lost_lines >= 2);
+  CHECK(lost_lines <= 4);
+  CHECK(repeated + 1 >= lost);  // the lines' counts account for every lost batch
 }
 
 TEST_CASE("run: a drain that times out exits 1 and keeps the spool; the next run delivers it") {

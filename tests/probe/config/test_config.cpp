@@ -127,6 +127,7 @@ TEST_CASE("config: unknown keys, wrong shapes and missing keys") {
   CHECK(error_of(with("uplink.backoff_initial_ms", 60000)) ==
         "probe.json: uplink.backoff_initial_ms: must not exceed uplink.backoff_max_ms");
   CHECK(error_of("{\"probe_id\": ") == "probe.json: not valid JSON");
+  CHECK(error_of("{\"probe_id\": 2E2222222222}") == "probe.json: not valid JSON (a number out of range)");
   CHECK(error_of("[1, 2]") == "probe.json: expected a JSON object at the top");
   const ConfigResult missing = footfall::probe::config::load_probe_config("/nonexistent/probe.json");
   CHECK(missing.error == "/nonexistent/probe.json: cannot open: No such file or directory");
