@@ -1,5 +1,6 @@
 #include "gateway/anonymize/privacy_filter.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "common/records.h"
@@ -21,26 +22,35 @@ publish::UnixMs to_ms(std::int64_t ns) { return ns / 1'000'000; }
 
 }  // namespace
 
-std::optional<publish::PresenceChange> PrivacyFilter::arrival(const SiteArrival& arrival) {
-  ++counters_.arrivals_in;
-  Pseudonymizer* p = keyring_.for_time(arrival.ts_ns);
+std::optional<publish::PresenceChange> PrivacyFilter::presence_change(publish::PresenceKind kind,
+                                                                       const MacAddress& device,
+                                                                       std::int64_t epoch_ns, std::int64_t at_ns,
+                                                                       const std::string& zone, bool randomized) {
+  Pseudonymizer* p = keyring_.for_time(epoch_ns);
   if (p == nullptr) {
     ++counters_.no_key;
     return std::nullopt;
   }
   const std::uint64_t failures = p->failures();
   publish::PresenceChange out;
-  out.kind = publish::PresenceKind::arrival;
-  out.device = p->device(arrival.device).hex();
+  out.kind = kind;
+  out.device = p->device(device).hex();
   if (p->failures() != failures) {
     ++counters_.crypto_failed;
     return std::nullopt;
   }
   out.key_epoch = p->epoch();
-  out.at = to_ms(arrival.ts_ns);
-  out.zone = arrival.zone;
-  out.randomized = arrival.randomized;
-  ++counters_.arrivals_out;
+  out.at = to_ms(at_ns);
+  out.zone = zone;
+  out.randomized = randomized;
+  return out;
+}
+
+std::optional<publish::PresenceChange> PrivacyFilter::arrival(const SiteArrival& arrival) {
+  ++counters_.arrivals_in;
+  auto out = presence_change(publish::PresenceKind::arrival, arrival.device, arrival.ts_ns, arrival.ts_ns, arrival.zone,
+                             arrival.randomized);
+  if (out) ++counters_.arrivals_out;
   return out;
 }
 
@@ -74,30 +84,16 @@ std::optional<publish::SiteVisit> PrivacyFilter::visit(const Visit& visit) {
     out.probes.push_back({pv.probe, pv.zone, to_ms(pv.first_seen_ns), to_ms(pv.last_seen_ns), pv.frames, pv.rssi_max,
                           static_cast<double>(pv.rssi_mean)});
   out.randomized = visit.randomized;
+  out.addresses = std::max<std::uint32_t>(visit.addresses, 1);
   ++counters_.visits_out;
   return out;
 }
 
 std::optional<publish::PresenceChange> PrivacyFilter::merged(const DeviceMerge& merge, std::int64_t arrival_ns) {
   ++counters_.merged_in;
-  Pseudonymizer* p = keyring_.for_time(arrival_ns);
-  if (p == nullptr) {
-    ++counters_.no_key;
-    return std::nullopt;
-  }
-  const std::uint64_t failures = p->failures();
-  publish::PresenceChange out;
-  out.kind = publish::PresenceKind::departure;
-  out.device = p->device(merge.absorbed_device).hex();
-  if (p->failures() != failures) {
-    ++counters_.crypto_failed;
-    return std::nullopt;
-  }
-  out.key_epoch = p->epoch();
-  out.at = to_ms(merge.ts_ns);
-  out.zone = merge.zone;
-  out.randomized = merge.randomized;
-  ++counters_.merged_out;
+  auto out = presence_change(publish::PresenceKind::departure, merge.absorbed_device, arrival_ns, merge.ts_ns,
+                             merge.zone, merge.randomized);
+  if (out) ++counters_.merged_out;
   return out;
 }
 

@@ -45,6 +45,11 @@ class PrivacyFilter {
   [[nodiscard]] const PrivacyCounters& counters() const { return counters_; }
 
  private:
+  // The device's pseudonym under the epoch of epoch_ns, in a presence change at at_ns; counted when no key.
+  std::optional<publish::PresenceChange> presence_change(publish::PresenceKind kind, const MacAddress& device,
+                                                         std::int64_t epoch_ns, std::int64_t at_ns,
+                                                         const std::string& zone, bool randomized);
+
   Keyring& keyring_;
   std::string site_;
   PrivacyCounters counters_;

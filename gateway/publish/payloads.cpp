@@ -172,6 +172,9 @@ std::optional<std::string> encode_visit(const SiteVisit& v) {
   out.reserve(400 + 160 * v.probes.size() + 48 * v.strongest_zone.size());
   JsonWriter w(out);
   w.raw("{");
+  w.key("addresses");
+  w.integer(v.addresses);
+  w.raw(",");
   w.key("arrival");
   w.timestamp(v.arrival);
   w.raw(",");

@@ -50,6 +50,7 @@ struct SiteVisit {
   bool randomized = false;  // locally administered (randomized) address
   std::string fingerprint;  // pseudonym of the probe-request fingerprint; empty: none
   std::string visit_id;     // keyed hash of (site, device, arrival): the same on a replay; empty: not sent
+  std::uint32_t addresses = 1;  // addresses the device used during the visit (random ones change)
 };
 
 enum class PresenceKind : std::uint8_t { arrival, departure };

@@ -51,7 +51,7 @@ TEST_CASE("a visit encodes to the documented JSON") {
   const auto json = encode_visit(sample_visit());
   REQUIRE(json);
   CHECK(*json ==
-        R"({"arrival":"2024-05-01T10:00:00.123Z","departure":"2024-05-01T10:15:00.623Z",)"
+        R"({"addresses":1,"arrival":"2024-05-01T10:00:00.123Z","departure":"2024-05-01T10:15:00.623Z",)"
         R"("device":"0123456789abcdef0123456789abcdef","dwell_s":900.5,"entry_zone":"entrance",)"
         R"("exit_zone":"food-court","fingerprint":"fedcba9876543210","key_epoch":3,)"
         R"("probes":[{"first_seen":"2024-05-01T10:00:00.123Z","frames":42,"last_seen":"2024-05-01T10:04:59.000Z",)"

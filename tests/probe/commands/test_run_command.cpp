@@ -177,7 +177,10 @@ TEST_CASE("run: a spool that cannot grow loses every batch, counted one by one, 
   REQUIRE(figure(whole.err, "batches_lost") == 0);
   REQUIRE(batches >= 200);
 
-  // The same replay with a spool whose files stop growing at 16 KiB: the rest of the batches are lost.
+  // The same replay with a spool whose files stop growing at 16 KiB: the rest of the batches are lost. A gateway
+  // of its own: this fake one keeps one sequence space per probe, not one per spool.
+  FakeGateway second_gateway;
+  doc["gateway"]["port"] = second_gateway.port();
   doc["spool"]["dir"] = (dir.path() / "spool-full").string();
   Result full;
   {
