@@ -40,7 +40,7 @@ class NetNamespace {
   explicit NetNamespace(std::string name) : name_(std::move(name)) {
     const auto r = run_command({kIp, "netns", "add", name_});
     created_ = r.status == 0;
-    error_ = r.err;
+    error_ = r.err.substr(0, r.err.find('\n'));
   }
   ~NetNamespace() {
     if (created_) run_command({kIp, "netns", "del", name_});
