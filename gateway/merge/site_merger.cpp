@@ -147,6 +147,13 @@ SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEv
   if (device != 0) {
     if (auto it = by_probe_device_.find(probe_device_key(probe, device)); it != by_probe_device_.end()) {
       id = it->second;
+    }
+    if (id != kNoDevice && devices_.find(id) == nullptr) {
+      by_probe_device_.erase(probe_device_key(probe, device));  // defensive: never follow a link to a closed device
+      ++counters_.stale_links;
+      id = kNoDevice;
+    }
+    if (id != kNoDevice) {
       // The same phone announced as a device of its own by another probe: one of them is absorbed.
       if (const std::uint64_t other = by_address(address, probe, device); other != kNoDevice && other != id)
         id = absorb(id, other, probe, event.ts_ns, sink);
@@ -209,7 +216,13 @@ SiteMerger::Device& SiteMerger::device_for(std::uint16_t probe, const PresenceEv
 std::uint64_t SiteMerger::by_address(std::uint64_t address, std::uint16_t probe, std::uint64_t device) {
   const auto it = by_address_.find(address);
   if (it == by_address_.end()) return kNoDevice;
-  if (device != 0 && has_other_presence(*devices_.find(it->second), probe, device)) {
+  const Device* d = devices_.find(it->second);
+  if (d == nullptr) {
+    by_address_.erase(it);  // defensive: never follow a link to a closed device
+    ++counters_.stale_links;
+    return kNoDevice;
+  }
+  if (device != 0 && has_other_presence(*d, probe, device)) {
     ++counters_.split_by_probe;
     return kNoDevice;
   }
@@ -356,9 +369,10 @@ void SiteMerger::apply(Device& d, std::uint16_t probe, const PresenceEvent& even
 SiteMerger::Presence& SiteMerger::open_presence(Device& d, std::uint16_t probe, const PresenceEvent& event) {
   Presence* p = nullptr;
   if (d.presences.size() >= config_.max_presences_per_visit) {
-    // Full: continue this probe's latest presence instead, keeping its totals.
+    // Full: continue this probe's latest finished presence instead, keeping its totals. An open one (another
+    // device number of the probe, joined by a merge) is never overwritten: it goes on, beyond the bound.
     for (auto it = d.presences.rbegin(); it != d.presences.rend(); ++it)
-      if (it->probe == probe) {
+      if (it->probe == probe && !it->open) {
         p = &*it;
         break;
       }

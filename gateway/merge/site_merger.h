@@ -144,6 +144,7 @@ struct SiteMergeCounters {
   std::uint64_t split_by_probe = 0;     // address of a live device taken by another device of the same probe
   std::uint64_t merged = 0;             // site devices absorbed into another (on_merged)
   std::uint64_t addresses_forgotten = 0;  // older addresses of a device dropped beyond max_addresses_per_device
+  std::uint64_t stale_links = 0;        // a device number or address that named a closed device: dropped (0 expected)
   std::uint64_t rejoined = 0;           // arrival within the grace continued a leaving visit
   std::uint64_t late_events = 0;        // arrival or update already behind the site clock when it came
   std::uint64_t visits = 0;

@@ -507,6 +507,7 @@ publish::GatewayHealth SitePipeline::gateway_health() const {
   c["merge.split_by_probe"] = m.split_by_probe;
   c["merge.merged"] = m.merged;
   c["merge.addresses_forgotten"] = m.addresses_forgotten;
+  c["merge.stale_links"] = m.stale_links;
   const PrivacyCounters& p = privacy_.counters();
   c["privacy.visits_out"] = p.visits_out;
   c["privacy.arrivals_out"] = p.arrivals_out;
