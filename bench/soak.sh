@@ -15,6 +15,7 @@
 # FOOTFALL_BIN_DIR=dir uses programs already built there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ulimit -c unlimited 2>/dev/null || true   # a crash leaves a core in OUT for a backtrace
 
 PROBES=${PROBES:-50}
 SITE_HOURS=${SITE_HOURS:-2}
@@ -115,7 +116,7 @@ EOF
 start_gateway() {
   local mark
   mark=$(grep -c "listening on" "$out/gateway.log" 2>/dev/null || true)
-  "$bin/footfall-gateway" --config "$out/gateway.json" >>"$out/gateway.log" 2>&1 &
+  (cd "$out" && exec "$bin/footfall-gateway" --config "$out/gateway.json" >>"$out/gateway.log" 2>&1) &
   pid_of[gateway]=$!
   wait_for 30 bash -c "[ \$(grep -c 'listening on' '$out/gateway.log') -gt ${mark:-0} ]" ||
     fail "the gateway did not start: $(tail -n 3 "$out/gateway.log")"
@@ -132,7 +133,7 @@ cat >"$out/aggregator.json" <<EOF
 EOF
 mkdir -p "$out/aggregator"
 start_aggregator() {
-  "$bin/footfall-aggregator" run --config "$out/aggregator.json" >>"$out/aggregator.log" 2>&1 &
+  (cd "$out" && exec "$bin/footfall-aggregator" run --config "$out/aggregator.json" >>"$out/aggregator.log" 2>&1) &
   pid_of[aggregator]=$!
 }
 
@@ -155,7 +156,7 @@ for i in $(seq "$PROBES"); do
 EOF
 done
 start_probe() {
-  "$bin/footfall-probe" run --config "$out/probe-$1.json" >>"$out/probe-$1.log" 2>&1 &
+  (cd "$out" && exec "$bin/footfall-probe" run --config "$out/probe-$1.json" >>"$out/probe-$1.log" 2>&1) &
   pid_of[probe-$1]=$!
 }
 
@@ -186,23 +187,35 @@ play_s=$(awk -v h="$SITE_HOURS" -v s="$SPEED" 'BEGIN { printf "%d", (h * 3600 + 
 say "$PROBES probes replay ${#captures[@]} captures at speed $SPEED (about ${play_s} s); a fault every ~${FAULT_EVERY_S} s"
 start=$(date +%s)
 next_fault=$(( start + FAULT_EVERY_S / 2 + RANDOM % (FAULT_EVERY_S + 1) ))
+crashes=0
+# A program that ended by itself (not a probe that finished its file) is a crash: logged, counted, restarted.
+check_crashed() {
+  local name=$1 status
+  kill -0 "${pid_of[$name]}" 2>/dev/null && return 0
+  wait "${pid_of[$name]}" 2>/dev/null && status=0 || status=$?
+  echo "$(date -u +%T) $name ended by itself, status $status" | tee -a "$out/crashes.txt"
+  crashes=$((crashes + 1))
+  [ -f "$out/core" ] && mv "$out/core" "$out/core.$name.$crashes"
+  case $name in gateway) start_gateway ;; aggregator) start_aggregator ;; mosquitto) start_mosquitto ;; esac
+}
 while [ -n "$(running_probes)" ] && [ $(( $(date +%s) - start )) -lt "$DURATION" ]; do
+  for name in gateway aggregator mosquitto; do check_crashed "$name"; done
   if [ "$(date +%s)" -ge "$next_fault" ]; then
     case $((RANDOM % 4)) in
       0) mapfile -t live < <(running_probes)
          if [ "${#live[@]}" -gt 0 ]; then
            id=${live[$((RANDOM % ${#live[@]}))]}
-           kill -KILL "${pid_of[probe-$id]}"; wait "${pid_of[probe-$id]}" 2>/dev/null || true
+           kill -KILL "${pid_of[probe-$id]}" 2>/dev/null || true; wait "${pid_of[probe-$id]}" 2>/dev/null || true
            echo "$(date -u +%T) kill -9 probe $id" >>"$out/faults.txt"; faults[probe]=$((faults[probe] + 1))
            start_probe "$id"
          fi ;;
-      1) kill -KILL "${pid_of[gateway]}"; wait "${pid_of[gateway]}" 2>/dev/null || true
+      1) kill -KILL "${pid_of[gateway]}" 2>/dev/null || true; wait "${pid_of[gateway]}" 2>/dev/null || true
          echo "$(date -u +%T) kill -9 gateway" >>"$out/faults.txt"; faults[gateway]=$((faults[gateway] + 1))
          start_gateway ;;
-      2) kill -KILL "${pid_of[aggregator]}"; wait "${pid_of[aggregator]}" 2>/dev/null || true
+      2) kill -KILL "${pid_of[aggregator]}" 2>/dev/null || true; wait "${pid_of[aggregator]}" 2>/dev/null || true
          echo "$(date -u +%T) kill -9 aggregator" >>"$out/faults.txt"; faults[aggregator]=$((faults[aggregator] + 1))
          start_aggregator ;;
-      3) kill -TERM "${pid_of[mosquitto]}"; wait "${pid_of[mosquitto]}" 2>/dev/null || true
+      3) kill -TERM "${pid_of[mosquitto]}" 2>/dev/null || true; wait "${pid_of[mosquitto]}" 2>/dev/null || true
          echo "$(date -u +%T) restart mosquitto" >>"$out/faults.txt"; faults[broker]=$((faults[broker] + 1))
          sleep 1; start_mosquitto ;;
     esac
@@ -213,7 +226,11 @@ done
 say "replay over after $(( $(date +%s) - start )) s; faults: probe ${faults[probe]}, gateway ${faults[gateway]}, aggregator ${faults[aggregator]}, broker ${faults[broker]}"
 
 # --- drain: probes exit once their spool is acked; then the visits settle in the store ------------------------
-for _ in $(seq 300); do [ -z "$(running_probes)" ] && break; sleep 1; done
+for _ in $(seq 300); do
+  [ -z "$(running_probes)" ] && break
+  for name in gateway aggregator mosquitto; do check_crashed "$name"; done
+  sleep 1
+done
 [ -z "$(running_probes)" ] || say "probes still running after 300 s: $(running_probes | tr '\n' ' ')"
 visits_stored() { sqlite3 -readonly "$out/aggregator/footfall.db" "select count(*) from visits" 2>/dev/null || echo 0; }
 stable=0; last=-1
@@ -229,44 +246,55 @@ cleanup
 
 # --- the figures ----------------------------------------------------------------------------------------
 say "figures"
-# 1. Events: each capture replayed once without faults gives the events a probe of it should deliver.
+# 1. Events: each capture replayed once without faults gives the events a probe of it should deliver; the
+# gateway's journal (read once the gateway stopped) holds what it stored, by probe, spool and batch sequence.
 declare -A expected_of=()
 for c in "${captures[@]}"; do
   expected_of[$c]=$("$bin/footfall-probe" presence --read "$c" --config "$out/probe-p01.json" --update 0 2>/dev/null |
     jq -s '[.[] | select(.kind == "arrival" or .kind == "departure")] | length')
 done
-health="$out/gateway/journal/health.json"
-events_expected=0; events_stored=0; dup_batches=0; lost_batches=0; unacked=0; short=0; over=0
+"$bin/footfall-gateway" journal --config "$out/gateway.json" 2>"$out/journal-dump.err" |
+  jq -c 'select(.record == "event") | [.probe, .spool, .probe_seq, .kind]' >"$out/journal-events.jsonl" ||
+  fail "footfall-gateway journal: $(tail -n 3 "$out/journal-dump.err")"
+jq -rs 'group_by(.[0]) | .[] | [.[0][0], length] | @tsv' "$out/journal-events.jsonl" >"$out/journal-events-by-probe.tsv"
+# Batches of one spool are numbered 1, 2, ...: a missing number is a lost batch, a repeated one a duplicate.
+jq -rs 'map([.[0], .[1], .[2]]) | unique | group_by([.[0], .[1]]) | .[] |
+  [.[0][0], .[0][1], length, (map(.[2]) | max), (map(.[2]) | min)] | @tsv' "$out/journal-events.jsonl" >"$out/journal-spools.tsv"
+spools=$(wc -l <"$out/journal-spools.tsv")
+seq_gaps=$(awk -F'\t' '{ g += $4 - $5 + 1 - $3 } END { print g + 0 }' "$out/journal-spools.tsv")
+events_expected=0; events_stored=0; lost_batches=0; full_drops=0; unacked=0; short=0; over=0
 for i in $(seq "$PROBES"); do
   id=$(printf 'p%02d' "$i")
   want=${expected_of[$(capture_of "$i")]}
-  got=$(jq --arg id "$id" '[.. | objects | select(has("events_stored")) | select((.id // .probe // "") == $id)][0].events_stored // empty' "$health")
-  [ -n "$got" ] || got=$(jq --arg id "$id" '.probes[$id].events_stored // 0' "$health")
-  dup=$(jq --arg id "$id" '.probes[$id].batches_duplicate // 0' "$health" 2>/dev/null || echo 0)
-  lost=$(grep -o 'batches_lost=[0-9]*' "$out/probe-$id.log" | tail -n 1 | cut -d= -f2); lost=${lost:-0}
-  left=$(grep -o 'unacked_batches=[0-9]*' "$out/probe-$id.log" | tail -n 1 | cut -d= -f2); left=${left:-unknown}
+  got=$(awk -F'\t' -v id="$id" '$1 == id { print $2 }' "$out/journal-events-by-probe.tsv"); got=${got:-0}
+  lost=$(grep -o 'batches_lost=[0-9]*' "$out/probe-$id.log" | awk -F= '{ s += $2 } END { print s + 0 }')
+  full=$(grep -o 'full_drop_batches=[0-9]*' "$out/probe-$id.log" | tail -n 1 | cut -d= -f2); full=${full:-0}
+  left=$(grep -o 'unacked_batches=[0-9]*' "$out/probe-$id.log" | tail -n 1 | cut -d= -f2); left=${left:-none}
   events_expected=$((events_expected + want)); events_stored=$((events_stored + got))
-  dup_batches=$((dup_batches + dup)); lost_batches=$((lost_batches + lost))
+  lost_batches=$((lost_batches + lost)); full_drops=$((full_drops + full))
   [ "$left" = 0 ] || unacked=$((unacked + 1))
   [ "$got" -lt "$want" ] && short=$((short + want - got))
   [ "$got" -gt "$want" ] && over=$((over + got - want))
-  printf '%s %s expected=%s stored=%s duplicate_batches=%s lost_batches=%s unacked_at_exit=%s\n' \
-    "$id" "$(basename "$(capture_of "$i")")" "$want" "$got" "$dup" "$lost" "$left" >>"$out/events.txt"
+  printf '%s %s expected=%s stored=%s lost_batches=%s full_drop_batches=%s unacked_at_exit=%s\n' \
+    "$id" "$(basename "$(capture_of "$i")")" "$want" "$got" "$lost" "$full" "$left" >>"$out/events.txt"
 done
-echo "events: expected $events_expected (captures replayed without faults), stored by the gateway $events_stored;" \
-  "fewer than expected: $short, more than expected: $over"
-echo "probes: batches counted lost $lost_batches; duplicate batches refused by the gateway $dup_batches;" \
-  "probes whose last run did not end with an empty spool: $unacked (per probe: $out/events.txt)"
+echo "events: expected $events_expected (each capture replayed once without faults), held in the gateway's journal" \
+  "$events_stored; per probe fewer than expected: $short in all, more than expected: $over in all"
+echo "journal: $spools spools, missing batch numbers $seq_gaps; duplicate batches refused:" \
+  "$(jq '.journal.duplicate_batches' "$out/gateway/journal/health.json") (last gateway run)"
+echo "probes: batches counted lost $lost_batches, spool-full drops $full_drops; probes whose last run did not end" \
+  "with an empty spool: $unacked (per probe: $out/events.txt)"
 
-# 2. Visits: unique in the store, and as many as the gateway's journal makes (its last health figures).
+# 2. Visits: unique in the store, and as many as the gateway's last run made (it merges the whole journal again
+# at each start, so its last figures count every visit; republished ones keep their visit_id).
 db="$out/aggregator/footfall.db"
 visits=$(sqlite3 -readonly "$db" "select count(*) from visits")
 distinct=$(sqlite3 -readonly "$db" "select count(distinct visit_id) from visits")
 truth=$(jq '.visits | length' "$out/site/truth.json" 2>/dev/null || echo '?')
-published=$(jq '[.. | objects | .visits_published? // empty] | max // empty' "$health" 2>/dev/null || true)
-echo "visits: stored $visits, distinct visit_id $distinct (duplicates $((visits - distinct))); simulator truth $truth visits;" \
-  "gateway published ${published:-not in health.json}"
-grep -ho 'visits_published=[0-9]*\|visits_refused=[0-9]*\|duplicate[a-z_]*=[0-9]*' "$out/gateway.log" "$out/aggregator.log" | sort | uniq -c | tail -n 8 || true
+echo "visits: stored $visits, distinct visit_id $distinct (duplicates $((visits - distinct))); simulator truth $truth visits"
+echo "gateway, last figures: $(grep 'info site: records=' "$out/gateway.log" | tail -n 1 | sed 's/.*site: //')"
+echo "gateway, last drops line: $(grep 'site: drops by reason' "$out/gateway.log" | tail -n 1 | sed 's/.*reason://')"
+echo "aggregator, last lines: $(grep -i 'refus\|duplicate\|ignored' "$out/aggregator.log" | tail -n 2 | tr '\n' ' ')"
 
 # 3. Memory: mean RSS in the first and the last quarter of the samples.
 for name in gateway aggregator; do
@@ -276,5 +304,6 @@ for name in gateway aggregator; do
     printf "rss %s: %d samples, first quarter %.1f MiB, last quarter %.1f MiB, max %.1f MiB\n", n, k, a / q / 1024, b / q / 1024, m / 1024 }
     { if ($2 == n && $3 > m) m = $3 }' "$out/rss.txt"
 done
+echo "crashes (programs that ended by themselves, restarted): $crashes${crashes:+ (list: $out/crashes.txt)}"
 echo "faults injected: $(wc -l <"$out/faults.txt" 2>/dev/null || echo 0) (probe ${faults[probe]}, gateway ${faults[gateway]}," \
   "aggregator ${faults[aggregator]}, broker restarts ${faults[broker]}); list: $out/faults.txt"
