@@ -3,9 +3,10 @@
 # every FAULT_EVERY_S seconds (on average) one of them is killed with SIGKILL and restarted (a random probe on
 # its spool, the gateway on its journal, the aggregator on its store) or mosquitto is restarted (persistence on,
 # so queued QoS 1 messages survive). At the end, once everything drained, the counts are compared:
-#   1. events: the same captures replayed without faults (footfall-probe presence) against what the gateway
-#      stored per probe (health.json events_stored), plus what the probes counted as lost;
-#   2. visits: no duplicate visit_id in the aggregator's SQLite store; visits stored against the gateway's journal;
+#   1. events: the same captures replayed without faults (footfall-probe presence) against the events the
+#      gateway's journal holds per probe (records already consumed are no longer in it: health.json says how
+#      many), batch numbers of each spool without a gap, plus what the probes counted as lost;
+#   2. visits: no duplicate visit_id in the aggregator's SQLite store; the gateway's and the aggregator's last counters;
 #   3. memory: RSS of the gateway and the aggregator (from /proc every 2 s), first quarter against last quarter.
 #
 #   PROBES=50 SITE_HOURS=2 SPEED=30 FAULT_EVERY_S=10 DURATION=600 bench/soak.sh
@@ -39,6 +40,7 @@ for tool in "$mosquitto_bin" sqlite3 jq; do command -v "$tool" >/dev/null || { e
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "${out:?}"/*
+: >"$out/faults.txt"; : >"$out/crashes.txt"
 say() { printf 'soak %s: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 fail() { printf 'soak: FAILED: %s\n' "$*" >&2; exit 1; }
 
@@ -250,8 +252,8 @@ say "figures"
 # gateway's journal (read once the gateway stopped) holds what it stored, by probe, spool and batch sequence.
 declare -A expected_of=()
 for c in "${captures[@]}"; do
-  expected_of[$c]=$("$bin/footfall-probe" presence --read "$c" --config "$out/probe-p01.json" --update 0 2>/dev/null |
-    jq -s '[.[] | select(.kind == "arrival" or .kind == "departure")] | length')
+  expected_of[$c]=$("$bin/footfall-probe" presence --read "$c" --config "$out/probe-p01.json" 2>/dev/null |
+    jq -s length)
 done
 "$bin/footfall-gateway" journal --config "$out/gateway.json" 2>"$out/journal-dump.err" |
   jq -c 'select(.record == "event") | [.probe, .spool, .probe_seq, .kind]' >"$out/journal-events.jsonl" ||
@@ -280,7 +282,8 @@ for i in $(seq "$PROBES"); do
 done
 echo "events: expected $events_expected (each capture replayed once without faults), held in the gateway's journal" \
   "$events_stored; per probe fewer than expected: $short in all, more than expected: $over in all"
-echo "journal: $spools spools, missing batch numbers $seq_gaps; duplicate batches refused:" \
+echo "journal: $spools spools, missing batch numbers $seq_gaps; records consumed (not in the dump):" \
+  "$(jq '.journal.last_journal_seq - .journal.held_records' "$out/gateway/journal/health.json"); duplicate batches refused:" \
   "$(jq '.journal.duplicate_batches' "$out/gateway/journal/health.json") (last gateway run)"
 echo "probes: batches counted lost $lost_batches, spool-full drops $full_drops; probes whose last run did not end" \
   "with an empty spool: $unacked (per probe: $out/events.txt)"
