@@ -967,3 +967,38 @@ TEST_CASE("merge: a device keeps its latest max_addresses_per_device addresses")
   bad.max_addresses_per_device = 0;
   CHECK(validate(bad) == "max_addresses_per_device: 1 .. 65535");
 }
+
+TEST_CASE("merge: a full visit never folds a new presence over an open one; no link outlives its device") {
+  SiteMergeConfig config = mall_config();
+  config.max_presences_per_visit = 3;
+  SiteMerger m(config);
+  Recorder r;
+  const MacAddress address_c = *MacAddress::parse("da:00:00:00:00:0c");
+  // One phone: p1's device 1, and two devices of p2 that a merge joins (p2 announced the next address apart).
+  m.on_presence("p1", linked_event(PresenceKind::arrival, t0, address_a, 1), r);
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0, address_c, 2), r);
+  m.on_presence("p1", linked_event(PresenceKind::update, t0 + 60 * s, address_c, 1, address_a), r);
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0 + 70 * s, address_b, 3), r);
+  m.on_presence("p1", linked_event(PresenceKind::update, t0 + 120 * s, address_b, 1, address_c), r);
+  REQUIRE(r.merges.size() == 2);
+  // The visit is full (3 presences: p1/1, p2/2, p2/3, all open). p2 restarts and numbers from 1 again: its
+  // device 2 comes back with another first_seen, a new presence of p2 while p2/3 is still open.
+  PresenceEvent restarted = linked_event(PresenceKind::update, t0 + 130 * s, address_b, 2);
+  restarted.first_seen_ns = t0 + 125 * s;
+  m.on_presence("p2", restarted, r);
+  m.on_presence("p2", linked_event(PresenceKind::update, t0 + 140 * s, address_b, 3), r);  // p2/3 goes on
+  for (const auto& [probe, device] : std::vector<std::pair<std::string, std::uint64_t>>{{"p1", 1}, {"p2", 3}}) {
+    PresenceEvent gone = linked_event(PresenceKind::departure, t0 + 150 * s, address_b, device);
+    m.on_presence(probe, gone, r);
+  }
+  PresenceEvent gone = linked_event(PresenceKind::departure, t0 + 150 * s, address_b, 2);
+  gone.first_seen_ns = t0 + 125 * s;
+  m.on_presence("p2", gone, r);
+  m.advance(t0 + 3600 * s, r);
+  REQUIRE(r.visits.size() == 1);
+  CHECK(m.occupancy().present == 0);
+  // The probes' device numbers outlived the visit only on the probes: an event naming one now starts a new device.
+  m.on_presence("p2", linked_event(PresenceKind::arrival, t0 + 4000 * s, address_c, 3), r);
+  CHECK(m.counters().stale_links == 0);
+  CHECK(m.counters().site_arrivals == m.counters().visits + m.counters().devices + m.counters().merged);
+}
