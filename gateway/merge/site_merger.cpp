@@ -35,6 +35,15 @@ std::int64_t round_div(std::int64_t num, std::int64_t den) {  // den > 0, half a
 
 bool has_signal(const PresenceEvent& e) { return e.rssi_min != 0 || e.rssi_max != 0 || e.rssi_mean != 0; }
 
+// Two readings of one probe over one interval become one, weighted by their frames (samples always have frames).
+template <class Sample>
+void add_to_sample(Sample& sample, std::int64_t strength_q8, std::uint32_t frames) {
+  const std::int64_t total = std::int64_t{sample.frames} + frames;
+  const std::int64_t weighted = std::int64_t{sample.strength_q8} * sample.frames + strength_q8 * frames;
+  sample.strength_q8 = static_cast<std::int32_t>(round_div(weighted, total));
+  sample.frames = static_cast<std::uint32_t>(std::min<std::int64_t>(total, std::numeric_limits<std::uint32_t>::max()));
+}
+
 }  // namespace
 
 std::string validate(const SiteMergeConfig& config) {
@@ -290,24 +299,14 @@ std::uint64_t SiteMerger::absorb(std::uint64_t a, std::uint64_t b, std::uint16_t
   for (std::size_t i = 0; i < into.samples.size(); ++i) {
     if (kept != 0 && into.samples[kept - 1].slot_ns == into.samples[i].slot_ns &&
         into.samples[kept - 1].probe == into.samples[i].probe) {
-      Sample& s = into.samples[kept - 1];
-      const std::int64_t total = std::int64_t{s.frames} + into.samples[i].frames;
-      if (total != 0)
-        s.strength_q8 = static_cast<std::int32_t>(round_div(
-            std::int64_t{s.strength_q8} * s.frames + std::int64_t{into.samples[i].strength_q8} * into.samples[i].frames,
-            total));
-      s.frames = static_cast<std::uint32_t>(std::min<std::int64_t>(total, std::numeric_limits<std::uint32_t>::max()));
+      add_to_sample(into.samples[kept - 1], into.samples[i].strength_q8, into.samples[i].frames);
     } else {
       into.samples[kept++] = into.samples[i];
     }
   }
   into.samples.resize(kept);
   if (into.samples.size() >= config_.max_strength_samples) fold_samples(into, into.samples.size() / 2);
-  if (from.fingerprint != 0 && (into.fingerprint == 0 || from.fingerprint_ts_ns > into.fingerprint_ts_ns)) {
-    into.fingerprint = from.fingerprint;
-    into.fingerprint_ts_ns = from.fingerprint_ts_ns;
-    into.fingerprint_probe = from.fingerprint_probe;
-  }
+  take_fingerprint(into, from.fingerprint, from.fingerprint_ts_ns, from.fingerprint_probe);
   into.randomized = into.randomized || from.randomized;
   into.departed_ns = std::max(into.departed_ns, from.departed_ns);
   into.duplicate_frames += from.duplicate_frames;
@@ -420,6 +419,16 @@ void SiteMerger::count_zone(const Device& d, std::uint16_t zone, int delta) {
   if (delta < 0 && open_in_zone == 0) --zone_present_[zone];
 }
 
+// The latest non-zero fingerprint by event time (then config order), whatever the receive order.
+void SiteMerger::take_fingerprint(Device& d, std::uint64_t fingerprint, std::int64_t ts_ns, std::uint16_t probe) {
+  if (fingerprint == 0) return;
+  if (d.fingerprint != 0 && (ts_ns < d.fingerprint_ts_ns || (ts_ns == d.fingerprint_ts_ns && probe >= d.fingerprint_probe)))
+    return;
+  d.fingerprint = fingerprint;
+  d.fingerprint_ts_ns = ts_ns;
+  d.fingerprint_probe = probe;
+}
+
 void SiteMerger::take_stats(Device& d, Presence& p, const PresenceEvent& event) {
   p.last_seen_ns = std::max(p.last_seen_ns, event.last_seen_ns);
   p.frames = event.frames;
@@ -429,14 +438,7 @@ void SiteMerger::take_stats(Device& d, Presence& p, const PresenceEvent& event) 
   p.rssi_mean = event.rssi_mean;
   p.freq_mhz = event.strongest_freq_mhz;
   d.randomized = d.randomized || event.randomized || event.mac.locally_administered();
-  // The latest non-zero fingerprint by event time (then config order), whatever the receive order.
-  if (event.fingerprint != 0 &&
-      (d.fingerprint == 0 || event.ts_ns > d.fingerprint_ts_ns ||
-       (event.ts_ns == d.fingerprint_ts_ns && p.probe < d.fingerprint_probe))) {
-    d.fingerprint = event.fingerprint;
-    d.fingerprint_ts_ns = event.ts_ns;
-    d.fingerprint_probe = p.probe;
-  }
+  take_fingerprint(d, event.fingerprint, event.ts_ns, p.probe);
 }
 
 void SiteMerger::add_sample(Device& d, Presence& p, const PresenceEvent& event) {
@@ -461,10 +463,7 @@ void SiteMerger::add_sample(Device& d, Presence& p, const PresenceEvent& event) 
     if (it->slot_ns < slot) break;
     if (it->slot_ns > slot) continue;
     // Arrival and first update (or last update and departure) in one interval: one frame-weighted sample.
-    const std::int64_t total = std::int64_t{it->frames} + frames;
-    const std::int64_t weighted = std::int64_t{it->strength_q8} * it->frames + strength_q8 * frames;
-    it->strength_q8 = static_cast<std::int32_t>(round_div(weighted, total));
-    it->frames = static_cast<std::uint32_t>(std::min<std::int64_t>(total, std::numeric_limits<std::uint32_t>::max()));
+    add_to_sample(*it, strength_q8, frames);
     return;
   }
   d.samples.push_back(Sample{slot, static_cast<std::int32_t>(strength_q8), frames, p.probe});
@@ -745,9 +744,8 @@ void SiteMerger::on_sighting(std::string_view probe_id, const Sighting& sighting
   counters_.dedup_evicted_live = dedup_.counters().evicted_live;
   if (!dup) return;
   ++counters_.duplicate_frames;
-  const auto it = by_address_.find(key_of(sighting.mac, false));
-  if (it != by_address_.end())
-    ++devices_.find(it->second)->duplicate_frames;
+  if (const std::uint64_t id = by_address(key_of(sighting.mac, false), *probe, 0); id != kNoDevice)
+    ++devices_.find(id)->duplicate_frames;
   else
     ++counters_.duplicates_without_visit;
 }

@@ -279,6 +279,7 @@ class SiteMerger {
   void end_presence(Device& d, Presence& p);
   void count_zone(const Device& d, std::uint16_t zone, int delta);
   static void take_stats(Device& d, Presence& p, const PresenceEvent& event);
+  static void take_fingerprint(Device& d, std::uint64_t fingerprint, std::int64_t ts_ns, std::uint16_t probe);
   void add_sample(Device& d, Presence& p, const PresenceEvent& event);
   void fold_samples(Device& d, std::size_t count);
   void touch(Device& d, std::int64_t ts_ns);
