@@ -70,4 +70,14 @@ inline void check_batches_once_and_contiguous(const JournalContents& held, std::
   CHECK(held.records_by_seq.size() == last_seq);
 }
 
+// The gateway holds exactly the fault-free run's events: none lost, none extra, none twice.
+inline void check_held_is_reference(const JournalContents& held) {
+  const EventBag& reference = SimCapture::mall().reference_bag();
+  const EventBag lost = minus(reference, held.events);
+  const EventBag extra = minus(held.events, reference);
+  CHECK_MESSAGE(lost.empty(), lost.size() << " reference events not held:" << sample(lost));
+  CHECK_MESSAGE(extra.empty(), extra.size() << " held events not in the reference (or held twice):" << sample(extra));
+  CHECK(held.events.size() == reference.size());
+}
+
 }  // namespace footfall::link_testing

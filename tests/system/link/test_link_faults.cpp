@@ -50,12 +50,7 @@ const JournalContents& events_baseline() {
 
 // (a) and (c): nothing lost, nothing twice, and every batch as the fault-free run made it.
 void check_exactly_the_reference(const JournalContents& held, const JournalContents& base) {
-  const EventBag& reference = SimCapture::mall().reference_bag();
-  const EventBag lost = minus(reference, held.events);
-  const EventBag extra = minus(held.events, reference);
-  CHECK_MESSAGE(lost.empty(), lost.size() << " reference events not held:" << sample(lost));
-  CHECK_MESSAGE(extra.empty(), extra.size() << " held events not in the reference (or held twice):" << sample(extra));
-  CHECK(held.events.size() == reference.size());
+  check_held_is_reference(held);
   check_batches_once_and_contiguous(held, base.records_by_seq.size());
   std::uint64_t differing = 0;
   for (const auto& [seq, events] : base.events_by_seq) {
