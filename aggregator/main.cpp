@@ -61,6 +61,15 @@ int main(int argc, char** argv) {
   add_common(ingest_file, true);
   ingest_file->add_option("file", feed_file, "file of topic<TAB>payload lines")->required();
 
+  auto* migrate = app.add_subcommand("migrate", "apply the store's schema migrations (run does it too) and print its version");
+  add_common(migrate, true);
+
+  std::filesystem::path copy_from, copy_to;
+  auto* copy_store = app.add_subcommand(
+      "copy-store", "copy every site's visits, sales, occupancy and alerts from one store to another (SQLite -> PostgreSQL)");
+  copy_store->add_option("--from", copy_from, "source: an aggregator.json (its store) or a SQLite file")->required();
+  copy_store->add_option("--to", copy_to, "destination: an aggregator.json (its store) or a SQLite file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -74,6 +83,16 @@ int main(int argc, char** argv) {
   if (*import_sales) return import_sales_command(common, site, csv);
   if (*report) return report_command(common, site, from, to, out_dir, print_summary);
   if (*ingest_file) return ingest_file_command(common, feed_file);
+  if (*migrate) return migrate_command(common);
+  if (*copy_store) {
+    // A .json is a config (its store.*), anything else a SQLite file.
+    const auto side = [](const std::filesystem::path& p) {
+      CommonOptions o;
+      (p.extension() == ".json" ? o.config : o.store) = p;
+      return o;
+    };
+    return copy_store_command(side(copy_from), side(copy_to));
+  }
   std::cerr << app.help();
   return 2;
 }

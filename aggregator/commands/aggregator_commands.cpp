@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -21,6 +22,7 @@
 #include "aggregator/ingest/ingest_pipeline.h"
 #include "aggregator/ingest/iso_time.h"
 #include "aggregator/publish/figures_publisher.h"
+#include "aggregator/store/postgres_store.h"
 #include "aggregator/store/sales_csv.h"
 #include "aggregator/store/sqlite_store.h"
 #include "common/clock.h"
@@ -50,7 +52,10 @@ std::optional<AggregatorConfig> resolve(const CommonOptions& common) {
     }
     cfg = std::get<AggregatorConfig>(std::move(loaded));
   }
-  if (!common.store.empty()) cfg.store_path = common.store;
+  if (!common.store.empty()) {  // --store is a SQLite file, whatever the config's backend
+    cfg.store_path = common.store;
+    cfg.store_backend = "sqlite";
+  }
   if (common.config.empty() && common.store.empty()) {
     std::cerr << "footfall-aggregator: give --config FILE or --store PATH\n";
     return std::nullopt;
@@ -64,12 +69,36 @@ std::string resolve_tenant(const CommonOptions& common, const AggregatorConfig& 
   return cfg.only_tenant();
 }
 
-std::unique_ptr<SqliteStore> open_store(const AggregatorConfig& cfg) {
+// The store the config names: a SQLite file, or the PostgreSQL database (migrated to this build's schema).
+std::unique_ptr<SiteStore> open_store(const AggregatorConfig& cfg) {
   try {
+    if (cfg.store_backend == "postgresql")
+      return PostgresStore::open(PostgresStoreOptions{cfg.postgresql.conninfo, cfg.postgresql.pool_size, {}});
     return SqliteStore::open(cfg.store_path);
   } catch (const std::exception& e) {
-    std::cerr << "footfall-aggregator: store.path: " << e.what() << "\n";
+    std::cerr << "footfall-aggregator: " << (cfg.store_backend == "postgresql" ? "store.postgresql" : "store.path")
+              << ": " << e.what() << "\n";
     return nullptr;
+  }
+}
+
+// What prune() may remove now: batch ids older than store.batch_ids_days, each tenant's data older than its
+// retention_days.
+RetentionRules retention_rules(const AggregatorConfig& cfg, TimeMs now) {
+  constexpr TimeMs kDay = 86'400'000;
+  RetentionRules rules{now - TimeMs{cfg.batch_ids_days} * kDay, {}};
+  for (const auto& [tenant, days] : cfg.retention_days)
+    if (days > 0) rules.tenant_cutoffs.emplace_back(tenant, now - TimeMs{days} * kDay);
+  return rules;
+}
+
+void prune_store(SiteStore& store, const AggregatorConfig& cfg) {
+  try {
+    const PruneOutcome out = store.prune(retention_rules(cfg, clock::wall_ms()));
+    spdlog::info("store: pruned batch_ids={} visits={} visit_partitions={} occupancy={} sales={} alerts={}", out.batch_ids,
+                 out.visits, out.visit_partitions, out.occupancy, out.sales, out.alerts);
+  } catch (const std::exception& e) {
+    spdlog::error("store: pruning failed (tried again in an hour): {}", e.what());
   }
 }
 
@@ -90,14 +119,17 @@ nlohmann::json counters_json(const IngestCounters& c) {
                         {"queue_high_water", c.queue.high_water}};
 }
 
-// Polls the MQTT client, publishes figures and logs progress once a minute until SIGINT or SIGTERM.
+// Polls the MQTT client, publishes figures, logs progress once a minute and prunes the store once an hour
+// until SIGINT or SIGTERM.
 void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
-                         const AggregatorConfig& cfg) {
+                         SiteStore& store, const AggregatorConfig& cfg) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   auto last_progress = std::chrono::steady_clock::now();
+  auto last_prune = last_progress;
+  prune_store(store, cfg);
   while (true) {
     const timespec one_second{1, 0};
     const int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
@@ -110,6 +142,10 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
     if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
       last_progress = std::chrono::steady_clock::now();
       if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
+    }
+    if (std::chrono::steady_clock::now() - last_prune >= std::chrono::hours(1)) {
+      last_prune = std::chrono::steady_clock::now();
+      prune_store(store, cfg);
     }
   }
 }
@@ -147,8 +183,16 @@ int run_command(const CommonOptions& common) {
   }
   auto writer_store = open_store(*cfg);
   if (!writer_store) return 3;
-  auto reader_store = open_store(*cfg);  // the publisher's own connection: reads while the writer writes
-  if (!reader_store) return 3;
+  // SQLite: the publisher's own connection reads while the writer writes. PostgreSQL: one store, its pool
+  // lends each thread a connection.
+  std::unique_ptr<SiteStore> reader_store;
+  if (cfg->store_backend != "postgresql") {
+    reader_store = open_store(*cfg);
+    if (!reader_store) return 3;
+  }
+  SiteStore& reader = reader_store ? *reader_store : *writer_store;
+  std::unique_ptr<PostgresLeases> leases;
+  if (cfg->store_backend == "postgresql") leases = std::make_unique<PostgresLeases>(cfg->postgresql.conninfo);
 
   IngestPipeline pipeline(*writer_store, cfg->queue_capacity, clock::wall_ms);
   FeedSubscriber subscriber(cfg->mqtt, cfg->mqtt_persist_dir(), [&](const std::string& topic, const std::string& payload) {
@@ -157,18 +201,21 @@ int run_command(const CommonOptions& common) {
       spdlog::warn("ingest: message on {} refused while stopping; the broker or the client's persistence keeps it",
                    topic);
   });
-  FiguresPublisher figures(*reader_store, *cfg, [&](const std::string& topic, const std::string& payload, bool retained) {
-    return subscriber.publish(topic, payload, retained);
-  });
+  FiguresPublisher figures(
+      reader, *cfg,
+      [&](const std::string& topic, const std::string& payload, bool retained) {
+        return subscriber.publish(topic, payload, retained);
+      },
+      leases.get());
   try {
     subscriber.start();
   } catch (const std::exception& e) {
     std::cerr << "footfall-aggregator: " << e.what() << "\n";
     return 2;
   }
-  spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_path.string(), cfg->mqtt.uri,
+  spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_label(), cfg->mqtt.uri,
                cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
-  serve_until_stopped(subscriber, pipeline, figures, *cfg);
+  serve_until_stopped(subscriber, pipeline, figures, reader, *cfg);
   stop_serving(subscriber, pipeline);
   return 0;
 }
@@ -303,6 +350,105 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::cerr << "footfall-aggregator: report: " << e.what() << "\n";
     return 3;
   }
+  return 0;
+}
+
+int migrate_command(const CommonOptions& common) {
+  const auto cfg = resolve(common);
+  if (!cfg) return 2;
+  auto store = open_store(*cfg);  // opening applies the migrations this build knows
+  if (!store) return 3;
+  int version = 0;
+  if (auto* p = dynamic_cast<PostgresStore*>(store.get())) version = p->schema_version();
+  if (auto* s = dynamic_cast<SqliteStore*>(store.get())) version = s->schema_version();
+  std::cout << nlohmann::json{{"backend", cfg->store_backend}, {"store", cfg->store_label()}, {"schema_version", version}}.dump()
+            << "\n";
+  return 0;
+}
+
+namespace {
+
+// A stable batch id for a copied chunk: the same visits give the same id, so a second copy is a no-op.
+std::string chunk_id(std::string_view kind, const std::vector<Visit>& visits) {
+  std::uint64_t h = 14695981039346656037ULL;  // FNV-1a over the visit ids
+  for (const Visit& v : visits)
+    for (const char ch : v.visit_id + "\n") h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ULL;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return "copy:" + std::string(kind) + ":" + buf;
+}
+
+}  // namespace
+
+int copy_store_command(const CommonOptions& from, const CommonOptions& to) {
+  const auto src_cfg = resolve(from);
+  const auto dst_cfg = resolve(to);
+  if (!src_cfg || !dst_cfg) return 2;
+  if (!from.store.empty() && !std::filesystem::exists(from.store)) {
+    std::cerr << "footfall-aggregator: copy-store: --from: " << from.store.string() << " does not exist\n";
+    return 2;
+  }
+  if (src_cfg->store_label() == dst_cfg->store_label()) {
+    std::cerr << "footfall-aggregator: copy-store: --from and --to name the same store\n";
+    return 2;
+  }
+  auto src = open_store(*src_cfg);
+  if (!src) return 3;
+  auto dst = open_store(*dst_cfg);
+  if (!dst) return 3;
+  constexpr std::size_t kChunk = 1000;
+  constexpr TimeMs kAll[2] = {std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max()};
+  nlohmann::json summary{{"from", src_cfg->store_label()}, {"to", dst_cfg->store_label()}, {"sites", nlohmann::json::array()}};
+  try {
+    for (const SiteKey& site : src->sites()) {
+      IngestBatch chunk;
+      chunk.kind = FeedKind::visits;
+      chunk.tenant = site.tenant;
+      chunk.site = site.site;
+      std::int64_t visits_read = 0, visits_new = 0;
+      const auto flush = [&] {
+        if (chunk.visits.empty()) return;
+        chunk.batch_id = chunk_id("visits", chunk.visits);
+        const BatchOutcome out = dst->store_batch(chunk, clock::wall_ms());
+        visits_new += out.visits_new;
+        chunk.visits.clear();
+      };
+      src->for_each_visit(site.tenant, site.site, kAll[0], kAll[1], [&](const Visit& v) {
+        ++visits_read;
+        chunk.visits.push_back(v);
+        if (chunk.visits.size() == kChunk) flush();
+      });
+      flush();
+      const BatchOutcome sales = dst->add_sales(src->sales(site.tenant, site.site, kAll[0], kAll[1]));
+      std::int64_t occupancy_new = 0;
+      const auto samples = src->occupancy(site.tenant, site.site, kAll[0], kAll[1]);
+      for (const OccupancySample& sample : samples) {
+        IngestBatch b;
+        b.kind = FeedKind::presence;
+        b.tenant = site.tenant;
+        b.site = site.site;
+        b.batch_id = "copy:occupancy:" + std::to_string(sample.at);
+        b.occupancy = sample;
+        occupancy_new += dst->store_batch(b, clock::wall_ms()).occupancy_new;
+      }
+      std::int64_t alerts_new = 0;
+      for (const AlertRecord& a : src->alerts(site.tenant, site.site, kAll[0], kAll[1]))
+        alerts_new += dst->record_alert(site.tenant, site.site, a.day_start, a.body_json, a.raised_at) ? 1 : 0;
+      summary["sites"].push_back({{"tenant", site.tenant},
+                                  {"site", site.site},
+                                  {"visits", visits_read},
+                                  {"visits_new", visits_new},
+                                  {"sales_new", sales.sales_new},
+                                  {"occupancy", samples.size()},
+                                  {"occupancy_new", occupancy_new},
+                                  {"alerts_new", alerts_new}});
+      spdlog::info("copy-store: {}/{}: {} visits ({} new)", site.tenant, site.site, visits_read, visits_new);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: copy-store: " << e.what() << " (run it again: what is copied is skipped)\n";
+    return 3;
+  }
+  std::cout << summary.dump() << "\n";
   return 0;
 }
 

@@ -25,5 +25,10 @@ int report_command(const CommonOptions& common, const std::string& site, const s
                    const std::string& to_date, const std::filesystem::path& out_dir, bool print_summary = false);
 // Ingests a file of "topic<TAB>payload" lines; prints the counters as one JSON object on stdout.
 int ingest_file_command(const CommonOptions& common, const std::filesystem::path& file);
+// Applies the schema migrations this build knows to the configured store; prints its schema version.
+int migrate_command(const CommonOptions& common);
+// Copies every site's visits, sales, occupancy and alerts from one store to another (SQLite to PostgreSQL
+// or back); what the destination holds already is skipped, so it can be run again after an interruption.
+int copy_store_command(const CommonOptions& from, const CommonOptions& to);
 
 }  // namespace footfall::aggregator

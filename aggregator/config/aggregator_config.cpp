@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <libpq-fe.h>
+
 #include "aggregator/ingest/payload_parser.h"
 #include "common/file_text.h"
 #include "common/options/option_table.h"
@@ -15,6 +17,7 @@ using options::Option;
 using options::Type;
 using A = AggregatorConfig;
 using M = MqttIngestSettings;
+using P = PostgresSettings;
 
 // What the custom "tenants" row reads into: the config, and the check of each site's thresholds.
 struct Reading {
@@ -80,8 +83,24 @@ const Option kOptions[] = {
     {.key = "mqtt.max_buffered_publishes", .type = Type::integer, .default_text = "1024",
      .help = "figures and alerts kept while the broker is away; when full the oldest is dropped",
      .field = field_of<&A::mqtt, &M::max_buffered_publishes>(), .min = 16, .max = 1'000'000},
+    {.key = "store.backend", .type = Type::choice, .default_text = "\"sqlite\"",
+     .help = "sqlite: one file, one instance (demo, one site, laptops); postgresql: one server database shared by "
+             "several instances (docs/deployment.md)",
+     .field = field_of<&A::store_backend>(), .choices = "sqlite|postgresql"},
     {.key = "store.path", .type = Type::path, .default_text = "\"/var/lib/footfall/aggregator.db\"",
-     .help = "SQLite database (WAL; -wal and -shm beside it)", .field = field_of<&A::store_path>(), .non_empty = true},
+     .help = "sqlite: the database file (WAL; -wal and -shm beside it)", .field = field_of<&A::store_path>(),
+     .non_empty = true},
+    {.key = "store.postgresql.conninfo", .type = Type::string, .default_text = "\"\"",
+     .help = "postgresql: libpq connection string, e.g. \"host=db.example dbname=footfall user=aggregator\" (a "
+             "password is better kept in ~/.pgpass or PGPASSFILE)",
+     .field = field_of<&A::postgresql, &P::conninfo>()},
+    {.key = "store.postgresql.pool_size", .type = Type::integer, .default_text = "4",
+     .help = "postgresql: connections this instance opens at most (the publisher's lease connection is one more)",
+     .field = field_of<&A::postgresql, &P::pool_size>(), .min = 1, .max = 256},
+    {.key = "store.batch_ids_days", .type = Type::integer, .default_text = "30",
+     .help = "processed batch ids are kept this many days, then pruned (an older redelivery is still caught by "
+             "visit_id and sale_id)",
+     .field = field_of<&A::batch_ids_days>(), .min = 1, .max = 3650},
     {.key = "ingest.queue_capacity", .type = Type::integer, .default_text = "64",
      .help = "parsed batches waiting for the store writer; when full the MQTT client waits (back-pressure)",
      .field = field_of<&A::queue_capacity>(), .min = 1, .max = 100'000, .expected = "expected an integer in [1, 100000]"},
@@ -96,7 +115,7 @@ const Option kOptions[] = {
              "overrides it",
      .field = field_of<&A::resident_min_hours>(), .min = 0, .max = 24},
     {.key = "tenants", .type = Type::custom, .default_text = "{}",
-     .help = "{tenant: {sites: {site: {utc_offset_min, thresholds}}}}, the two keys below", .type_text = "object",
+     .help = "{tenant: {retention_days, sites: {site: {utc_offset_min, thresholds}}}}, the keys below", .type_text = "object",
      .read = read_tenants},
     {.key = "log_level", .type = Type::choice, .default_text = "\"info\"",
      .help = "trace, debug, info, warn, error, critical or off", .field = field_of<&A::log_level>(),
@@ -106,6 +125,8 @@ const Option kOptions[] = {
 constexpr std::string_view kHelpFooter[] = {
     "  tenants.{tenant}.sites.{site}.utc_offset_min | integer -720..840 | 0 | local time = UTC + this; days, "
     "weeks (from Monday) and months start at local midnight",
+    "  tenants.{tenant}.retention_days | integer 0..36500 | 0 | visits, occupancy, sales and alerts of the tenant "
+    "older than this many days are removed (PostgreSQL: whole month partitions dropped); 0: kept forever",
     "  tenants.{tenant}.sites.{site}.thresholds | object | {} | the site's thresholds (docs/metrics.md); sites not "
     "listed use the defaults",
     "An unknown key, a key written twice or a bad value stops the aggregator with one line naming the key "
@@ -121,8 +142,14 @@ std::string read_tenants(const json& v, void* reading) {
   for (const auto& [tenant, body] : v.items()) {
     const std::string at = "tenants." + tenant;
     if (!valid_level(tenant)) return at + ": a tenant is 1..64 of [A-Za-z0-9_.-]";
-    if (!body.is_object()) return at + ": expected an object {sites: {...}}";
+    if (!body.is_object()) return at + ": expected an object {retention_days, sites: {...}}";
     for (const auto& [k, sites] : body.items()) {
+      if (k == "retention_days") {
+        if (!sites.is_number_integer() || sites.get<std::int64_t>() < 0 || sites.get<std::int64_t>() > 36500)
+          return at + ".retention_days: expected an integer in [0, 36500]";
+        c.retention_days[tenant] = sites.get<std::uint32_t>();
+        continue;
+      }
       if (k != "sites") return at + "." + k + ": unknown key";
       if (!sites.is_object()) return at + ".sites: expected an object {site: {utc_offset_min, thresholds}}";
       for (const auto& [site, s] : sites.items()) {
@@ -158,6 +185,8 @@ std::optional<std::string> cross_check(const AggregatorConfig& c) {
     return "mqtt.tls: needs an ssl:// mqtt.uri";
   if (m.cert_file.empty() != m.key_file.empty()) return "mqtt.tls.key_file: goes together with mqtt.tls.cert_file";
   if (!m.password.empty() && m.username.empty()) return "mqtt.username: required with mqtt.password";
+  if (c.store_backend == "postgresql" && c.postgresql.conninfo.empty())
+    return "store.postgresql.conninfo: required with store.backend \"postgresql\"";
   return std::nullopt;
 }
 
@@ -178,6 +207,21 @@ std::string AggregatorConfig::only_tenant() const {
 std::filesystem::path AggregatorConfig::mqtt_persist_dir() const {
   if (!mqtt.persist_dir.empty()) return mqtt.persist_dir;
   return store_path.string() + ".mqtt";
+}
+
+std::string AggregatorConfig::store_label() const {
+  if (store_backend != "postgresql") return store_path.string();
+  // Only the keys that say where: a password given inline never reaches a log.
+  std::string label = "postgresql:";
+  PQconninfoOption* opts = PQconninfoParse(postgresql.conninfo.c_str(), nullptr);
+  if (opts == nullptr) return label + " (unparsed connection string)";
+  for (const PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+    const std::string_view key = o->keyword;
+    if (o->val != nullptr && (key == "host" || key == "hostaddr" || key == "port" || key == "dbname" || key == "user"))
+      label += " " + std::string(key) + "=" + o->val;
+  }
+  PQconninfoFree(opts);
+  return label;
 }
 
 ConfigResult parse_config(std::string_view json_text, std::string_view file_label, const ThresholdCheck& check) {

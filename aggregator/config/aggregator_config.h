@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,9 +38,18 @@ struct SiteSettings {
   nlohmann::json thresholds = nlohmann::json::object();   // given to SiteThresholds::from_json
 };
 
+struct PostgresSettings {
+  std::string conninfo;        // libpq connection string (or URI); required with store.backend "postgresql"
+  std::uint32_t pool_size = 4;  // connections this instance opens at most (plus one for the publish leases)
+};
+
 struct AggregatorConfig {
   MqttIngestSettings mqtt;
+  std::string store_backend = "sqlite";  // "sqlite" (one file, one instance) or "postgresql" (shared)
   std::filesystem::path store_path = "/var/lib/footfall/aggregator.db";
+  PostgresSettings postgresql;
+  std::uint32_t batch_ids_days = 30;  // processed batch ids kept this long (then visit and sale ids dedupe)
+  std::map<std::string, std::uint32_t, std::less<>> retention_days;  // per tenant; absent or 0: kept forever
   std::uint32_t queue_capacity = 64;
   bool publish_enabled = true;
   std::uint32_t publish_interval_s = 60;
@@ -51,6 +61,8 @@ struct AggregatorConfig {
   // The one tenant configured, or "" when there are none or several.
   [[nodiscard]] std::string only_tenant() const;
   [[nodiscard]] std::filesystem::path mqtt_persist_dir() const;
+  // "postgresql: host=... dbname=..." without a password, or the SQLite path: for logs and messages.
+  [[nodiscard]] std::string store_label() const;
 };
 
 // Checks one site's thresholds (SiteThresholds::from_json); returns the problem, or nullopt.

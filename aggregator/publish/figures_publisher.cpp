@@ -52,8 +52,8 @@ nlohmann::json alert_message(const SiteKey& site, TimeMs day_start, TimeMs raise
                         {"alert", alert}};
 }
 
-FiguresPublisher::FiguresPublisher(SiteStore& store, const AggregatorConfig& cfg, Sink sink)
-    : store_(store), cfg_(cfg), sink_(std::move(sink)) {}
+FiguresPublisher::FiguresPublisher(SiteStore& store, const AggregatorConfig& cfg, Sink sink, SiteLeases* leases)
+    : store_(store), cfg_(cfg), sink_(std::move(sink)), leases_(leases != nullptr ? *leases : every_site_) {}
 
 FiguresPublisher::SiteState& FiguresPublisher::state(const SiteKey& site) {
   auto it = sites_.find(site);
@@ -74,13 +74,35 @@ void FiguresPublisher::publish_current(const SiteKey& site, TimeMs now) {
 
 void FiguresPublisher::tick(TimeMs now, const std::set<SiteKey>& dirty) {
   dirty_.insert(dirty.begin(), dirty.end());
-  for (const SiteKey& site : dirty) (void)state(site);
+  for (const SiteKey& site : dirty) versions_.try_emplace(site, 0);
   const TimeMs interval = TimeMs{cfg_.publish_interval_s} * 1000;
   const bool interval_due = !last_interval_ || now - *last_interval_ >= interval;
   if (interval_due) {
     last_interval_ = now;
-    for (const SiteKey& site : store_.sites()) (void)state(site);  // sites stored by another writer
+    try {
+      // Sites whose change number moved: new data, whichever instance (or writer) stored it.
+      for (const SiteVersion& sv : store_.site_versions()) {
+        const auto [it, fresh] = versions_.try_emplace(sv.site, sv.version);
+        if (!fresh && it->second != sv.version) dirty_.insert(sv.site);
+        it->second = sv.version;
+      }
+    } catch (const std::exception& e) {
+      ++counters_.compute_errors;
+      spdlog::error("figures: reading the sites' change numbers: {}", e.what());
+    }
   }
+  leases_.refresh();
+  for (auto it = sites_.begin(); it != sites_.end();) {
+    if (leases_.holds(it->first)) {
+      ++it;
+      continue;
+    }
+    // Another instance publishes it now; if it comes back, it starts afresh (current figures, alerts due).
+    ++counters_.leases_left;
+    it = sites_.erase(it);
+  }
+  for (const auto& [site, version] : versions_)
+    if (leases_.holds(site)) (void)state(site);
   for (auto& [site, st] : sites_) {
     std::vector<Job> jobs;
     std::vector<TimeMs> alert_days;

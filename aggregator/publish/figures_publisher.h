@@ -23,6 +23,7 @@
 #include "aggregator/aggregate/figures.h"
 #include "aggregator/aggregate/thresholds.h"
 #include "aggregator/config/aggregator_config.h"
+#include "aggregator/publish/site_leases.h"
 #include "aggregator/store/site_store.h"
 
 namespace footfall::aggregator {
@@ -47,6 +48,7 @@ struct FiguresCounters {
   std::uint64_t alerts_repeated = 0;  // computed again, already published: not sent
   std::uint64_t compute_errors = 0;
   std::uint64_t recomputes = 0;
+  std::uint64_t leases_left = 0;  // sites this instance stopped publishing (another instance holds them now)
 };
 
 class FiguresPublisher {
@@ -54,9 +56,12 @@ class FiguresPublisher {
   // false: the message was not accepted by the MQTT client.
   using Sink = std::function<bool(const std::string& topic, const std::string& payload, bool retained)>;
 
-  FiguresPublisher(SiteStore& store, const AggregatorConfig& cfg, Sink sink);
+  // leases: the sites this instance publishes (nullptr: every site, one instance).
+  FiguresPublisher(SiteStore& store, const AggregatorConfig& cfg, Sink sink, SiteLeases* leases = nullptr);
 
-  // dirty: sites that got new data since the last call. Recomputes what is due at now.
+  // dirty: sites this instance stored new data for since the last call. Every publish.interval_s the store's
+  // change numbers add the sites that other instances wrote to. Recomputes what is due at now, for the
+  // sites this instance holds the lease of.
   void tick(TimeMs now, const std::set<SiteKey>& dirty);
   // Publishes the current periods of one site now (also used at startup for every stored site).
   void publish_current(const SiteKey& site, TimeMs now);
@@ -81,7 +86,10 @@ class FiguresPublisher {
   SiteStore& store_;
   const AggregatorConfig& cfg_;
   Sink sink_;
-  std::map<SiteKey, SiteState> sites_;  // bounded by the sites in the store
+  EverySite every_site_;
+  SiteLeases& leases_;
+  std::map<SiteKey, SiteState> sites_;  // the sites published now: bounded by the sites in the store
+  std::map<SiteKey, std::int64_t> versions_;  // each stored site's change number when last seen
   std::set<SiteKey> dirty_;
   std::optional<TimeMs> last_interval_;
   FiguresCounters counters_;

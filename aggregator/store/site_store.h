@@ -1,5 +1,6 @@
 #pragma once
-// What the aggregator keeps per site, behind an interface so that a server database can replace SQLite.
+// What the aggregator keeps per site, behind one interface with two implementations: SqliteStore (one file,
+// one instance) and PostgresStore (one server database shared by several aggregator instances).
 // Writers store whole batches idempotently (a batch_id seen again changes nothing; a visit_id or sale_id
 // seen again is stored once); readers stream visits by arrival and fetch sales, occupancy and health.
 #include <compare>
@@ -7,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aggregator/ingest/ingest_batch.h"
@@ -57,6 +59,29 @@ struct AlertRecord {
   std::string body_json;
 };
 
+// A site and the number of its stored changes: it moves whenever a batch stores new visits, sales or
+// occupancy, whichever aggregator instance stored it (the publisher recomputes the sites whose number moved).
+struct SiteVersion {
+  SiteKey site;
+  std::int64_t version = 0;
+};
+
+// What prune() removes: processed batch ids received before batch_ids_before (a redelivery older than
+// that is caught by visit_id and sale_id instead), and per tenant everything before its cutoff.
+struct RetentionRules {
+  TimeMs batch_ids_before = 0;
+  std::vector<std::pair<std::string, TimeMs>> tenant_cutoffs;  // tenant, drop data older than this
+};
+
+struct PruneOutcome {
+  std::int64_t batch_ids = 0;
+  std::int64_t visits = 0;            // rows (SQLite) or rows of the dropped partitions (PostgreSQL)
+  std::int64_t visit_partitions = 0;  // PostgreSQL: month partitions dropped
+  std::int64_t occupancy = 0;
+  std::int64_t sales = 0;
+  std::int64_t alerts = 0;
+};
+
 // Receives each visit; the reference is valid only during the call (the store reuses the object).
 using VisitSink = std::function<void(const Visit&)>;
 
@@ -81,6 +106,10 @@ class SiteStore {
   virtual std::vector<ProbeHealthRecord> probe_health(std::string_view tenant, std::string_view site) = 0;
   virtual std::vector<AlertRecord> alerts(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to) = 0;
   virtual std::vector<SiteKey> sites() = 0;
+  virtual std::vector<SiteVersion> site_versions() = 0;
+
+  // Removes what the rules let go (see RetentionRules); safe to run from several instances at once.
+  virtual PruneOutcome prune(const RetentionRules& rules) = 0;
 
   [[nodiscard]] virtual StoreCounters counters() const = 0;
 };

@@ -93,6 +93,12 @@ CREATE TABLE alerts (
   UNIQUE (site_key, day_start, body)
 );
 )sql",
+    // 3: a change number per site (the publisher recomputes the sites whose number moved); batch ids by
+    // reception, for pruning.
+    R"sql(
+ALTER TABLE sites ADD COLUMN data_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX batches_by_received ON batches (received_at);
+)sql",
 };
 
 std::int64_t item_count(const IngestBatch& b) {
@@ -116,7 +122,7 @@ struct SqliteStore::Impl {
 
   Statement find_site, insert_site, insert_batch, insert_visit, insert_occupancy, insert_sale, upsert_probe,
       upsert_gateway, insert_alert, select_visits, select_sales, select_occupancy, select_probes, select_alerts,
-      select_sites;
+      select_sites, bump_version, select_versions;
 
   void prepare() {
     sqlite3* d = db.get();
@@ -168,6 +174,8 @@ struct SqliteStore::Impl {
                               "SELECT day_start, raised_at, body FROM alerts WHERE site_key = ?1 AND day_start >= "
                               "?2 AND day_start < ?3 ORDER BY day_start, alert_key");
     select_sites = Statement(d, "SELECT tenant, site FROM sites ORDER BY tenant, site");
+    bump_version = Statement(d, "UPDATE sites SET data_version = data_version + 1 WHERE site_key = ?1");
+    select_versions = Statement(d, "SELECT tenant, site, data_version FROM sites ORDER BY tenant, site");
   }
 
   // The site's key; created when create is set, else -1 for an unknown site.
@@ -299,6 +307,7 @@ BatchOutcome SqliteStore::store_batch(const IngestBatch& b, TimeMs received_at) 
   }
   if (b.kind == FeedKind::probes)
     m.upsert_gateway.reuse().bind(1, site).bind(2, received_at).bind(3, b.seq).bind_static(4, b.gateway_json).run();
+  if (out.visits_new + out.sales_new + out.occupancy_new > 0) m.bump_version.reuse().bind(1, site).run();
   tx.commit();
   ++counters_.batches_stored;
   counters_.visits_stored += static_cast<std::uint64_t>(out.visits_new);
@@ -317,7 +326,9 @@ BatchOutcome SqliteStore::add_sales(const std::vector<Sale>& sales) {
   for (const Sale& s : sales) {
     const std::int64_t site = m.site_key(s.tenant, s.site, true);
     m.insert_sale.reuse().bind(1, site).bind_static(2, s.sale_id).bind(3, s.at).bind(4, s.amount).run();
-    (sqlite3_changes(m.db.get()) > 0 ? out.sales_new : out.sales_duplicate) += 1;
+    const bool fresh = sqlite3_changes(m.db.get()) > 0;
+    (fresh ? out.sales_new : out.sales_duplicate) += 1;
+    if (fresh) m.bump_version.reuse().bind(1, site).run();
   }
   tx.commit();
   counters_.sales_stored += static_cast<std::uint64_t>(out.sales_new);
@@ -419,6 +430,37 @@ std::vector<AlertRecord> SqliteStore::alerts(std::string_view tenant, std::strin
   Statement& q = m.select_alerts.reuse().bind(1, key).bind(2, from).bind(3, to);
   while (q.step()) out.push_back(AlertRecord{q.integer(0), q.integer(1), std::string(q.text(2))});
   q.reuse();
+  return out;
+}
+
+std::vector<SiteVersion> SqliteStore::site_versions() {
+  std::vector<SiteVersion> out;
+  Statement& q = impl_->select_versions.reuse();
+  while (q.step()) out.push_back(SiteVersion{{std::string(q.text(0)), std::string(q.text(1))}, q.integer(2)});
+  q.reuse();
+  return out;
+}
+
+PruneOutcome SqliteStore::prune(const RetentionRules& rules) {
+  Impl& m = *impl_;
+  PruneOutcome out;
+  Transaction tx(m.db.get());
+  const auto run = [&](const char* sql, std::int64_t cutoff, std::string_view tenant) {
+    Statement s(m.db.get(), sql);
+    s.bind(1, cutoff);
+    if (!tenant.empty()) s.bind(2, tenant);
+    s.run();
+    return static_cast<std::int64_t>(sqlite3_changes(m.db.get()));
+  };
+  out.batch_ids = run("DELETE FROM batches WHERE received_at < ?1", rules.batch_ids_before, {});
+  constexpr const char* kOfTenant = "site_key IN (SELECT site_key FROM sites WHERE tenant = ?2)";
+  for (const auto& [tenant, cutoff] : rules.tenant_cutoffs) {
+    out.visits += run((std::string("DELETE FROM visits WHERE arrival < ?1 AND ") + kOfTenant).c_str(), cutoff, tenant);
+    out.occupancy += run((std::string("DELETE FROM occupancy WHERE at < ?1 AND ") + kOfTenant).c_str(), cutoff, tenant);
+    out.sales += run((std::string("DELETE FROM sales WHERE at < ?1 AND ") + kOfTenant).c_str(), cutoff, tenant);
+    out.alerts += run((std::string("DELETE FROM alerts WHERE day_start < ?1 AND ") + kOfTenant).c_str(), cutoff, tenant);
+  }
+  tx.commit();
   return out;
 }
 

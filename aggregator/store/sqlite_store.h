@@ -14,7 +14,7 @@
 namespace footfall::aggregator {
 
 // Highest schema version this build knows (the migrations are listed in sqlite_store.cpp).
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 struct SqliteStoreOptions {
   // synchronous=NORMAL in WAL: a commit survives a crash of the process (kill -9), and a power loss may
@@ -44,6 +44,8 @@ class SqliteStore final : public SiteStore {
   std::vector<ProbeHealthRecord> probe_health(std::string_view tenant, std::string_view site) override;
   std::vector<AlertRecord> alerts(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to) override;
   std::vector<SiteKey> sites() override;
+  std::vector<SiteVersion> site_versions() override;
+  PruneOutcome prune(const RetentionRules& rules) override;
 
   [[nodiscard]] StoreCounters counters() const override { return counters_; }
   [[nodiscard]] int schema_version();

@@ -28,4 +28,5 @@ FOOTFALL_BUILD_PACKAGES=(
   libpcap-dev libboost-dev nlohmann-json3-dev libzstd-dev doctest-dev libcli11-dev libspdlog-dev libssl-dev libmbedtls-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
   iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev
+  libpq-dev postgresql-15
 )
