@@ -271,9 +271,9 @@ int report_command(const CommonOptions& common, const std::string& site, const s
   auto store = open_store(*cfg);
   if (!store) return 3;
   // The dates are the site's local days, --to included.
-  const TimeMs offset = TimeMs{thr.utc_offset_min} * 60'000;
-  const TimeMs from = *from_day - offset;
-  const TimeMs to = *to_day + 86'400'000 - offset;
+  const LocalClock clock = thr.clock();
+  const TimeMs from = clock.day_start(static_cast<std::int32_t>(*from_day / day_ms));
+  const TimeMs to = clock.day_start(static_cast<std::int32_t>(*to_day / day_ms) + 1);
   try {
     std::vector<Visit> visits;
     store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });

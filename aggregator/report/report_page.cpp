@@ -548,6 +548,8 @@ std::string report_page(const json& doc) {
     std::snprintf(buf, sizeof buf, "UTC%c%02d:%02d", m < 0 ? '-' : '+', std::abs(m) / 60, std::abs(m) % 60);
     offset = buf;
   }
+  // A named zone: its summer time is in the figures, so the offset of the first day alone would mislead.
+  if (const std::string zone = text_member(doc, "time_zone"); !zone.empty()) offset = zone;
   const std::string title = (site.empty() ? std::string("Site") : site) + " \xE2\x80\x94 visitor report";
   std::string period = from.empty() ? std::string("no period") : day_label(from) + " " + from.substr(0, 4);
   if (!last.empty() && last != from) period += " \xE2\x80\x93 " + day_label(last) + " " + last.substr(0, 4);

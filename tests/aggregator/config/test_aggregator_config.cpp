@@ -107,3 +107,20 @@ TEST_CASE("residents.min_hours: every site's default, a site's thresholds overri
   CHECK(site.find("resident_min_hours") != std::string::npos);
   CHECK(options_table().find("residents.min_hours") != std::string::npos);
 }
+
+TEST_CASE("a site's time zone: a tz database name, or the fixed utc_offset_min, not both") {
+  const auto r = parse_config(R"({"tenants": {"acme": {"sites": {"paris": {"time_zone": "Europe/Paris"},
+      "fixed": {"utc_offset_min": 60}}}}})", "aggregator.json");
+  REQUIRE(std::holds_alternative<AggregatorConfig>(r));
+  const auto& c = std::get<AggregatorConfig>(r);
+  CHECK(site_thresholds(c, "acme", "paris").time_zone == "Europe/Paris");
+  CHECK(site_thresholds(c, "acme", "fixed").time_zone.empty());
+  CHECK(site_thresholds(c, "acme", "fixed").utc_offset_min == 60);
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": "Europe/Pariss"}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.time_zone: unknown time zone \"Europe/Pariss\""));
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": 1}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.time_zone: "));
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": "Europe/Paris", "utc_offset_min": 60}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.utc_offset_min: give either time_zone or"));
+  CHECK(options_table().find("time_zone") != std::string::npos);
+}
