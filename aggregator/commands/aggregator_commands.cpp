@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <variant>
 
@@ -242,15 +243,34 @@ int import_sales_command(const CommonOptions& common, const std::string& site, c
   return rejected > 0 ? 1 : 0;
 }
 
+namespace {
+
+// Progress of a long report on standard error, one line per stage with the time since the start.
+class ReportProgress {
+ public:
+  void stage(const std::string& what) {
+    const auto s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char t[32];
+    std::snprintf(t, sizeof t, "%.1f s", s);
+    std::cerr << "report: " << what << " (" << t << ")\n";
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+std::string joined(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
 int report_command(const CommonOptions& common, const std::string& site, const std::string& from_date,
                    const std::string& to_date, const std::filesystem::path& out_dir, bool print_summary) {
   const auto cfg = resolve(common);
   if (!cfg) return 2;
-  const std::string tenant = resolve_tenant(common, *cfg);
-  if (tenant.empty()) {
-    std::cerr << "footfall-aggregator: --tenant: required (the config names no tenant, or several)\n";
-    return 2;
-  }
   const auto from_day = parse_date_utc(from_date);
   const auto to_day = parse_date_utc(to_date);
   if (!from_day) {
@@ -261,6 +281,43 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::cerr << "footfall-aggregator: --to: expected YYYY-MM-DD, not before --from\n";
     return 2;
   }
+  // A report reads a store: opening a missing one would create it empty and report zeros.
+  std::error_code exists_error;
+  if (!std::filesystem::exists(cfg->store_path, exists_error)) {
+    std::cerr << "footfall-aggregator: store.path: " << cfg->store_path.string()
+              << " does not exist (a report never creates a store)\n";
+    return kExitNoStore;
+  }
+  auto store = open_store(*cfg);
+  if (!store) return 3;
+  std::vector<SiteKey> stored;
+  try {
+    stored = store->sites();
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: report: " << e.what() << "\n";
+    return 3;
+  }
+  std::string tenant = resolve_tenant(common, *cfg);
+  if (tenant.empty() && common.config.empty()) {
+    std::set<std::string> tenants;
+    for (const SiteKey& k : stored) tenants.insert(k.tenant);
+    if (tenants.size() == 1) tenant = *tenants.begin();
+  }
+  if (tenant.empty()) {
+    std::cerr << "footfall-aggregator: --tenant: required (the config names no tenant, or several)\n";
+    return 2;
+  }
+  std::set<std::string> known;
+  for (const SiteKey& k : stored)
+    if (k.tenant == tenant) known.insert(k.site);
+  for (const SiteSettings& s : cfg->sites)
+    if (s.tenant == tenant) known.insert(s.site);
+  if (known.count(site) == 0) {
+    std::cerr << "footfall-aggregator: --site: " << site << " is not a site of tenant " << tenant << "; "
+              << (known.empty() ? "the store and the config know no site of it" : "known sites: " + joined(known))
+              << "\n";
+    return 2;
+  }
   SiteThresholds thr;
   try {
     thr = site_thresholds(*cfg, tenant, site);
@@ -268,20 +325,29 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::cerr << "footfall-aggregator: tenants." << tenant << ".sites." << site << ".thresholds: " << e.what() << "\n";
     return 2;
   }
-  auto store = open_store(*cfg);
-  if (!store) return 3;
+  // The store keeps no site settings: without them the report uses the defaults and says so.
+  const bool configured = cfg->find_site(tenant, site) != nullptr;
+  if (!configured) {
+    std::cerr << "footfall-aggregator: report: no settings for " << tenant << "/" << site
+              << (common.config.empty() ? " (no --config)" : " in " + common.config.string())
+              << ": default thresholds and UTC, and the report says so\n";
+  }
   // The dates are the site's local days, --to included.
   const LocalClock clock = thr.clock();
   const TimeMs from = clock.day_start(static_cast<std::int32_t>(*from_day / day_ms));
   const TimeMs to = clock.day_start(static_cast<std::int32_t>(*to_day / day_ms) + 1);
+  ReportProgress progress;
   try {
     std::vector<Visit> visits;
     store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });
     const std::vector<Sale> sales = store->sales(tenant, site, from - lookback_ms(thr), to);
+    progress.stage("read " + std::to_string(visits.size()) + " visits and " + std::to_string(sales.size()) +
+                   " sales of " + tenant + "/" + site);
     ReportDocument doc = report_document(visits, sales, thr, from, to, tenant, site);
+    progress.stage("figures of " + std::to_string(doc.days.size()) + " days");
     // Cross-site overlap: this site's visitors also seen at the tenant's other sites over the same days.
     std::map<std::string, std::vector<Visit>> by_site;
-    for (const SiteKey& other : store->sites()) {
+    for (const SiteKey& other : stored) {
       if (other.tenant != tenant) continue;
       auto& list = by_site[other.site];
       if (other.site == site) {  // already read, with the look-back before `from`
@@ -291,11 +357,16 @@ int report_command(const CommonOptions& common, const std::string& site, const s
       }
       store->for_each_visit(tenant, other.site, from, to, [&](const Visit& v) { list.push_back(v); });
     }
-    if (by_site.size() > 1) doc.overlap = overlap_matrix(by_site, from, to, thr);
-    const nlohmann::json document = to_json(doc);
+    if (by_site.size() > 1) {
+      doc.overlap = overlap_matrix(by_site, from, to, thr);
+      progress.stage("overlap with " + std::to_string(by_site.size() - 1) + " other sites");
+    }
+    nlohmann::json document = to_json(doc);
+    document["thresholds_source"] = configured ? "config" : "defaults";
     write_report(document, out_dir);
     // The same figures for programs: the document the page and the CSV files were made from.
     std::ofstream(out_dir / "report.json") << document.dump(1) << "\n";
+    progress.stage("written to " + out_dir.string());
     if (print_summary) print_report_summary(doc, std::cout);
     spdlog::info("report: {}/{} {}..{}: {} visits read, written to {}", tenant, site, from_date, to_date,
                  visits.size(), out_dir.string());
