@@ -22,6 +22,7 @@
 #include "aggregator/ingest/ingest_pipeline.h"
 #include "aggregator/ingest/iso_time.h"
 #include "aggregator/publish/figures_publisher.h"
+#include "aggregator/publish/occupancy_publisher.h"
 #include "aggregator/store/sales_csv.h"
 #include "aggregator/store/sqlite_store.h"
 #include "common/clock.h"
@@ -93,7 +94,7 @@ nlohmann::json counters_json(const IngestCounters& c) {
 
 // Polls the MQTT client, publishes figures and logs progress once a minute until SIGINT or SIGTERM.
 void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
-                         const AggregatorConfig& cfg) {
+                         OccupancyPublisher& occupancy, const AggregatorConfig& cfg) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -107,7 +108,10 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
       return;
     }
     subscriber.poll();
-    if (cfg.publish_enabled && subscriber.connected()) figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
+    if (cfg.publish_enabled && subscriber.connected()) {
+      figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
+      occupancy.publish(pipeline.take_occupancy(), clock::wall_ms());
+    }
     if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
       last_progress = std::chrono::steady_clock::now();
       if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
@@ -161,6 +165,9 @@ int run_command(const CommonOptions& common) {
   FiguresPublisher figures(*reader_store, *cfg, [&](const std::string& topic, const std::string& payload, bool retained) {
     return subscriber.publish(topic, payload, retained);
   });
+  OccupancyPublisher occupancy([&](const std::string& topic, const std::string& payload, bool retained) {
+    return subscriber.publish(topic, payload, retained);
+  });
   try {
     subscriber.start();
   } catch (const std::exception& e) {
@@ -169,8 +176,10 @@ int run_command(const CommonOptions& common) {
   }
   spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_path.string(), cfg->mqtt.uri,
                cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
-  serve_until_stopped(subscriber, pipeline, figures, *cfg);
+  serve_until_stopped(subscriber, pipeline, figures, occupancy, *cfg);
   stop_serving(subscriber, pipeline);
+  const OccupancyCounters& oc = occupancy.counters();
+  spdlog::info("publish: occupancy published={} refused={} older={}", oc.published, oc.refused, oc.older);
   return 0;
 }
 
