@@ -38,7 +38,13 @@ const date::time_zone* find_time_zone(const std::string& name) {
 
 TimeMs LocalClock::offset_ms(TimeMs t) const {
   if (zone_ == nullptr) return fixed_offset_ms_;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(zone_->get_info(sys_ms(t)).offset).count();
+  if (t >= span_begin_ && t < span_end_) return span_offset_;
+  const date::sys_info info = zone_->get_info(sys_ms(t));
+  const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  span_offset_ = ms(info.offset);
+  span_begin_ = ms(info.begin.time_since_epoch());
+  span_end_ = ms(info.end.time_since_epoch());
+  return span_offset_;
 }
 
 std::int32_t LocalClock::day_of(TimeMs t) const {

@@ -48,6 +48,11 @@ class LocalClock {
  private:
   const date::time_zone* zone_ = nullptr;  // the tz database lives as long as the program
   TimeMs fixed_offset_ms_ = 0;
+  // The zone's last looked-up span of one offset: visits come sorted, so most look-ups fall in it. A clock
+  // is therefore not shared between threads (each computation has its own copy).
+  mutable TimeMs span_begin_ = 0;
+  mutable TimeMs span_end_ = 0;
+  mutable TimeMs span_offset_ = 0;
 };
 
 std::string utc_iso(TimeMs t);  // YYYY-MM-DDTHH:MM:SS.mmmZ
