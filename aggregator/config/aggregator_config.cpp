@@ -152,6 +152,14 @@ std::string read_tenants(const json& v, void* reading) {
             return sat + "." + field + ": unknown key";
           }
         }
+        // The site's local time is given once: beside the thresholds or inside them, never both ways.
+        const json& th = settings.thresholds;
+        if (!settings.time_zone.empty() && th.contains("utc_offset_min"))
+          return sat + ".thresholds.utc_offset_min: the site gives a time_zone; give one of the two";
+        if (!settings.time_zone.empty() && th.contains("time_zone") && th["time_zone"] != settings.time_zone)
+          return sat + ".thresholds.time_zone: differs from the site's time_zone";
+        if (s.contains("utc_offset_min") && th.contains("time_zone"))
+          return sat + ".thresholds.time_zone: the site gives a utc_offset_min; give one of the two";
         if (check)
           if (auto e = check(settings.thresholds)) return sat + ".thresholds: " + *e;
         c.sites.push_back(std::move(settings));
