@@ -36,11 +36,22 @@ std::pair<int, std::string> with_stderr(F f) {
   return {rc, err.str()};
 }
 
-// A store holding the visits example (acme / mall-7, 1 May 2024), made by ingest-file.
-fs::path store_with_example(const fs::path& dir) {
+// A store holding the visits example (acme / mall-7, 1 May 2024, or moved to `arrival`), made by ingest-file.
+fs::path store_with_example(const fs::path& dir, const std::string& arrival = {}) {
   std::ifstream in(FOOTFALL_SOURCE_DIR "/docs/schema/examples/visits.json");
   REQUIRE(in.good());
-  const auto example = nlohmann::json::parse(in);
+  auto example = nlohmann::json::parse(in);
+  if (!arrival.empty()) {  // a 10-minute visit at `arrival` (YYYY-MM-DDTHH:MM, UTC)
+    auto& v = example["visits"][0];
+    v["arrival"] = arrival + ":00.000Z";
+    v["departure"] = arrival.substr(0, 14) + std::to_string(std::stoi(arrival.substr(14)) + 10) + ":00.000Z";
+    v["dwell_s"] = 600;
+    v["strongest_zone"] = nlohmann::json::array({{{"from", v["arrival"]}, {"zone", "entrance"}}});
+    for (auto& p : v["probes"]) {
+      p["first_seen"] = v["arrival"];
+      p["last_seen"] = v["departure"];
+    }
+  }
   const fs::path feed = dir / "feed.tsv";
   std::ofstream(feed) << "footfall/v1/acme/mall-7/visits\t" << example.dump() << "\n";
   const fs::path store = dir / "agg.db";
@@ -108,4 +119,28 @@ TEST_CASE("report: without a config the defaults are used and said, on stderr an
   CHECK(doc2.at("thresholds_source") == "config");
   CHECK(doc2.at("time_zone") == "Europe/Paris");
   CHECK(doc2.at("from_ms") == 1'714'514'400'000);  // 2024-05-01 00:00 CEST = 2024-04-30T22:00Z
+}
+
+TEST_CASE("report over the autumn change in Europe/Paris: 73 hourly rows, 02:00 twice, the visit in the second") {
+  const TempDir dir;
+  const fs::path store = store_with_example(dir.path, "2026-10-25T01:30");  // 02:30 local, winter time
+  const fs::path config = dir.path / "aggregator.json";
+  std::ofstream(config) << R"({"store": {"path": ")" << store.string()
+                        << R"("}, "tenants": {"acme": {"sites": {"mall-7": {"time_zone": "Europe/Paris"}}}}})";
+  const auto [rc, err] = with_stderr(
+      [&] { return report_command({.config = config, .store = {}, .tenant = {}}, "mall-7", "2026-10-24", "2026-10-26", dir.path / "out"); });
+  REQUIRE_MESSAGE(rc == 0, err);
+  std::ifstream csv_in(dir.path / "out" / "hours.csv");
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(csv_in, line);) rows.push_back(line);
+  REQUIRE(rows.size() == 1 + 24 + 25 + 24);
+  CHECK(rows[0].starts_with("start,utc_offset_min,passers_by,visitors"));
+  CHECK(rows[1 + 24 + 2].starts_with("2026-10-25T02:00,120,"));
+  CHECK(rows[1 + 24 + 3].starts_with("2026-10-25T02:00,60,"));
+  std::ifstream json_in(dir.path / "out" / "report.json");
+  const auto doc = nlohmann::json::parse(json_in);
+  CHECK(doc.at("days").at(1).at("length_h") == 25.0);
+  CHECK(doc.at("days").at(1).at("detected_visits") == 1);
+  CHECK(doc.at("hours").at(24 + 3).at("detected") == 1);
+  CHECK(doc.at("hours").at(24 + 2).at("detected") == 0);
 }
