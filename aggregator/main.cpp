@@ -49,7 +49,9 @@ int main(int argc, char** argv) {
   std::filesystem::path out_dir;
   auto* report = app.add_subcommand("report", "write the HTML and CSV report of one site");
   add_common(report, true);
-  report->add_option("--site", site, "site")->required();
+  report->add_option("--site", site, "site (one the store or the config knows; else exit 2, naming them)")->required();
+  report->footer("Exit status: 0 written; 2 usage or configuration error (an unknown --site too); 3 store or "
+                 "runtime failure; 4 the store does not exist (it is never created). Progress goes to standard error.");
   report->add_option("--from", from, "first local day, YYYY-MM-DD")->required();
   report->add_option("--to", to, "last local day (included), YYYY-MM-DD")->required();
   report->add_option("--out", out_dir, "output folder")->required();

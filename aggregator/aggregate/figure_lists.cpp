@@ -6,10 +6,11 @@
 
 namespace footfall::aggregator {
 
-std::vector<IntervalFigures> interval_figures(WindowScratch& scratch, TimeMs from, TimeMs to, TimeMs interval) {
+std::vector<IntervalFigures> interval_figures(WindowScratch& scratch, const std::vector<TimeMs>& starts, TimeMs to) {
   std::vector<IntervalFigures> out;
-  for (TimeMs t = from; t < to; t += interval) {
-    const TimeMs end = std::min(to, t + interval);
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    const TimeMs t = starts[i];
+    const TimeMs end = i + 1 < starts.size() ? starts[i + 1] : to;
     const WindowFigures f = scratch.figures(t, end, WindowDetail::counts);
     out.push_back({t, f.passers_by(), f.visitors, f.visitor_visits, f.detected_visits, f.peak_occupancy});
   }
@@ -36,6 +37,7 @@ nlohmann::json interval_list(const std::vector<IntervalFigures>& intervals, cons
   nlohmann::json out = nlohmann::json::array();
   for (const IntervalFigures& f : intervals) {
     out.push_back({{"start", clock.local_minute(f.start)},
+                   {"utc_offset_min", clock.offset_ms(f.start) / 60'000},  // tells the two 02:00 of autumn apart
                    {"passers_by", f.passers_by},
                    {"visitors", f.visitors},
                    {"arrivals", f.arrivals},

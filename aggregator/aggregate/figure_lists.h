@@ -24,8 +24,8 @@ struct IntervalFigures {
   std::int64_t occupancy_max = 0;
 };
 
-// One item per interval of [from, to).
-std::vector<IntervalFigures> interval_figures(WindowScratch& scratch, TimeMs from, TimeMs to, TimeMs interval);
+// One item per interval: starts[i] to starts[i + 1], the last one to `to` (local hours or days of LocalClock).
+std::vector<IntervalFigures> interval_figures(WindowScratch& scratch, const std::vector<TimeMs>& starts, TimeMs to);
 
 // Devices present, one point per step from `from`.
 struct OccupancyPoints {

@@ -28,9 +28,9 @@ TimeMs lookback_ms(const SiteThresholds& thr) {
 }
 
 TimeMs period_start_containing(Period p, TimeMs t, const SiteThresholds& thr) {
-  const LocalClock clock(thr.utc_offset_min);
+  const LocalClock clock = thr.clock();
   switch (p) {
-    case Period::hour: return clock.hour_start(clock.hour_of(t));
+    case Period::hour: return clock.hour_start_of(t);
     case Period::day: return clock.day_start(clock.day_of(t));
     case Period::week: return clock.day_start(LocalClock::monday_of(clock.day_of(t)));
     case Period::month: return clock.day_start(clock.month_first_day(clock.day_of(t)));
@@ -39,11 +39,11 @@ TimeMs period_start_containing(Period p, TimeMs t, const SiteThresholds& thr) {
 }
 
 TimeMs period_end(Period p, TimeMs period_start, const SiteThresholds& thr) {
-  const LocalClock clock(thr.utc_offset_min);
+  const LocalClock clock = thr.clock();
   switch (p) {
-    case Period::hour: return period_start + hour_ms;
-    case Period::day: return period_start + day_ms;
-    case Period::week: return period_start + 7 * day_ms;
+    case Period::hour: return clock.hour_start_of(period_start) + hour_ms;
+    case Period::day: return clock.day_start(clock.day_of(period_start) + 1);
+    case Period::week: return clock.day_start(LocalClock::monday_of(clock.day_of(period_start)) + 7);
     case Period::month: return clock.day_start(clock.next_month_first_day(clock.day_of(period_start)));
   }
   throw std::invalid_argument("period_end: unknown period");
@@ -64,11 +64,15 @@ nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vecto
   j["start_ms"] = period_start;
   j["end_ms"] = end;
   j["local_start"] = table.clock.local_minute(period_start);
-  j["utc_offset_min"] = thr.utc_offset_min;
-  // Arrivals per interval: hours for an hour or a day, days for a week or a month.
+  j["utc_offset_min"] = table.clock.offset_ms(period_start) / 60'000;
+  j["time_zone"] = thr.time_zone.empty() ? nlohmann::json() : nlohmann::json(thr.time_zone);
+  // Arrivals per interval: local hours for an hour or a day (23 or 25 on a change of summer time), local days
+  // for a week or a month.
   const bool by_hour = p == Period::hour || p == Period::day;
   j["interval"] = by_hour ? "hour" : "day";
-  j["intervals"] = interval_list(interval_figures(scratch, period_start, end, by_hour ? hour_ms : day_ms), table.clock);
+  const std::vector<TimeMs> starts =
+      by_hour ? table.clock.hour_starts(period_start, end) : table.clock.day_starts(period_start, end);
+  j["intervals"] = interval_list(interval_figures(scratch, starts, end), table.clock);
   const OccupancyPoints occupancy =
       occupancy_points(scratch, period_start, end, TimeMs{thr.occupancy_step_s} * 1000, 0);
   j["occupancy_step_s"] = occupancy.step_ms / 1000;
@@ -101,7 +105,7 @@ OverlapMatrix overlap_matrix(const std::map<std::string, std::vector<Visit>>& vi
   const auto min_dwell = static_cast<TimeMs>(std::llround(thr.visitor_min_dwell_s * 1000.0));
   OverlapMatrix out;
   std::vector<std::vector<std::int32_t>> visitors;  // per site: sorted distinct devices
-  const LocalClock clock(thr.utc_offset_min);
+  const LocalClock clock = thr.clock();
   for (const auto& [site, visits] : visits_by_site) {
     out.sites.push_back(site);
     // The site's visits in the range by arrival, with site-local device ids, so its residents can be set apart.

@@ -2,6 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <stdexcept>
+
+#include <date/tz.h>
 
 namespace footfall::aggregator {
 namespace {
@@ -19,15 +22,54 @@ std::int32_t day_number(std::chrono::year_month_day ymd) {
   return static_cast<std::int32_t>(std::chrono::sys_days{ymd}.time_since_epoch().count());
 }
 
+date::sys_time<std::chrono::milliseconds> sys_ms(TimeMs t) {
+  return date::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{t}};
+}
+
 }  // namespace
 
-std::int32_t LocalClock::day_of(TimeMs t) const { return static_cast<std::int32_t>(floor_div(t + offset_ms, day_ms)); }
+const date::time_zone* find_time_zone(const std::string& name) {
+  try {
+    return date::locate_zone(name);
+  } catch (const std::runtime_error&) {
+    return nullptr;
+  }
+}
 
-std::int64_t LocalClock::hour_of(TimeMs t) const { return floor_div(t + offset_ms, hour_ms); }
+TimeMs LocalClock::offset_ms(TimeMs t) const {
+  if (zone_ == nullptr) return fixed_offset_ms_;
+  if (t >= span_begin_ && t < span_end_) return span_offset_;
+  const date::sys_info info = zone_->get_info(sys_ms(t));
+  const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  span_offset_ = ms(info.offset);
+  span_begin_ = ms(info.begin.time_since_epoch());
+  span_end_ = ms(info.end.time_since_epoch());
+  return span_offset_;
+}
+
+std::int32_t LocalClock::day_of(TimeMs t) const {
+  return static_cast<std::int32_t>(floor_div(t + offset_ms(t), day_ms));
+}
+
+TimeMs LocalClock::day_start(std::int32_t day) const {
+  if (zone_ == nullptr) return TimeMs{day} * day_ms - fixed_offset_ms_;
+  const date::local_seconds midnight{date::days{day}};
+  const date::local_info info = zone_->get_info(midnight);
+  const auto to_ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  // Midnight skipped by a change of offset: the day starts when the clocks jump.
+  if (info.result == date::local_info::nonexistent) return to_ms(info.first.end.time_since_epoch());
+  // Midnight twice: the day starts at the first one.
+  return to_ms(midnight.time_since_epoch() - info.first.offset);
+}
+
+TimeMs LocalClock::hour_start_of(TimeMs t) const {
+  const TimeMs local = t + offset_ms(t);
+  return t - (local - floor_div(local, hour_ms) * hour_ms);
+}
 
 int LocalClock::hour_of_day(TimeMs t) const {
-  const std::int64_t h = hour_of(t) % 24;
-  return static_cast<int>(h < 0 ? h + 24 : h);
+  const TimeMs local = t + offset_ms(t);
+  return static_cast<int>((local - floor_div(local, day_ms) * day_ms) / hour_ms);
 }
 
 std::int32_t LocalClock::weekday(std::int32_t day) {
@@ -46,7 +88,7 @@ std::string LocalClock::date(std::int32_t day) {
 }
 
 std::string LocalClock::local_minute(TimeMs t) const {
-  const TimeMs local = t + offset_ms;
+  const TimeMs local = t + offset_ms(t);
   const auto day = static_cast<std::int32_t>(floor_div(local, day_ms));
   const TimeMs in_day = local - TimeMs{day} * day_ms;
   char buf[8];
@@ -54,16 +96,30 @@ std::string LocalClock::local_minute(TimeMs t) const {
   return date(day) + "T" + buf;
 }
 
-std::int32_t LocalClock::month_first_day(std::int32_t day) const {
+std::int32_t LocalClock::month_first_day(std::int32_t day) {
   const auto ymd = civil(day);
   return day_number(ymd.year() / ymd.month() / std::chrono::day{1});
 }
 
-std::int32_t LocalClock::next_month_first_day(std::int32_t day) const {
+std::int32_t LocalClock::next_month_first_day(std::int32_t day) {
   const auto ymd = civil(day);
   const auto next = std::chrono::year_month{ymd.year(), ymd.month()} + std::chrono::months{1};
   return day_number(next / std::chrono::day{1});
 }
+
+std::vector<TimeMs> LocalClock::hour_starts(TimeMs from, TimeMs to) const {
+  std::vector<TimeMs> out;
+  for (TimeMs t = from; t < to; t = hour_start_of(t) + hour_ms) out.push_back(t);
+  return out;
+}
+
+std::vector<TimeMs> LocalClock::day_starts(TimeMs from, TimeMs to) const {
+  std::vector<TimeMs> out;
+  for (TimeMs t = from; t < to; t = day_start(day_of(t) + 1)) out.push_back(t);
+  return out;
+}
+
+std::string LocalClock::zone_name() const { return zone_ == nullptr ? std::string() : std::string(zone_->name()); }
 
 std::string utc_iso(TimeMs t) {
   const auto day = static_cast<std::int32_t>(floor_div(t, day_ms));

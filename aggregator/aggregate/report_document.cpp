@@ -99,7 +99,7 @@ ReportDocument report_document(const std::vector<Visit>& visits, const std::vect
     doc.days.push_back(figures_of(d));
     for (IndicatorAlert& a : alerts_on(d, figures_of, thr)) doc.alerts.push_back(std::move(a));
   }
-  doc.hours = interval_figures(scratch, from_ms, to_ms, hour_ms);
+  doc.hours = interval_figures(scratch, clock.hour_starts(from_ms, to_ms), to_ms);
   doc.occupancy =
       occupancy_points(scratch, from_ms, to_ms, TimeMs{thr.occupancy_step_s} * 1000, thr.report_occupancy_points);
   doc.cohorts = cohorts_of(table, doc.from_day, doc.to_day, thr);
@@ -114,9 +114,11 @@ nlohmann::json to_json(const ReportDocument& doc) {
   nlohmann::json new_vs_returning = nlohmann::json::array();
   for (std::size_t i = 0; i < doc.days.size(); ++i) {
     const WindowFigures& f = doc.days[i];
-    const std::string date = LocalClock::date(doc.from_day + static_cast<std::int32_t>(i));
+    const std::int32_t d = doc.from_day + static_cast<std::int32_t>(i);
+    const std::string date = LocalClock::date(d);
     nlohmann::json day = figures_json(f, clock);
     day["date"] = date;
+    day["length_h"] = static_cast<double>(clock.day_start(d + 1) - clock.day_start(d)) / static_cast<double>(hour_ms);
     days.push_back(std::move(day));
     new_vs_returning.push_back({{"date", date}, {"new", f.new_visitors}, {"returning", f.returning_visitors}});
   }
@@ -131,7 +133,8 @@ nlohmann::json to_json(const ReportDocument& doc) {
       {"last_day", LocalClock::date(doc.to_day - 1)},
       {"from_ms", clock.day_start(doc.from_day)},
       {"to_ms", clock.day_start(doc.to_day)},
-      {"utc_offset_min", doc.thresholds.utc_offset_min},
+      {"utc_offset_min", clock.offset_ms(clock.day_start(doc.from_day)) / 60'000},
+      {"time_zone", doc.thresholds.time_zone.empty() ? nlohmann::json() : nlohmann::json(doc.thresholds.time_zone)},
       {"generated_at", utc_iso(doc.generated_at)},
       {"thresholds", doc.thresholds.to_json()},
       {"summary", figures_json(summary, clock)},

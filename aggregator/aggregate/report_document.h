@@ -41,7 +41,7 @@ struct ReportDocument {
   std::vector<IndicatorAlert> alerts;
   std::optional<OverlapMatrix> overlap;  // set by the caller for a multi-site tenant
 
-  LocalClock clock() const { return LocalClock(thresholds.utc_offset_min); }
+  LocalClock clock() const { return thresholds.clock(); }
 };
 
 // visits: the site's visits with arrival in [from - lookback_ms(thr), to), sorted by arrival (sorted here when

@@ -52,10 +52,19 @@ SiteThresholds SiteThresholds::from_json(const nlohmann::json& j) {
       {"alert_drop", [&](auto& k, auto& v) { t.alert_drop = read_number(k, v, 0, 1); }},
       {"alert_min_baseline_days", [&](auto& k, auto& v) { t.alert_min_baseline_days = read_int(k, v, 1, 4); }},
       {"utc_offset_min", [&](auto& k, auto& v) { t.utc_offset_min = read_int(k, v, -720, 840); }},
+      {"time_zone",
+       [&](auto& k, auto& v) {
+         if (!v.is_string()) bad(k, "must be a tz database name such as \"Europe/Paris\", got " + v.dump());
+         if (find_time_zone(v.template get<std::string>()) == nullptr)
+           bad(k, "unknown time zone " + v.dump() + " (not in the system's tz database, /usr/share/zoneinfo)");
+         t.time_zone = v.template get<std::string>();
+       }},
       {"occupancy_step_s", [&](auto& k, auto& v) { t.occupancy_step_s = read_int(k, v, 1, 86400); }},
       {"report_occupancy_points", [&](auto& k, auto& v) { t.report_occupancy_points = read_int(k, v, 1, 1000000); }},
       {"resident_min_hours", [&](auto& k, auto& v) { t.resident_min_hours = read_number(k, v, 0, 24); }},
   };
+  if (j.contains("time_zone") && j.contains("utc_offset_min"))
+    bad("utc_offset_min", "give either time_zone or utc_offset_min, not both");
   for (const auto& [key, value] : j.items()) {
     const auto it = table.find(key);
     if (it == table.end()) bad(key, "unknown key");
@@ -64,8 +73,15 @@ SiteThresholds SiteThresholds::from_json(const nlohmann::json& j) {
   return t;
 }
 
+LocalClock SiteThresholds::clock() const {
+  if (time_zone.empty()) return LocalClock(utc_offset_min);
+  const date::time_zone* zone = find_time_zone(time_zone);
+  if (zone == nullptr) throw std::invalid_argument("thresholds: time_zone: unknown time zone \"" + time_zone + "\"");
+  return LocalClock(*zone);
+}
+
 nlohmann::json SiteThresholds::to_json() const {
-  return {{"visitor_rssi_dbm", visitor_rssi_dbm},
+  nlohmann::json j = {{"visitor_rssi_dbm", visitor_rssi_dbm},
           {"visitor_rssi_stat", visitor_rssi_stat},
           {"visitor_min_dwell_s", visitor_min_dwell_s},
           {"engaged_dwell_s", engaged_dwell_s},
@@ -79,6 +95,12 @@ nlohmann::json SiteThresholds::to_json() const {
           {"occupancy_step_s", occupancy_step_s},
           {"report_occupancy_points", report_occupancy_points},
           {"resident_min_hours", resident_min_hours}};
+  // One of the two local-time keys, as from_json takes them back.
+  if (!time_zone.empty()) {
+    j.erase("utc_offset_min");
+    j["time_zone"] = time_zone;
+  }
+  return j;
 }
 
 }  // namespace footfall::aggregator

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aggregator/aggregate/local_time.h"
+
 namespace footfall::aggregator {
 
 struct SiteThresholds {
@@ -18,13 +20,16 @@ struct SiteThresholds {
   double refer_departure_s = 300;      // ... and left within this of the same returning visitor
   double alert_drop = 0.30;            // alert when a daily indicator falls more than this below its baseline
   int alert_min_baseline_days = 4;     // same weekdays with data (of the four before) needed for a baseline
-  int utc_offset_min = 0;              // local time = UTC + this; days, hours, weeks and months are local
+  std::string time_zone;               // tz database name ("Europe/Paris"): local days with summer time
+  int utc_offset_min = 0;              // without time_zone: local time = UTC + this all year
   int occupancy_step_s = 300;          // occupancy sampling interval
   int report_occupancy_points = 2016;  // at most this many occupancy points in a report (steps are merged)
   double resident_min_hours = 4;       // a device present this long on a local day is a resident that day; 0: off
 
   static SiteThresholds from_json(const nlohmann::json& j);  // unknown key / bad value: invalid_argument naming it
   nlohmann::json to_json() const;
+  // The site's clock: its time zone, or its fixed offset. Throws std::invalid_argument for an unknown zone.
+  LocalClock clock() const;
 };
 
 }  // namespace footfall::aggregator

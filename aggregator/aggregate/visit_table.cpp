@@ -271,7 +271,7 @@ void mark_referred(VisitTable& t, const SiteThresholds& thr) {
 
 VisitTable build_visit_table(const std::vector<Visit>& visits, const SiteThresholds& thr) {
   VisitTable t;
-  t.clock = LocalClock(thr.utc_offset_min);
+  t.clock = thr.clock();
   reduce_visits(t, visits, thr);
   sort_rows(t);
   set_residents_apart(t, thr);

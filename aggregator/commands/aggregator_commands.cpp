@@ -8,6 +8,7 @@
 #include <limits>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <variant>
 
@@ -22,6 +23,7 @@
 #include "aggregator/ingest/ingest_pipeline.h"
 #include "aggregator/ingest/iso_time.h"
 #include "aggregator/publish/figures_publisher.h"
+#include "aggregator/publish/occupancy_publisher.h"
 #include "aggregator/store/postgres_store.h"
 #include "aggregator/store/sales_csv.h"
 #include "aggregator/store/sqlite_store.h"
@@ -122,7 +124,7 @@ nlohmann::json counters_json(const IngestCounters& c) {
 // Polls the MQTT client, publishes figures, logs progress once a minute and prunes the store once an hour
 // until SIGINT or SIGTERM.
 void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
-                         SiteStore& store, const AggregatorConfig& cfg) {
+                         OccupancyPublisher& occupancy, SiteStore& store, const AggregatorConfig& cfg) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -138,7 +140,10 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
       return;
     }
     subscriber.poll();
-    if (cfg.publish_enabled && subscriber.connected()) figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
+    if (cfg.publish_enabled && subscriber.connected()) {
+      figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
+      occupancy.publish(pipeline.take_occupancy(), clock::wall_ms());
+    }
     if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
       last_progress = std::chrono::steady_clock::now();
       if (const std::string line = pipeline.progress_line(); !line.empty()) spdlog::info("ingest: {}", line);
@@ -207,6 +212,9 @@ int run_command(const CommonOptions& common) {
         return subscriber.publish(topic, payload, retained);
       },
       leases.get());
+  OccupancyPublisher occupancy([&](const std::string& topic, const std::string& payload, bool retained) {
+    return subscriber.publish(topic, payload, retained);
+  });
   try {
     subscriber.start();
   } catch (const std::exception& e) {
@@ -215,8 +223,10 @@ int run_command(const CommonOptions& common) {
   }
   spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_label(), cfg->mqtt.uri,
                cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
-  serve_until_stopped(subscriber, pipeline, figures, reader, *cfg);
+  serve_until_stopped(subscriber, pipeline, figures, occupancy, reader, *cfg);
   stop_serving(subscriber, pipeline);
+  const OccupancyCounters& oc = occupancy.counters();
+  spdlog::info("publish: occupancy published={} refused={} older={}", oc.published, oc.refused, oc.older);
   return 0;
 }
 
@@ -289,15 +299,34 @@ int import_sales_command(const CommonOptions& common, const std::string& site, c
   return rejected > 0 ? 1 : 0;
 }
 
+namespace {
+
+// Progress of a long report on standard error, one line per stage with the time since the start.
+class ReportProgress {
+ public:
+  void stage(const std::string& what) {
+    const auto s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char t[32];
+    std::snprintf(t, sizeof t, "%.1f s", s);
+    std::cerr << "report: " << what << " (" << t << ")\n";
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+std::string joined(const std::set<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
 int report_command(const CommonOptions& common, const std::string& site, const std::string& from_date,
                    const std::string& to_date, const std::filesystem::path& out_dir, bool print_summary) {
   const auto cfg = resolve(common);
   if (!cfg) return 2;
-  const std::string tenant = resolve_tenant(common, *cfg);
-  if (tenant.empty()) {
-    std::cerr << "footfall-aggregator: --tenant: required (the config names no tenant, or several)\n";
-    return 2;
-  }
   const auto from_day = parse_date_utc(from_date);
   const auto to_day = parse_date_utc(to_date);
   if (!from_day) {
@@ -308,6 +337,43 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::cerr << "footfall-aggregator: --to: expected YYYY-MM-DD, not before --from\n";
     return 2;
   }
+  // A report reads a store: opening a missing one would create it empty and report zeros.
+  std::error_code exists_error;
+  if (cfg->store_backend == "sqlite" && !std::filesystem::exists(cfg->store_path, exists_error)) {
+    std::cerr << "footfall-aggregator: store.path: " << cfg->store_path.string()
+              << " does not exist (a report never creates a store)\n";
+    return kExitNoStore;
+  }
+  auto store = open_store(*cfg);
+  if (!store) return 3;
+  std::vector<SiteKey> stored;
+  try {
+    stored = store->sites();
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: report: " << e.what() << "\n";
+    return 3;
+  }
+  std::string tenant = resolve_tenant(common, *cfg);
+  if (tenant.empty() && common.config.empty()) {
+    std::set<std::string> tenants;
+    for (const SiteKey& k : stored) tenants.insert(k.tenant);
+    if (tenants.size() == 1) tenant = *tenants.begin();
+  }
+  if (tenant.empty()) {
+    std::cerr << "footfall-aggregator: --tenant: required (the config names no tenant, or several)\n";
+    return 2;
+  }
+  std::set<std::string> known;
+  for (const SiteKey& k : stored)
+    if (k.tenant == tenant) known.insert(k.site);
+  for (const SiteSettings& s : cfg->sites)
+    if (s.tenant == tenant) known.insert(s.site);
+  if (known.count(site) == 0) {
+    std::cerr << "footfall-aggregator: --site: " << site << " is not a site of tenant " << tenant << "; "
+              << (known.empty() ? "the store and the config know no site of it" : "known sites: " + joined(known))
+              << "\n";
+    return 2;
+  }
   SiteThresholds thr;
   try {
     thr = site_thresholds(*cfg, tenant, site);
@@ -315,20 +381,29 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::cerr << "footfall-aggregator: tenants." << tenant << ".sites." << site << ".thresholds: " << e.what() << "\n";
     return 2;
   }
-  auto store = open_store(*cfg);
-  if (!store) return 3;
+  // The store keeps no site settings: without them the report uses the defaults and says so.
+  const bool configured = cfg->find_site(tenant, site) != nullptr;
+  if (!configured) {
+    std::cerr << "footfall-aggregator: report: no settings for " << tenant << "/" << site
+              << (common.config.empty() ? " (no --config)" : " in " + common.config.string())
+              << ": default thresholds and UTC, and the report says so\n";
+  }
   // The dates are the site's local days, --to included.
-  const TimeMs offset = TimeMs{thr.utc_offset_min} * 60'000;
-  const TimeMs from = *from_day - offset;
-  const TimeMs to = *to_day + 86'400'000 - offset;
+  const LocalClock clock = thr.clock();
+  const TimeMs from = clock.day_start(static_cast<std::int32_t>(*from_day / day_ms));
+  const TimeMs to = clock.day_start(static_cast<std::int32_t>(*to_day / day_ms) + 1);
+  ReportProgress progress;
   try {
     std::vector<Visit> visits;
     store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });
     const std::vector<Sale> sales = store->sales(tenant, site, from - lookback_ms(thr), to);
+    progress.stage("read " + std::to_string(visits.size()) + " visits and " + std::to_string(sales.size()) +
+                   " sales of " + tenant + "/" + site);
     ReportDocument doc = report_document(visits, sales, thr, from, to, tenant, site);
+    progress.stage("figures of " + std::to_string(doc.days.size()) + " days");
     // Cross-site overlap: this site's visitors also seen at the tenant's other sites over the same days.
     std::map<std::string, std::vector<Visit>> by_site;
-    for (const SiteKey& other : store->sites()) {
+    for (const SiteKey& other : stored) {
       if (other.tenant != tenant) continue;
       auto& list = by_site[other.site];
       if (other.site == site) {  // already read, with the look-back before `from`
@@ -338,11 +413,16 @@ int report_command(const CommonOptions& common, const std::string& site, const s
       }
       store->for_each_visit(tenant, other.site, from, to, [&](const Visit& v) { list.push_back(v); });
     }
-    if (by_site.size() > 1) doc.overlap = overlap_matrix(by_site, from, to, thr);
-    const nlohmann::json document = to_json(doc);
+    if (by_site.size() > 1) {
+      doc.overlap = overlap_matrix(by_site, from, to, thr);
+      progress.stage("overlap with " + std::to_string(by_site.size() - 1) + " other sites");
+    }
+    nlohmann::json document = to_json(doc);
+    document["thresholds_source"] = configured ? "config" : "defaults";
     write_report(document, out_dir);
     // The same figures for programs: the document the page and the CSV files were made from.
     std::ofstream(out_dir / "report.json") << document.dump(1) << "\n";
+    progress.stage("written to " + out_dir.string());
     if (print_summary) print_report_summary(doc, std::cout);
     spdlog::info("report: {}/{} {}..{}: {} visits read, written to {}", tenant, site, from_date, to_date,
                  visits.size(), out_dir.string());

@@ -1,12 +1,14 @@
 #pragma once
 // The footfall-aggregator subcommands, callable from main and from tests. Each returns the exit status:
 // 0 success, 1 done with rejected input (counted and printed), 2 usage or configuration error, 3 runtime
-// failure (store, broker).
+// failure (store, broker), 4 the store to read does not exist (report).
 #include <filesystem>
 #include <optional>
 #include <string>
 
 namespace footfall::aggregator {
+
+constexpr int kExitNoStore = 4;
 
 struct CommonOptions {
   std::filesystem::path config;  // aggregator.json

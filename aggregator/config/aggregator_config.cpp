@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include "aggregator/aggregate/local_time.h"
 #include "aggregator/ingest/payload_parser.h"
 #include "common/file_text.h"
 #include "common/options/option_table.h"
@@ -115,7 +116,7 @@ const Option kOptions[] = {
              "overrides it",
      .field = field_of<&A::resident_min_hours>(), .min = 0, .max = 24},
     {.key = "tenants", .type = Type::custom, .default_text = "{}",
-     .help = "{tenant: {retention_days, sites: {site: {utc_offset_min, thresholds}}}}, the keys below", .type_text = "object",
+     .help = "{tenant: {retention_days, sites: {site: {time_zone | utc_offset_min, thresholds}}}}, the keys below", .type_text = "object",
      .read = read_tenants},
     {.key = "log_level", .type = Type::choice, .default_text = "\"info\"",
      .help = "trace, debug, info, warn, error, critical or off", .field = field_of<&A::log_level>(),
@@ -123,10 +124,12 @@ const Option kOptions[] = {
 };
 
 constexpr std::string_view kHelpFooter[] = {
-    "  tenants.{tenant}.sites.{site}.utc_offset_min | integer -720..840 | 0 | local time = UTC + this; days, "
-    "weeks (from Monday) and months start at local midnight",
     "  tenants.{tenant}.retention_days | integer 0..36500 | 0 | visits, occupancy, sales and alerts of the tenant "
     "older than this many days are removed (PostgreSQL: whole month partitions dropped); 0: kept forever",
+    "  tenants.{tenant}.sites.{site}.time_zone | string | \"\" | tz database name (\"Europe/Paris\", from "
+    "/usr/share/zoneinfo): days, hours, weeks (from Monday) and months are local with summer time",
+    "  tenants.{tenant}.sites.{site}.utc_offset_min | integer -720..840 | 0 | without time_zone: local time = UTC + "
+    "this all year (a fixed offset, no summer time); not together with time_zone",
     "  tenants.{tenant}.sites.{site}.thresholds | object | {} | the site's thresholds (docs/metrics.md); sites not "
     "listed use the defaults",
     "An unknown key, a key written twice or a bad value stops the aggregator with one line naming the key "
@@ -151,14 +154,21 @@ std::string read_tenants(const json& v, void* reading) {
         continue;
       }
       if (k != "sites") return at + "." + k + ": unknown key";
-      if (!sites.is_object()) return at + ".sites: expected an object {site: {utc_offset_min, thresholds}}";
+      if (!sites.is_object()) return at + ".sites: expected an object {site: {time_zone, thresholds}}";
       for (const auto& [site, s] : sites.items()) {
         const std::string sat = at + ".sites." + site;
         if (!valid_level(site)) return sat + ": a site is 1..64 of [A-Za-z0-9_.-]";
-        if (!s.is_object()) return sat + ": expected an object {utc_offset_min, thresholds}";
-        SiteSettings settings{tenant, site, 0, json::object()};
+        if (!s.is_object()) return sat + ": expected an object {time_zone | utc_offset_min, thresholds}";
+        SiteSettings settings{tenant, site, {}, 0, json::object()};
+        if (s.contains("time_zone") && s.contains("utc_offset_min"))
+          return sat + ".utc_offset_min: give either time_zone or utc_offset_min, not both";
         for (const auto& [field, value] : s.items()) {
-          if (field == "utc_offset_min") {
+          if (field == "time_zone") {
+            if (!value.is_string()) return sat + ".time_zone: expected a tz database name such as \"Europe/Paris\"";
+            if (find_time_zone(value.get<std::string>()) == nullptr)
+              return sat + ".time_zone: unknown time zone " + value.dump() + " (not in /usr/share/zoneinfo)";
+            settings.time_zone = value.get<std::string>();
+          } else if (field == "utc_offset_min") {
             if (!value.is_number_integer() || value.get<std::int64_t>() < -720 || value.get<std::int64_t>() > 840)
               return sat + ".utc_offset_min: expected an integer in [-720, 840]";
             settings.utc_offset_min = value.get<int>();
@@ -169,6 +179,14 @@ std::string read_tenants(const json& v, void* reading) {
             return sat + "." + field + ": unknown key";
           }
         }
+        // The site's local time is given once: beside the thresholds or inside them, never both ways.
+        const json& th = settings.thresholds;
+        if (!settings.time_zone.empty() && th.contains("utc_offset_min"))
+          return sat + ".thresholds.utc_offset_min: the site gives a time_zone; give one of the two";
+        if (!settings.time_zone.empty() && th.contains("time_zone") && th["time_zone"] != settings.time_zone)
+          return sat + ".thresholds.time_zone: differs from the site's time_zone";
+        if (s.contains("utc_offset_min") && th.contains("time_zone"))
+          return sat + ".thresholds.time_zone: the site gives a utc_offset_min; give one of the two";
         if (check)
           if (auto e = check(settings.thresholds)) return sat + ".thresholds: " + *e;
         c.sites.push_back(std::move(settings));

@@ -34,6 +34,7 @@ struct MqttIngestSettings {
 struct SiteSettings {
   std::string tenant;
   std::string site;
+  std::string time_zone;                                  // tz database name; empty: the fixed utc_offset_min
   int utc_offset_min = 0;                                 // local time = UTC + this (days, weeks, months)
   nlohmann::json thresholds = nlohmann::json::object();   // given to SiteThresholds::from_json
 };

@@ -100,6 +100,12 @@ void IngestPipeline::write_loop() {
         counters_.probe_updates += static_cast<std::uint64_t>(out.probes_updated);
         if (out.visits_new + out.sales_new + out.occupancy_new > 0)
           dirty_.insert(SiteKey{item->batch.tenant, item->batch.site});
+        if (out.occupancy_new > 0 && item->batch.occupancy) {
+          const SiteKey key{item->batch.tenant, item->batch.site};
+          const auto it = occupancy_.find(key);
+          if (it == occupancy_.end() || it->second.at <= item->batch.occupancy->at)
+            occupancy_.insert_or_assign(key, *item->batch.occupancy);
+        }
       }
       --in_flight_;
       idle_.notify_all();
@@ -130,6 +136,11 @@ IngestCounters IngestPipeline::counters() const {
 std::set<SiteKey> IngestPipeline::take_dirty_sites() {
   std::lock_guard lock(mutex_);
   return std::exchange(dirty_, {});
+}
+
+std::map<SiteKey, OccupancySample> IngestPipeline::take_occupancy() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(occupancy_, {});
 }
 
 std::string IngestPipeline::progress_line() {

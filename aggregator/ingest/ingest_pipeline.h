@@ -68,6 +68,9 @@ class IngestPipeline {
   [[nodiscard]] bool retrying() const { return retrying_; }
   // Sites that got new visits, sales or occupancy since the last call.
   std::set<SiteKey> take_dirty_sites();
+  // The newest occupancy sample of each site stored since the last call (an older one of the same site is
+  // superseded, so this holds one sample per site).
+  std::map<SiteKey, OccupancySample> take_occupancy();
   // Counters that moved since the last call, as one log line ("" when nothing moved).
   std::string progress_line();
 
@@ -87,11 +90,12 @@ class IngestPipeline {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> retrying_{false};
 
-  mutable std::mutex mutex_;  // counters_, dirty_, in_flight_
+  mutable std::mutex mutex_;  // counters_, dirty_, occupancy_, in_flight_
   std::condition_variable idle_;
   IngestCounters counters_;
   std::uint64_t in_flight_ = 0;
   std::set<SiteKey> dirty_;
+  std::map<SiteKey, OccupancySample> occupancy_;  // newest per site, under mutex_
   std::string last_progress_;
   // A broken or hostile sender: the first malformed payload of each reason, then a count every 10 s.
   std::map<std::string, std::unique_ptr<RepeatedLog>, std::less<>> malformed_logs_;  // under mutex_

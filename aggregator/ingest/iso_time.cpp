@@ -32,6 +32,32 @@ std::optional<TimeMs> parse_date_utc(std::string_view s) {
   return days_from_civil(y, mo, d) * 86'400'000;
 }
 
+namespace {
+
+// "+HH:MM" / "-HH:MM" -> minutes east of UTC.
+std::optional<int> parse_offset_min(std::string_view s) {
+  unsigned oh = 0, om = 0;
+  if (s.size() != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || !digits(s, 1, 2, oh) || !digits(s, 4, 2, om) ||
+      oh > 14 || om > 59)
+    return std::nullopt;
+  const int minutes = static_cast<int>(oh * 60 + om);
+  return s[0] == '-' ? -minutes : minutes;
+}
+
+}  // namespace
+
+std::optional<TimeMs> parse_iso8601_with_offset(std::string_view s) {
+  if (!s.empty() && s.back() == 'Z') return parse_iso8601_utc(s);
+  if (s.size() < 6) return std::nullopt;
+  const auto offset = parse_offset_min(s.substr(s.size() - 6));
+  if (!offset) return std::nullopt;
+  std::string utc(s.substr(0, s.size() - 6));
+  utc += 'Z';
+  const auto local = parse_iso8601_utc(utc);
+  if (!local) return std::nullopt;
+  return *local - TimeMs{*offset} * 60'000;
+}
+
 std::optional<TimeMs> parse_iso8601_utc(std::string_view s) {
   unsigned hh = 0, mi = 0, ss = 0;
   if (s.size() < 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || !digits(s, 11, 2, hh) ||

@@ -87,11 +87,19 @@ class Reader {
     return true;
   }
 
-  bool time(const json& obj, const char* key, const std::string& at, TimeMs& out) {
+  // with_offset: "+01:00" as well as "Z" (times from points of sale, which keep local time).
+  bool time(const json& obj, const char* key, const std::string& at, TimeMs& out, bool with_offset = false) {
     const json* v = member(obj, key, at);
     if (v == nullptr) return false;
-    const auto t = v->is_string() ? parse_iso8601_utc(v->get_ref<const std::string&>()) : std::nullopt;
-    if (!t) return fail(parse_reason::bad_timestamp, at + key, "expected an ISO-8601 UTC timestamp");
+    std::optional<TimeMs> t;
+    if (v->is_string()) {
+      const auto& text = v->get_ref<const std::string&>();
+      t = with_offset ? parse_iso8601_with_offset(text) : parse_iso8601_utc(text);
+    }
+    if (!t)
+      return fail(parse_reason::bad_timestamp, at + key,
+                  with_offset ? "expected an ISO-8601 timestamp with Z or an offset (+01:00)"
+                              : "expected an ISO-8601 UTC timestamp");
     out = *t;
     return true;
   }
@@ -264,7 +272,7 @@ void parse_sales(Reader& r, const json& root, IngestBatch& b) {
     sale.tenant = b.tenant;
     sale.site = b.site;
     r.text(s, "sale_id", at, sale.sale_id, true);
-    r.time(s, "at", at, sale.at);
+    r.time(s, "at", at, sale.at, true);
     r.number(s, "amount", at, sale.amount);
   }
 }

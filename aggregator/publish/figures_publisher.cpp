@@ -22,7 +22,14 @@ SiteThresholds site_thresholds(const AggregatorConfig& cfg, std::string_view ten
   if (s == nullptr) return SiteThresholds::from_json(j);
   if (j.contains("utc_offset_min") && j["utc_offset_min"] != s->utc_offset_min && s->utc_offset_min != 0)
     throw std::invalid_argument("utc_offset_min: given both beside and inside thresholds, with different values");
-  if (!j.contains("utc_offset_min")) j["utc_offset_min"] = s->utc_offset_min;
+  if (!s->time_zone.empty()) {
+    if (j.contains("time_zone") && j["time_zone"] != s->time_zone)
+      throw std::invalid_argument("time_zone: given both beside and inside thresholds, with different values");
+    if (j.contains("utc_offset_min")) throw std::invalid_argument("utc_offset_min: the site gives a time_zone");
+    j["time_zone"] = s->time_zone;
+  } else if (!j.contains("utc_offset_min") && !j.contains("time_zone")) {
+    j["utc_offset_min"] = s->utc_offset_min;
+  }
   return SiteThresholds::from_json(j);
 }
 

@@ -219,9 +219,34 @@ std::string occupancy_curve(const json& doc) {
   if (const auto step = number_member(doc, "occupancy_step_s")) {
     lead += ", one point every " + format_count(*step / 60.0) + " min";
   }
+  // The card's peak is exact (every arrival and departure); the chart samples, so a short peak can fall
+  // between two points: say so rather than show two numbers that disagree without a word.
+  double chart_max = 0;
+  for (const double v : values_of(points, "devices"))
+    if (!std::isnan(v)) chart_max = std::max(chart_max, v);
+  std::string note;
+  const json* summary = member(doc, "summary");
+  const auto peak = summary != nullptr ? number_member(*summary, "peak_occupancy") : std::nullopt;
+  if (peak && *peak > chart_max) {
+    const std::string at = summary != nullptr ? text_member(*summary, "peak_occupancy_at") : std::string();
+    std::string when;
+    if (!at.empty()) {
+      const auto [date, clock] = split_local(at);
+      when = " at " + day_label(date) + ' ' + clock;
+    }
+    note = "<p class=\"note\" data-occupancy-note=\"sampled\">The chart is sampled: its highest point is " +
+           esc(format_count(chart_max)) + " devices, while the peak occupancy above (" + esc(format_count(*peak)) +
+           " devices" + esc(when) +
+           ") is exact, counted from every arrival and departure; that peak was brief and fell between two "
+           "samples.</p>";
+  } else if (peak) {
+    note = "<p class=\"note\" data-occupancy-note=\"same\">The highest point of the chart is the peak occupancy "
+           "above.</p>";
+  }
   return section("occupancy", "Occupancy", lead + ".",
                  line_chart("occupancy", "Devices present at once", axis,
-                            {"devices present", values_of(points, "devices"), 0}, "devices", {1100, 240}));
+                            {"devices present", values_of(points, "devices"), 0}, "devices", {1100, 240}) +
+                     note);
 }
 
 std::string dwell_histogram(const json& doc) {
@@ -432,12 +457,77 @@ std::string overlap(const json& doc) {
                  "Share of each row site's visitors who were also visitors at the column site.", t + "</tbody></table>");
 }
 
+constexpr const char* kDefaultThresholdsNote =
+    "No settings were given for this site (the report was made without a config that lists it): every figure "
+    "uses the default thresholds and UTC below.";
+
+std::string minutes_text(double seconds) {
+  if (seconds < 60) return format_count(seconds) + " s";
+  return format_count(seconds / 60.0) + " min";
+}
+
+// The site's thresholds in words, in the order a reader meets them; a key this page does not know is shown
+// as it is.
+std::vector<std::pair<std::string, std::string>> threshold_words(const json& th) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const auto number = [&](const char* key) { return number_member(th, key); };
+  if (const std::string zone = text_member(th, "time_zone"); !zone.empty()) {
+    out.emplace_back("Local time", zone + " (with summer time)");
+  } else if (const auto m = number("utc_offset_min")) {
+    const int v = static_cast<int>(*m);
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "UTC%c%02d:%02d all year", v < 0 ? '-' : '+', std::abs(v) / 60, std::abs(v) % 60);
+    out.emplace_back("Local time", buf);
+  }
+  if (const auto v = number("visitor_rssi_dbm")) {
+    const bool by_max = text_member(th, "visitor_rssi_stat") == "max";
+    out.emplace_back("A visitor is heard at least this loud",
+                     format_count(*v) + " dBm (" + (by_max ? "strongest frame" : "mean of the frames") + " of a probe)");
+  }
+  if (const auto v = number("visitor_min_dwell_s")) out.emplace_back("A visitor stays at least", minutes_text(*v));
+  if (const auto v = number("engaged_dwell_s")) {
+    std::string zones;
+    if (const auto z = number("engaged_min_zones")) zones = ", or goes through " + format_count(*z) + " zones";
+    out.emplace_back("An engaged visit lasts", minutes_text(*v) + zones);
+  }
+  if (const auto v = number("returning_window_days"))
+    out.emplace_back("A visitor is returning when seen before within", format_count(*v) + " days");
+  if (const auto a = number("refer_arrival_s"), d = number("refer_departure_s"); a && d)
+    out.emplace_back("Referred: came with a returning visitor",
+                     "arrived within " + minutes_text(*a) + " and left within " + minutes_text(*d) + " of them");
+  if (const auto v = number("alert_drop")) {
+    std::string baseline;
+    if (const auto b = number("alert_min_baseline_days"))
+      baseline = ", once " + format_count(*b) + " of the 4 same weekdays before have data";
+    out.emplace_back("Alert when a daily figure falls", format_ratio(*v) + " below its usual level" + baseline);
+  }
+  if (const auto v = number("resident_min_hours"))
+    out.emplace_back("Resident (staff, the site's own devices)",
+                     *v > 0 ? "present " + format_count(*v) + " h or more of a day" : "not set apart");
+  if (const auto v = number("occupancy_step_s")) out.emplace_back("Occupancy sampled every", minutes_text(*v));
+  if (const auto v = number("report_occupancy_points"))
+    out.emplace_back("Most points in the occupancy chart", format_count(*v) + " (longer reports merge samples)");
+  static constexpr std::string_view kWorded[] = {
+      "time_zone",       "utc_offset_min",        "visitor_rssi_dbm", "visitor_rssi_stat",  "visitor_min_dwell_s",
+      "engaged_dwell_s", "engaged_min_zones",     "returning_window_days", "refer_arrival_s", "refer_departure_s",
+      "alert_drop",      "alert_min_baseline_days", "resident_min_hours", "occupancy_step_s", "report_occupancy_points"};
+  for (const auto& [key, value] : th.items()) {
+    if (std::find(std::begin(kWorded), std::end(kWorded), key) != std::end(kWorded)) continue;
+    out.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
 std::string definitions(const json& doc) {
   std::string thresholds;
   if (const json* th = member(doc, "thresholds"); th != nullptr && th->is_object() && !th->empty()) {
-    thresholds = "<h3>Thresholds of this site</h3><dl class=\"thresholds\">";
-    for (const auto& [key, value] : th->items()) {
-      thresholds += "<dt>" + esc(key) + "</dt><dd>" + esc(value.is_string() ? value.get<std::string>() : value.dump()) + "</dd>";
+    const bool defaults = text_member(doc, "thresholds_source") == "defaults";
+    thresholds = defaults ? "<h3>Thresholds: the defaults</h3><p class=\"note\" data-thresholds=\"defaults\">" +
+                                esc(kDefaultThresholdsNote) + "</p>"
+                          : std::string("<h3>Thresholds of this site</h3>");
+    thresholds += "<dl class=\"thresholds\">";
+    for (const auto& [name, value] : threshold_words(*th)) {
+      thresholds += "<dt>" + esc(name) + "</dt><dd>" + esc(value) + "</dd>";
     }
     thresholds += "</dl>";
   }
@@ -529,6 +619,9 @@ constexpr const char* kLayoutCheck = R"(
 charts.forEach(function(svg){var want=Number(svg.getAttribute('data-marks')),marks=svg.querySelectorAll('.mark'),drawn=0;
 marks.forEach(function(m){var b=m.getBBox();if(b.width>0||b.height>0)drawn++;});
 svg.setAttribute('data-drawn',String(drawn));
+var vb=svg.viewBox.baseVal,cut=[];svg.querySelectorAll('text').forEach(function(t){var b=t.getBBox();
+if(b.x<vb.x-0.5||b.y<vb.y-0.5||b.x+b.width>vb.x+vb.width+0.5||b.y+b.height>vb.y+vb.height+0.5)cut.push(t.textContent);});
+svg.setAttribute('data-cut',String(cut.length));if(cut.length)svg.setAttribute('data-cut-labels',cut.join('|'));
 if(svg.getBoundingClientRect().width>0&&marks.length===want&&(want===0||drawn>0))ok++;});
 document.body.setAttribute('data-charts',String(charts.length));document.body.setAttribute('data-rendered',String(ok));})();
 )";
@@ -548,12 +641,16 @@ std::string report_page(const json& doc) {
     std::snprintf(buf, sizeof buf, "UTC%c%02d:%02d", m < 0 ? '-' : '+', std::abs(m) / 60, std::abs(m) % 60);
     offset = buf;
   }
+  // A named zone: its summer time is in the figures, so the offset of the first day alone would mislead.
+  if (const std::string zone = text_member(doc, "time_zone"); !zone.empty()) offset = zone;
   const std::string title = (site.empty() ? std::string("Site") : site) + " \xE2\x80\x94 visitor report";
   std::string period = from.empty() ? std::string("no period") : day_label(from) + " " + from.substr(0, 4);
   if (!last.empty() && last != from) period += " \xE2\x80\x93 " + day_label(last) + " " + last.substr(0, 4);
   std::string meta = esc(period);
   if (!offset.empty()) meta += " &middot; local time " + esc(offset);
   if (!tenant.empty()) meta += " &middot; " + esc(tenant);
+  if (text_member(doc, "thresholds_source") == "defaults")
+    meta += " &middot; <b data-thresholds=\"defaults\">default thresholds</b> (<a href=\"#definitions\">why</a>)";
   const std::string generated = text_member(doc, "generated_at");
   if (!generated.empty()) meta += " &middot; generated " + esc(generated);
 

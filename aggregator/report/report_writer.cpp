@@ -67,6 +67,7 @@ void write_report(const json& document, const std::filesystem::path& out_dir) {
   std::filesystem::create_directories(out_dir);
   std::vector<std::string> day_columns{"date"};
   day_columns.insert(day_columns.end(), kFigureColumns.begin(), kFigureColumns.end());
+  day_columns.push_back("length_h");  // 23 or 25 on the days the clocks change
   const json* zone_flow = member(document, "zone_flow");
   const json no_object = json::object();
   const json& flow = zone_flow != nullptr ? *zone_flow : no_object;
@@ -80,7 +81,8 @@ void write_report(const json& document, const std::filesystem::path& out_dir) {
   const Table tables[] = {
       {"summary.csv", summary_rows(document), {"figure", "value"}},
       {"days.csv", array_member(document, "days"), day_columns},
-      {"hours.csv", array_member(document, "hours"), {"start", "passers_by", "visitors", "arrivals", "occupancy_max"}},
+      {"hours.csv", array_member(document, "hours"),
+       {"start", "utc_offset_min", "passers_by", "visitors", "arrivals", "occupancy_max"}},  // 02:00 twice in autumn
       {"occupancy.csv", array_member(document, "occupancy"), {"at", "devices"}},
       {"dwell.csv", array_member(document, "dwell_histogram"), {"bucket", "visitors"}},
       {"funnel.csv", array_member(document, "funnel"), {"stage", "value"}},

@@ -26,6 +26,18 @@ std::string svg_open(const std::string& id, const std::string& title, ChartSize 
          "\" preserveAspectRatio=\"xMidYMid meet\" role=\"img\" aria-label=\"" + html_escape(title) + "\">";
 }
 
+// An axis value short enough for the left margin: 12,500 as it is, 250k, 10M.
+std::string axis_value(double v) {
+  if (std::abs(v) < 100'000) return format_count(v);
+  char buf[32];
+  if (std::abs(v) < 1'000'000) {
+    std::snprintf(buf, sizeof buf, "%gk", std::round(v / 100.0) / 10.0);
+  } else {
+    std::snprintf(buf, sizeof buf, "%gM", std::round(v / 100'000.0) / 10.0);
+  }
+  return buf;
+}
+
 // Horizontal grid lines with their values, from 0 to the axis maximum.
 std::string y_grid(double axis_max, double step, ChartSize size, const std::string& unit) {
   std::string out;
@@ -35,7 +47,7 @@ std::string y_grid(double axis_max, double step, ChartSize size, const std::stri
     out += "<line class=\"grid\" x1=\"" + std::to_string(kLeft) + "\" x2=\"" + std::to_string(size.width - kRight) +
            "\" y1=\"" + num(y) + "\" y2=\"" + num(y) + "\"/>";
     out += "<text class=\"tick\" x=\"" + std::to_string(kLeft - 6) + "\" y=\"" + num(y + 4) +
-           "\" text-anchor=\"end\">" + html_escape(format_count(v)) + "</text>";
+           "\" text-anchor=\"end\">" + html_escape(axis_value(v)) + "</text>";
   }
   if (!unit.empty()) {
     out += "<text class=\"unit\" x=\"" + std::to_string(kLeft - 6) + "\" y=\"" + std::to_string(kTop - 6) +
@@ -43,6 +55,9 @@ std::string y_grid(double axis_max, double step, ChartSize size, const std::stri
   }
   return out;
 }
+
+// A generous width of a label at the charts' 12 px font, to keep it inside the picture.
+double label_width(const std::string& text) { return 7.5 * static_cast<double>(text.size()); }
 
 std::string x_labels(const CategoryAxis& axis, ChartSize size) {
   std::string out;
@@ -53,14 +68,19 @@ std::string x_labels(const CategoryAxis& axis, ChartSize size) {
   for (std::size_t i = 0; i < n; ++i) {
     const double x = kLeft + slot * (static_cast<double>(i) + 0.5);
     if (i < axis.tick_labels.size() && !axis.tick_labels[i].empty()) {
-      out += "<text class=\"tick\" x=\"" + num(x) + "\" y=\"" + num(base + 16) + "\" text-anchor=\"middle\">" +
+      const double half = label_width(axis.tick_labels[i]) / 2;
+      const double tick_x = std::clamp(x, half, std::max(half, size.width - half));
+      out += "<text class=\"tick\" x=\"" + num(tick_x) + "\" y=\"" + num(base + 16) + "\" text-anchor=\"middle\">" +
              html_escape(axis.tick_labels[i]) + "</text>";
     }
     if (i < axis.group_labels.size() && !axis.group_labels[i].empty()) {
       const double left = kLeft + slot * static_cast<double>(i);
       out += "<line class=\"group\" x1=\"" + num(left) + "\" x2=\"" + num(left) + "\" y1=\"" + std::to_string(kTop) +
              "\" y2=\"" + num(base + 34) + "\"/>";
-      out += "<text class=\"group-label\" x=\"" + num(left + 4) + "\" y=\"" + num(base + 34) + "\">" +
+      // A date that would run past the right edge ends at the edge instead.
+      const bool fits = left + 4 + label_width(axis.group_labels[i]) <= size.width;
+      out += "<text class=\"group-label\" x=\"" + num(fits ? left + 4 : static_cast<double>(size.width)) + "\" y=\"" +
+             num(base + 34) + (fits ? "\">" : "\" text-anchor=\"end\">") +
              html_escape(axis.group_labels[i]) + "</text>";
     }
   }
@@ -149,10 +169,11 @@ std::string line_chart(const std::string& id, const std::string& title, const Ca
   marks += "<path class=\"mark line " + c + "\" d=\"" + line + "\"><title>" + html_escape(series.name) + "</title></path>";
   marks += "<circle class=\"mark peak\" cx=\"" + num(x_of(peak)) + "\" cy=\"" + num(y_of(max)) + "\" r=\"4\"><title>" +
            html_escape(axis.labels[peak]) + ": " + html_escape(format_count(max)) + "</title></circle>";
-  const double label_x = std::clamp(x_of(peak), kLeft + 60.0, size.width - kRight - 60.0);
+  const std::string peak_text = "peak " + format_count(max) + " at " + axis.labels[peak];
+  const double half = label_width(peak_text) * 0.55;  // bold: a little wider
+  const double label_x = std::clamp(x_of(peak), half + 2, std::max(half + 2, size.width - half - 2));
   marks += "<text class=\"peak-label\" x=\"" + num(label_x) + "\" y=\"" + num(std::max(y_of(max) - 8, 12.0)) +
-           "\" text-anchor=\"middle\">peak " + html_escape(format_count(max)) + " at " +
-           html_escape(axis.labels[peak]) + "</text>";
+           "\" text-anchor=\"middle\">" + html_escape(peak_text) + "</text>";
   return svg_open(id, title, size, 2) + y_grid(axis_max, step, size, unit) + marks + x_labels(axis, size) + "</svg>";
 }
 

@@ -58,7 +58,7 @@ std::optional<TimeMs> parse_time(std::string_view s) {
     if (r.ec == std::errc() && r.ptr == s.data() + s.size()) return v;
     return std::nullopt;
   }
-  return parse_iso8601_utc(s);
+  return parse_iso8601_with_offset(s);
 }
 
 // sales.schema.json: sale_id is 1..128 characters, whether it comes by MQTT or from a file.

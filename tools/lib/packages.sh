@@ -27,6 +27,7 @@ FOOTFALL_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config
   libpcap-dev libboost-dev nlohmann-json3-dev libzstd-dev doctest-dev libcli11-dev libspdlog-dev libssl-dev libmbedtls-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
+  libhowardhinnant-date-dev tzdata
   iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev
   libpq-dev postgresql-15
 )

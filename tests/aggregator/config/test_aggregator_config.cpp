@@ -107,3 +107,34 @@ TEST_CASE("residents.min_hours: every site's default, a site's thresholds overri
   CHECK(site.find("resident_min_hours") != std::string::npos);
   CHECK(options_table().find("residents.min_hours") != std::string::npos);
 }
+
+TEST_CASE("a site's time zone: a tz database name, or the fixed utc_offset_min, not both") {
+  const auto r = parse_config(R"({"tenants": {"acme": {"sites": {"paris": {"time_zone": "Europe/Paris"},
+      "fixed": {"utc_offset_min": 60}}}}})", "aggregator.json");
+  REQUIRE(std::holds_alternative<AggregatorConfig>(r));
+  const auto& c = std::get<AggregatorConfig>(r);
+  CHECK(site_thresholds(c, "acme", "paris").time_zone == "Europe/Paris");
+  CHECK(site_thresholds(c, "acme", "fixed").time_zone.empty());
+  CHECK(site_thresholds(c, "acme", "fixed").utc_offset_min == 60);
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": "Europe/Pariss"}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.time_zone: unknown time zone \"Europe/Pariss\""));
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": 1}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.time_zone: "));
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": "Europe/Paris", "utc_offset_min": 60}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.utc_offset_min: give either time_zone or"));
+  CHECK(options_table().find("time_zone") != std::string::npos);
+  // Beside and inside the thresholds: one way only.
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": "Europe/Paris",
+        "thresholds": {"utc_offset_min": 60}}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.thresholds.utc_offset_min: the site gives a time_zone"));
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"utc_offset_min": 60,
+        "thresholds": {"time_zone": "Europe/Paris"}}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.thresholds.time_zone: "));
+  CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"time_zone": "Europe/Paris",
+        "thresholds": {"time_zone": "Europe/Berlin"}}}}}})")
+            .starts_with("aggregator.json: tenants.acme.sites.m.thresholds.time_zone: differs"));
+  const auto inside = parse_config(R"({"tenants": {"acme": {"sites": {"m": {"thresholds": {"time_zone": "Asia/Tokyo"}}}}}})",
+                                   "aggregator.json");
+  REQUIRE(std::holds_alternative<AggregatorConfig>(inside));
+  CHECK(site_thresholds(std::get<AggregatorConfig>(inside), "acme", "m").time_zone == "Asia/Tokyo");
+}

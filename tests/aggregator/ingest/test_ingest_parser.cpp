@@ -133,6 +133,16 @@ TEST_CASE("presence with no occupancy yet, visit without visit_id, unknown membe
   s["future_member"] = {1, 2};  // sales.schema.json: additionalProperties true
   s["sales"][0]["till"] = "T-4";
   CHECK(ok(parse_payload("footfall/v1/acme/mall-7/sales", s.dump())).sales.size() == 2);
+  // A sale's time may carry the till's offset; other times of the feed stay UTC.
+  s["sales"][0]["at"] = "2026-11-25T10:15:00.000+01:00";
+  CHECK(ok(parse_payload("footfall/v1/acme/mall-7/sales", s.dump())).sales.at(0).at ==
+        *parse_iso8601_utc("2026-11-25T09:15:00.000Z"));
+  s["sales"][0]["at"] = "2026-11-25T10:15:00.000+01:00:00";
+  CHECK(reason_of(parse_payload("footfall/v1/acme/mall-7/sales", s.dump())) == "bad_timestamp");
+  s["sales"][0]["at"] = "2026-11-25T10:15:00.000+1:00";
+  CHECK(reason_of(parse_payload("footfall/v1/acme/mall-7/sales", s.dump())) == "bad_timestamp");
+  s["sales"][0]["at"] = "2026-11-25T10:15:00.000+01:70";
+  CHECK(reason_of(parse_payload("footfall/v1/acme/mall-7/sales", s.dump())) == "bad_timestamp");
 
   auto v = nlohmann::json::parse(example("visits.json"));
   v["visits"][0].erase("visit_id");

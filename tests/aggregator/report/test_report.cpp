@@ -219,7 +219,8 @@ TEST_CASE("missing, empty and mistyped members render as no data") {
     CHECK(hours[0].back() == "weather");
     CHECK(hours[4] == std::vector<std::string>(hours[0].size(), ""));  // the row that was a number
     CHECK(hours[6].back() == "rain");
-    CHECK(hours[5][2] == "");  // visitors: null
+    CHECK(hours[0][3] == "visitors");
+    CHECK(hours[5][3] == "");  // visitors: null
   }
 }
 
@@ -279,4 +280,45 @@ TEST_CASE("a long period keeps its axis labels apart: at most 14 dates, hours ev
   const std::string hours_svg = chart("hours");
   CHECK(count_of(hours_svg, "text-anchor=\"middle\">") == 0);  // 63 days: only the dates label the axis
   CHECK(count_of(hours_svg, "class=\"group-label\"") == 13);  // every fifth of 63 dates
+}
+
+TEST_CASE("the peak occupancy card and the sampled chart: the page says whether they agree and why not") {
+  const TempDir dir{"report"};
+  json doc = footfall::test::mall_week_document();
+  footfall::aggregator::write_report(doc, dir.path() / "same");
+  const std::string same = slurp(dir.path() / "same" / "index.html");
+  CHECK(same.find("data-occupancy-note=\"same\"") != std::string::npos);  // 724 on both
+  doc["summary"]["peak_occupancy"] = 801;  // a short peak between two half-hour samples
+  footfall::aggregator::write_report(doc, dir.path() / "sampled");
+  const std::string sampled = slurp(dir.path() / "sampled" / "index.html");
+  CHECK(sampled.find("data-occupancy-note=\"sampled\"") != std::string::npos);
+  CHECK(sampled.find("its highest point is 724 devices, while the peak occupancy above (801 devices at Sat 28 Nov "
+                     "15:30) is exact") != std::string::npos);
+}
+
+TEST_CASE("thresholds are shown in words, and a report on defaults says so") {
+  const TempDir dir{"report"};
+  json doc = footfall::test::mall_week_document();
+  doc["time_zone"] = "Europe/Paris";
+  doc["thresholds"]["time_zone"] = "Europe/Paris";
+  doc["thresholds"]["resident_min_hours"] = 4;
+  doc["thresholds"]["future_key"] = 7;
+  footfall::aggregator::write_report(doc, dir.path() / "config");
+  const std::string html = slurp(dir.path() / "config" / "index.html");
+  CHECK(html.find("<dt>A visitor stays at least</dt><dd>5 min</dd>") != std::string::npos);
+  CHECK(html.find("<dt>A visitor is heard at least this loud</dt><dd>-75 dBm (mean of the frames) of a probe)") ==
+        std::string::npos);
+  CHECK(html.find("<dt>A visitor is heard at least this loud</dt><dd>-75 dBm (mean of the frames of a probe)</dd>") !=
+        std::string::npos);
+  CHECK(html.find("<dt>Local time</dt><dd>Europe/Paris (with summer time)</dd>") != std::string::npos);
+  CHECK(html.find("<dt>An engaged visit lasts</dt><dd>20 min, or goes through 3 zones</dd>") != std::string::npos);
+  CHECK(html.find("<dt>visitor_min_dwell_s</dt>") == std::string::npos);
+  CHECK(html.find("<dt>future_key</dt><dd>7</dd>") != std::string::npos);  // a key the page does not know: as it is
+  CHECK(html.find("data-thresholds=\"defaults\"") == std::string::npos);
+  CHECK(html.find("local time Europe/Paris") != std::string::npos);
+  doc["thresholds_source"] = "defaults";
+  footfall::aggregator::write_report(doc, dir.path() / "defaults");
+  const std::string defaults = slurp(dir.path() / "defaults" / "index.html");
+  CHECK(defaults.find("<h3>Thresholds: the defaults</h3>") != std::string::npos);
+  CHECK(count_of(defaults, "data-thresholds=\"defaults\"") == 2);  // in the header and above the table
 }

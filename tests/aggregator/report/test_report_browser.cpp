@@ -292,6 +292,8 @@ TEST_CASE("the report in headless Chromium: a screenshot that shows the page, ch
     ++svgs;
     CHECK(std::stoi(attribute(tag, "data-marks")) > 0);
     CHECK(std::stoi(attribute(tag, "data-drawn")) > 0);
+    // No label runs past the edge of its chart (measured by the browser, with its fonts).
+    CHECK_MESSAGE(attribute(tag, "data-cut") == "0", "cut labels: " << attribute(tag, "data-cut-labels"));
   }
   CHECK(std::to_string(svgs) == charts);
   CHECK(dom.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
@@ -301,6 +303,36 @@ TEST_CASE("the report in headless Chromium: a screenshot that shows the page, ch
   const auto console = console_lines(dump.err);
   for (const auto& line : console) MESSAGE("console: " << line);
   CHECK(console.empty());
+
+  // Labels at the edges: one day whose busiest moment is its last point, and counts in the millions.
+  nlohmann::json edge = footfall::test::mall_week_document();
+  nlohmann::json last_day = nlohmann::json::array({edge["days"][6]});
+  nlohmann::json day_hours = nlohmann::json::array();
+  nlohmann::json day_occupancy = nlohmann::json::array();
+  for (std::size_t i = 144; i < 168; ++i) day_hours.push_back(edge["hours"][i]);
+  for (std::size_t i = 288; i < 336; ++i) {
+    auto point = edge["occupancy"][i];
+    point["devices"] = static_cast<int>(i) * 25'000;  // rising to the last point
+    day_occupancy.push_back(point);
+  }
+  for (auto& h : day_hours) h["passers_by"] = h["passers_by"].get<int>() * 1000;
+  edge["days"] = last_day;
+  edge["hours"] = day_hours;
+  edge["occupancy"] = day_occupancy;
+  edge["from"] = "2026-11-29";
+  edge["last_day"] = "2026-11-29";
+  const fs::path edge_dir = scratch.path() / "edge";
+  footfall::aggregator::write_report(edge, edge_dir);
+  const auto edge_dump = run_chromium(scratch.path(), "--dump-dom 'file://" + (edge_dir / "index.html").string() + "'");
+  REQUIRE(edge_dump.status == 0);
+  std::size_t edge_svgs = 0;
+  for (auto it = std::sregex_iterator(edge_dump.out.begin(), edge_dump.out.end(), svg_tag); it != std::sregex_iterator();
+       ++it) {
+    ++edge_svgs;
+    INFO(attribute(it->str(), "data-chart"));
+    CHECK_MESSAGE(attribute(it->str(), "data-cut") == "0", "cut labels: " << attribute(it->str(), "data-cut-labels"));
+  }
+  CHECK(edge_svgs >= 5);
 
   // The console check catches a page with errors.
   const fs::path broken = scratch.path() / "broken.html";

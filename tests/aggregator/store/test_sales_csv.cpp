@@ -61,3 +61,20 @@ TEST_CASE("sales CSV: header in another order; missing header") {
   CHECK(parse_sales_csv("R-1,mall-7,1000,1\n", "t", "mall-7").fatal.find("missing sale_id") != std::string::npos);
   CHECK_FALSE(parse_sales_csv("", "t", "s").fatal.empty());
 }
+
+TEST_CASE("sales CSV: times with an offset, as a till in local time writes them") {
+  const SalesCsvResult r = parse_sales_csv(
+      "sale_id,site,time,amount\n"
+      "W-1,mall-7,2026-11-25T10:15:00+01:00,1\n"
+      "W-2,mall-7,2026-11-25T10:15:00.250-05:30,1\n"
+      "W-3,mall-7,2026-11-25T10:15:00+0100,1\n"
+      "W-4,mall-7,2026-11-25T10:15:00+25:00,1\n",
+      "acme", "mall-7");
+  REQUIRE(r.sales.size() == 2);
+  CHECK(r.sales[0].at == *parse_iso8601_utc("2026-11-25T09:15:00.000Z"));
+  CHECK(r.sales[1].at == *parse_iso8601_utc("2026-11-25T15:45:00.250Z"));
+  CHECK(r.rejected.at("bad_time") == 2);
+  CHECK(parse_iso8601_with_offset("2026-03-29T03:30:00+02:00") == parse_iso8601_utc("2026-03-29T01:30:00Z"));
+  CHECK_FALSE(parse_iso8601_with_offset("2026-11-25T10:15:00"));
+  CHECK_FALSE(parse_iso8601_utc("2026-11-25T10:15:00+01:00"));  // the visits feed stays UTC
+}

@@ -3,7 +3,9 @@
 // and two instances of one shared-subscription group splitting the feed.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -176,6 +178,108 @@ TEST_CASE("kill -9 mid-stream and restart: nothing lost, nothing twice; figures 
   CHECK(log.find("malformed payload") != std::string::npos);
   CHECK(log.find("signal 15: stopping") != std::string::npos);
   CHECK(log.find("batches_duplicate=") != std::string::npos);
+}
+
+namespace {
+
+// A presence batch of the documented shape with its own seq and an occupancy sample.
+std::string presence_payload(int seq, const std::string& at, int total, const nlohmann::json& zones) {
+  std::ifstream in(std::string(FOOTFALL_SOURCE_DIR) + "/docs/schema/examples/presence.json");
+  nlohmann::json j = nlohmann::json::parse(in);
+  j["batch_id"] = "mall-7-1714550000-" + std::to_string(seq);
+  j["seq"] = seq;
+  j["occupancy"] = {{"at", at}, {"total", total}, {"zones", zones}};
+  return j.dump();
+}
+
+// Collects what arrives on one topic filter, with the retained flag.
+class Listener {
+ public:
+  Listener(const std::string& uri, const std::string& id, const std::string& filter) : client_(uri, id, nullptr) {
+    client_.set_message_callback([this](mqtt::const_message_ptr m) {
+      std::lock_guard lock(mutex_);
+      messages_.push_back({nlohmann::json::parse(m->get_payload_str(), nullptr, false), m->is_retained()});
+    });
+    mqtt::connect_options opts;
+    opts.set_clean_session(true);
+    REQUIRE(client_.connect(opts)->wait_for(5s));
+    REQUIRE(client_.subscribe(filter, 1)->wait_for(5s));
+  }
+  ~Listener() {
+    try {
+      client_.disconnect()->wait_for(2s);
+    } catch (const mqtt::exception&) {
+    }
+  }
+  // The newest message once one with this total has arrived (bounded wait).
+  std::optional<std::pair<nlohmann::json, bool>> wait_for_total(int total) {
+    std::optional<std::pair<nlohmann::json, bool>> found;
+    wait_until([&] {
+      std::lock_guard lock(mutex_);
+      for (const auto& m : messages_)
+        if (m.first.value("total", -1) == total) found = m;
+      return found.has_value();
+    }, 15s);
+    return found;
+  }
+  std::vector<int> totals() {
+    std::lock_guard lock(mutex_);
+    std::vector<int> out;
+    for (const auto& m : messages_) out.push_back(m.first.value("total", -1));
+    return out;
+  }
+
+ private:
+  mqtt::async_client client_;
+  std::mutex mutex_;
+  std::vector<std::pair<nlohmann::json, bool>> messages_;
+};
+
+}  // namespace
+
+TEST_CASE("occupancy per site and zone, retained: a late subscriber gets the current value; never back in time") {
+  MosquittoBroker broker;
+  if (!broker.setup_error().empty()) {
+    MESSAGE("skipped: " << broker.setup_error());
+    return;
+  }
+  TempDir dir("footfall-agg-occupancy");
+  Aggregator agg(dir.path(), "agg", broker.uri(), "");
+  REQUIRE_MESSAGE(agg.start(), read_text(agg.log()));
+  const std::string topic = "footfall/v1/acme/mall-7/occupancy";
+  Listener early(broker.uri(), "footfall-test-early", topic);
+  TestPublisher gw(broker.uri());
+  REQUIRE(gw.publish("footfall/v1/acme/mall-7/presence",
+                     presence_payload(1, "2024-05-01T10:15:05.000Z", 37, {{"entrance", 9}, {"food-court", 28}})));
+  const auto first = early.wait_for_total(37);
+  REQUIRE_MESSAGE(first, read_text(agg.log()));
+  CHECK(first->first["zones"] == nlohmann::json{{"entrance", 9}, {"food-court", 28}});
+  CHECK(first->first["at"] == "2024-05-01T10:15:05.000Z");
+
+  // Subscribing after the publication: the broker hands over the retained value at once.
+  {
+    Listener late(broker.uri(), "footfall-test-late", topic);
+    const auto got = late.wait_for_total(37);
+    REQUIRE(got);
+    CHECK(got->second);  // retained
+    CHECK(got->first["site"] == "mall-7");
+  }
+
+  // A batch redelivered late (older sample) then a newer one: the value moves forward only.
+  REQUIRE(gw.publish("footfall/v1/acme/mall-7/presence",
+                     presence_payload(2, "2024-05-01T10:14:00.000Z", 99, {{"entrance", 99}})));
+  REQUIRE(gw.publish("footfall/v1/acme/mall-7/presence",
+                     presence_payload(3, "2024-05-01T10:15:35.000Z", 6, {{"entrance", 2}, {"food-court", 4}})));
+  REQUIRE(early.wait_for_total(6));
+  const auto totals = early.totals();
+  CHECK(std::find(totals.begin(), totals.end(), 99) == totals.end());
+  Listener later(broker.uri(), "footfall-test-later", topic);
+  const auto current = later.wait_for_total(6);
+  REQUIRE(current);
+  CHECK(current->second);
+  CHECK(current->first["zones"] == nlohmann::json{{"entrance", 2}, {"food-court", 4}});
+  agg.stop(SIGTERM);
+  CHECK(read_text(agg.log()).find("publish: occupancy published=") != std::string::npos);
 }
 
 TEST_CASE("shared subscription: two aggregators of one group split the feed, each batch stored once") {
