@@ -121,10 +121,27 @@ nlohmann::json counters_json(const IngestCounters& c) {
                         {"queue_high_water", c.queue.high_water}};
 }
 
+// Several instances share the feed: a site's presence batches reach any of them, so the site's lease holder
+// publishes its occupancy from the store (the newest sample of the last 10 minutes), not from what it received.
+std::map<SiteKey, OccupancySample> held_occupancy(SiteStore& store, const SiteLeases& leases) {
+  constexpr TimeMs kRecent = 600'000;
+  std::map<SiteKey, OccupancySample> out;
+  try {
+    for (OccupancySample& s : store.latest_occupancy(clock::wall_ms() - kRecent)) {
+      SiteKey key{s.tenant, s.site};
+      if (leases.holds(key)) out.emplace(std::move(key), std::move(s));
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("publish: occupancy not read from the store: {}", e.what());
+  }
+  return out;
+}
+
 // Polls the MQTT client, publishes figures, logs progress once a minute and prunes the store once an hour
 // until SIGINT or SIGTERM.
 void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
-                         OccupancyPublisher& occupancy, SiteStore& store, const AggregatorConfig& cfg) {
+                         OccupancyPublisher& occupancy, SiteStore& store, const SiteLeases* leases,
+                         const AggregatorConfig& cfg) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -142,7 +159,8 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
     subscriber.poll();
     if (cfg.publish_enabled && subscriber.connected()) {
       figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
-      occupancy.publish(pipeline.take_occupancy(), clock::wall_ms());
+      auto received = pipeline.take_occupancy();
+      occupancy.publish(leases != nullptr ? held_occupancy(store, *leases) : std::move(received), clock::wall_ms());
     }
     if (std::chrono::steady_clock::now() - last_progress >= std::chrono::seconds(60)) {
       last_progress = std::chrono::steady_clock::now();
@@ -223,7 +241,7 @@ int run_command(const CommonOptions& common) {
   }
   spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_label(), cfg->mqtt.uri,
                cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
-  serve_until_stopped(subscriber, pipeline, figures, occupancy, reader, *cfg);
+  serve_until_stopped(subscriber, pipeline, figures, occupancy, reader, leases.get(), *cfg);
   stop_serving(subscriber, pipeline);
   const OccupancyCounters& oc = occupancy.counters();
   spdlog::info("publish: occupancy published={} refused={} older={}", oc.published, oc.refused, oc.older);

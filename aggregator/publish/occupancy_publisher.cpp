@@ -30,8 +30,8 @@ void OccupancyPublisher::publish(std::map<SiteKey, OccupancySample> newest, Time
   }
   for (auto it = pending_.begin(); it != pending_.end();) {
     const auto last = published_at_.find(it->first);
-    if (last != published_at_.end() && it->second.at < last->second) {
-      ++counters_.older;
+    if (last != published_at_.end() && it->second.at <= last->second) {
+      if (it->second.at < last->second) ++counters_.older;  // equal: the value already published, read again
       it = pending_.erase(it);
       continue;
     }

@@ -523,13 +523,23 @@ std::vector<OccupancySample> PostgresStore::occupancy(std::string_view tenant, s
                           "SELECT at, total, zones FROM occupancy WHERE site_key = $1 AND at >= $2 AND at < $3 "
                           "ORDER BY at",
                           Params().add(ids->site_key).add(from).add(to));
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
-    OccupancySample s{std::string(tenant), std::string(site), pg::integer(r, i, 0), pg::integer(r, i, 1), {}};
-    const auto zones = nlohmann::json::parse(pg::text(r, i, 2), nullptr, false);
-    if (zones.is_object())
-      for (const auto& [zone, n] : zones.items()) s.zones[zone] = n.is_number_integer() ? n.get<std::int64_t>() : 0;
-    out.push_back(std::move(s));
-  }
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    out.push_back(occupancy_sample(tenant, site, pg::integer(r, i, 0), pg::integer(r, i, 1), pg::text(r, i, 2)));
+  return out;
+}
+
+std::vector<OccupancySample> PostgresStore::latest_occupancy(TimeMs since) {
+  auto c = impl_->pool.borrow();
+  // One index probe per site (the key is (site_key, at)).
+  const auto r = pg::exec(c.get(),
+                          "SELECT t.tenant, s.site, o.at, o.total, o.zones FROM sites s JOIN tenants t USING "
+                          "(tenant_key) CROSS JOIN LATERAL (SELECT at, total, zones FROM occupancy WHERE site_key = "
+                          "s.site_key AND at >= $1 ORDER BY at DESC LIMIT 1) o",
+                          Params().add(since));
+  std::vector<OccupancySample> out;
+  for (int i = 0; i < PQntuples(r.get()); ++i)
+    out.push_back(occupancy_sample(pg::text(r, i, 0), pg::text(r, i, 1), pg::integer(r, i, 2), pg::integer(r, i, 3),
+                                   pg::text(r, i, 4)));
   return out;
 }
 

@@ -107,6 +107,8 @@ class SiteStore {
   virtual std::vector<AlertRecord> alerts(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to) = 0;
   virtual std::vector<SiteKey> sites() = 0;
   virtual std::vector<SiteVersion> site_versions() = 0;
+  // The newest occupancy sample of every site that has one at or after since.
+  virtual std::vector<OccupancySample> latest_occupancy(TimeMs since) = 0;
 
   // Removes what the rules let go (see RetentionRules); safe to run from several instances at once.
   virtual PruneOutcome prune(const RetentionRules& rules) = 0;

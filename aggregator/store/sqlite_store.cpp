@@ -398,13 +398,7 @@ std::vector<OccupancySample> SqliteStore::occupancy(std::string_view tenant, std
   const std::int64_t key = m.site_key(tenant, site, false);
   if (key < 0) return out;
   Statement& q = m.select_occupancy.reuse().bind(1, key).bind(2, from).bind(3, to);
-  while (q.step()) {
-    OccupancySample s{std::string(tenant), std::string(site), q.integer(0), q.integer(1), {}};
-    const auto zones = nlohmann::json::parse(q.text(2), nullptr, false);
-    if (zones.is_object())
-      for (const auto& [zone, n] : zones.items()) s.zones[zone] = n.is_number_integer() ? n.get<std::int64_t>() : 0;
-    out.push_back(std::move(s));
-  }
+  while (q.step()) out.push_back(occupancy_sample(tenant, site, q.integer(0), q.integer(1), q.text(2)));
   q.reuse();
   return out;
 }
@@ -438,6 +432,16 @@ std::vector<SiteVersion> SqliteStore::site_versions() {
   Statement& q = impl_->select_versions.reuse();
   while (q.step()) out.push_back(SiteVersion{{std::string(q.text(0)), std::string(q.text(1))}, q.integer(2)});
   q.reuse();
+  return out;
+}
+
+std::vector<OccupancySample> SqliteStore::latest_occupancy(TimeMs since) {
+  Statement q(impl_->db.get(),
+              "SELECT s.tenant, s.site, o.at, o.total, o.zones FROM occupancy o JOIN sites s USING (site_key) "
+              "WHERE o.at = (SELECT max(at) FROM occupancy WHERE site_key = o.site_key) AND o.at >= ?1");
+  q.bind(1, since);
+  std::vector<OccupancySample> out;
+  while (q.step()) out.push_back(occupancy_sample(q.text(0), q.text(1), q.integer(2), q.integer(3), q.text(4)));
   return out;
 }
 

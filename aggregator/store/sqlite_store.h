@@ -45,6 +45,7 @@ class SqliteStore final : public SiteStore {
   std::vector<AlertRecord> alerts(std::string_view tenant, std::string_view site, TimeMs from, TimeMs to) override;
   std::vector<SiteKey> sites() override;
   std::vector<SiteVersion> site_versions() override;
+  std::vector<OccupancySample> latest_occupancy(TimeMs since) override;
   PruneOutcome prune(const RetentionRules& rules) override;
 
   [[nodiscard]] StoreCounters counters() const override { return counters_; }

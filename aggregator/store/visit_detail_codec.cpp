@@ -1,5 +1,7 @@
 #include "aggregator/store/visit_detail_codec.h"
 
+#include <nlohmann/json.hpp>
+
 #include <bit>
 #include <string>
 
@@ -94,6 +96,15 @@ bool decode_visit_detail(std::span<const std::uint8_t> blob, Visit& v) {
     p.rssi_mean = std::bit_cast<double>(r.in.le64());
   }
   return !r.bad && r.in.ok() && r.in.remaining() == 0;
+}
+
+OccupancySample occupancy_sample(std::string_view tenant, std::string_view site, TimeMs at, std::int64_t total,
+                                 std::string_view zones_json) {
+  OccupancySample s{std::string(tenant), std::string(site), at, total, {}};
+  const auto zones = nlohmann::json::parse(zones_json, nullptr, false);
+  if (zones.is_object())
+    for (const auto& [zone, n] : zones.items()) s.zones[zone] = n.is_number_integer() ? n.get<std::int64_t>() : 0;
+  return s;
 }
 
 }  // namespace footfall::aggregator

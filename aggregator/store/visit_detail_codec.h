@@ -5,6 +5,7 @@
 // of the size. Version byte first, so the layout can change with a migration.
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "aggregator/model/site_records.h"
@@ -16,5 +17,10 @@ inline constexpr std::uint8_t kVisitDetailVersion = 1;
 void encode_visit_detail(const Visit& v, std::vector<std::uint8_t>& out);
 // Fills v.zones, v.strongest_zone and v.probes (v.arrival must be set); false on a damaged blob.
 bool decode_visit_detail(std::span<const std::uint8_t> blob, Visit& v);
+
+// An occupancy sample as both stores keep it (its zones as a JSON object text); a zones text that does not
+// parse gives no zones.
+OccupancySample occupancy_sample(std::string_view tenant, std::string_view site, TimeMs at, std::int64_t total,
+                                 std::string_view zones_json);
 
 }  // namespace footfall::aggregator

@@ -210,6 +210,25 @@ TEST_CASE("change numbers move with new visits, sales and occupancy only (both s
     CHECK(version_of(*store, site) == v1);
     store->add_sales({{"acme", "mall-7", "R-1", kJan15, 1.0}});
     CHECK(version_of(*store, site) > v1);
+
+    // The newest occupancy sample per site, since a time.
+    for (const auto& [batch, at, total] : {std::tuple{"p1", kJan15 + 20, 5}, {"p2", kJan15 + 10, 9}, {"p3", kFeb15, 7}}) {
+      IngestBatch p;
+      p.kind = FeedKind::presence;
+      p.batch_id = batch;
+      p.tenant = "acme";
+      p.site = at == kFeb15 ? "mall-8" : "mall-7";
+      p.occupancy = OccupancySample{"acme", p.site, at, total, {{"entrance", total}}};
+      store->store_batch(p, 4);
+    }
+    auto latest = store->latest_occupancy(kJan15);
+    std::sort(latest.begin(), latest.end(), [](const auto& a, const auto& b) { return a.site < b.site; });
+    REQUIRE(latest.size() == 2);
+    CHECK(latest[0].site == "mall-7");
+    CHECK(latest[0].at == kJan15 + 20);
+    CHECK(latest[0].zones.at("entrance") == 5);
+    CHECK(latest[1].total == 7);
+    CHECK(store->latest_occupancy(kJan15 + 21).size() == 1);  // mall-7's newest is older than that
   }
 }
 
