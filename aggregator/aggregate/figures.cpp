@@ -49,12 +49,19 @@ TimeMs period_end(Period p, TimeMs period_start, const SiteThresholds& thr) {
   throw std::invalid_argument("period_end: unknown period");
 }
 
-nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
-                              const SiteThresholds& thr, Period p, TimeMs period_start) {
+SiteFigures::SiteFigures(const std::vector<Visit>& visits, const std::vector<Sale>& sales, const SiteThresholds& thr)
+    : thr_(thr),
+      table_(std::make_unique<VisitTable>(build_visit_table(visits, thr))),
+      ledger_(std::make_unique<SalesLedger>(sales)),
+      scratch_(std::make_unique<WindowScratch>(*table_, *ledger_)) {}
+
+SiteFigures::~SiteFigures() = default;
+
+nlohmann::json SiteFigures::period(Period p, TimeMs period_start) {
+  const SiteThresholds& thr = thr_;
+  const VisitTable& table = *table_;
+  WindowScratch& scratch = *scratch_;
   const TimeMs end = period_end(p, period_start, thr);
-  const VisitTable table = build_visit_table(visits, thr);
-  const SalesLedger ledger(sales);
-  WindowScratch scratch(table, ledger);
   const WindowFigures f = scratch.figures(period_start, end, WindowDetail::full);
 
   nlohmann::json j = figures_json(f, table.clock);
@@ -83,18 +90,24 @@ nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vecto
   return j;
 }
 
-std::vector<IndicatorAlert> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
-                                         const SiteThresholds& thr, TimeMs day_start) {
-  const VisitTable table = build_visit_table(visits, thr);
-  const SalesLedger ledger(sales);
-  WindowScratch scratch(table, ledger);
-  const std::int32_t day = table.clock.day_of(day_start);
+std::vector<IndicatorAlert> SiteFigures::alerts(TimeMs day_start) {
+  const std::int32_t day = table_->clock.day_of(day_start);
   return alerts_on(
       day,
       [&](std::int32_t d) {
-        return scratch.figures(table.clock.day_start(d), table.clock.day_start(d + 1), WindowDetail::counts);
+        return scratch_->figures(table_->clock.day_start(d), table_->clock.day_start(d + 1), WindowDetail::counts);
       },
-      thr);
+      thr_);
+}
+
+nlohmann::json period_figures(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+                              const SiteThresholds& thr, Period p, TimeMs period_start) {
+  return SiteFigures(visits, sales, thr).period(p, period_start);
+}
+
+std::vector<IndicatorAlert> daily_alerts(const std::vector<Visit>& visits, const std::vector<Sale>& sales,
+                                         const SiteThresholds& thr, TimeMs day_start) {
+  return SiteFigures(visits, sales, thr).alerts(day_start);
 }
 
 OverlapMatrix overlap_matrix(const std::map<std::string, std::vector<Visit>>& visits_by_site, TimeMs from, TimeMs to,

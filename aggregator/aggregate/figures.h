@@ -4,6 +4,7 @@
 // values that to_json turns into their published objects.
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,30 @@ TimeMs lookback_ms(const SiteThresholds& thr);
 TimeMs period_start_containing(Period p, TimeMs t, const SiteThresholds& thr);
 // End (excluded) of the period starting at period_start.
 TimeMs period_end(Period p, TimeMs period_start, const SiteThresholds& thr);
+
+struct VisitTable;
+class SalesLedger;
+class WindowScratch;
+
+// One site's visits and sales made ready once (its visit table), then the figures of any number of periods
+// and the alerts of any number of days from it: building the table from every visit of the lookback costs more
+// than all the windows computed from it, so the publisher builds it once per site and recompute.
+// visits: all visits of ONE site with arrival in [earliest start - lookback_ms(thr), latest end).
+class SiteFigures {
+ public:
+  SiteFigures(const std::vector<Visit>& visits, const std::vector<Sale>& sales, const SiteThresholds& thr);
+  ~SiteFigures();
+  SiteFigures(const SiteFigures&) = delete;
+  SiteFigures& operator=(const SiteFigures&) = delete;
+  nlohmann::json period(Period p, TimeMs period_start);
+  std::vector<IndicatorAlert> alerts(TimeMs day_start);
+
+ private:
+  SiteThresholds thr_;
+  std::unique_ptr<VisitTable> table_;
+  std::unique_ptr<SalesLedger> ledger_;
+  std::unique_ptr<WindowScratch> scratch_;
+};
 
 // visits: all visits of ONE site with arrival in [period_start - lookback_ms(thr), period_end), sorted by
 // arrival (sorted here when not). Sales of the site, any range (only the period's count).

@@ -154,15 +154,16 @@ void FiguresPublisher::run(const SiteKey& site, const SiteState& st, const std::
     std::vector<Visit> visits;
     store_.for_each_visit(site.tenant, site.site, from, to, [&](const Visit& v) { visits.push_back(v); });
     const std::vector<Sale> sales = store_.sales(site.tenant, site.site, from, to);
+    SiteFigures site_figures(visits, sales, st.thr);  // one visit table for every job and alert day
     for (const Job& j : jobs) {
-      nlohmann::json figures = period_figures(visits, sales, st.thr, j.period, j.start);
+      nlohmann::json figures = site_figures.period(j.period, j.start);
       const nlohmann::json msg = metrics_message(site, j.period, j.start, period_end(j.period, j.start, st.thr), now,
                                                  j.final_figures, std::move(figures));
       ++(sink_(metrics_topic(site, j.period), msg.dump(), true) ? counters_.figures_published
                                                                 : counters_.figures_refused);
     }
     for (const TimeMs day : alert_days) {
-      for (const IndicatorAlert& raised : daily_alerts(visits, sales, st.thr, day)) {
+      for (const IndicatorAlert& raised : site_figures.alerts(day)) {
         const nlohmann::json alert = to_json(raised);
         const std::string body = alert.dump();
         if (!store_.record_alert(site.tenant, site.site, day, body, now)) {
