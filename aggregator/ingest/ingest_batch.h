@@ -35,6 +35,18 @@ struct IngestBatch {
   std::vector<ProbeHealth> probes;           // probes
   std::string gateway_json;                  // probes: the "gateway" and "publisher" members, as received
   std::vector<Sale> sales;                   // sales
+
+  // What the batch carries, as the store records it with its batch id.
+  [[nodiscard]] std::int64_t item_count() const {
+    switch (kind) {
+      case FeedKind::visits: return static_cast<std::int64_t>(visits.size());
+      case FeedKind::presence: return presence_changes + (occupancy ? 1 : 0);
+      case FeedKind::probes: return static_cast<std::int64_t>(probes.size());
+      case FeedKind::sales: return static_cast<std::int64_t>(sales.size());
+      case FeedKind::status: return 0;
+    }
+    return 0;
+  }
 };
 
 }  // namespace footfall::aggregator

@@ -119,17 +119,6 @@ ALTER TABLE sites ADD COLUMN data_version bigint NOT NULL DEFAULT 0;
 constexpr std::size_t kVisitColumns = 13;
 constexpr std::size_t kVisitsPerStatement = 1000;  // 13,000 parameters: under the protocol's 65,535
 
-std::int64_t item_count(const IngestBatch& b) {
-  switch (b.kind) {
-    case FeedKind::visits: return static_cast<std::int64_t>(b.visits.size());
-    case FeedKind::presence: return b.presence_changes + (b.occupancy ? 1 : 0);
-    case FeedKind::probes: return static_cast<std::int64_t>(b.probes.size());
-    case FeedKind::sales: return static_cast<std::int64_t>(b.sales.size());
-    case FeedKind::status: return 0;
-  }
-  return 0;
-}
-
 // The UTC month holding t: its first and next month's first millisecond, and its yyyymm.
 struct Month {
   TimeMs start = 0;
@@ -247,7 +236,7 @@ struct PostgresStore::Impl {
                                     .add(b.seq)
                                     .add(b.sent_at)
                                     .add(received_at)
-                                    .add(item_count(b)));
+                                    .add(b.item_count()));
     if (pg::affected(batch) == 0) {
       tx.rollback();
       out.duplicate_batch = true;
@@ -335,17 +324,7 @@ struct PostgresStore::Impl {
 
   void count(const BatchOutcome& out) {
     std::lock_guard lock(mutex);
-    if (out.duplicate_batch) {
-      ++counters.batches_duplicate;
-      return;
-    }
-    ++counters.batches_stored;
-    counters.visits_stored += static_cast<std::uint64_t>(out.visits_new);
-    counters.visits_duplicate += static_cast<std::uint64_t>(out.visits_duplicate);
-    counters.sales_stored += static_cast<std::uint64_t>(out.sales_new);
-    counters.sales_duplicate += static_cast<std::uint64_t>(out.sales_duplicate);
-    counters.occupancy_samples += static_cast<std::uint64_t>(out.occupancy_new);
-    counters.probe_updates += static_cast<std::uint64_t>(out.probes_updated);
+    counters.count(out);
   }
 
   void migrate(PGconn* c, std::optional<int> stop_at) {

@@ -44,6 +44,20 @@ struct StoreCounters {
   std::uint64_t probe_updates = 0;
   std::uint64_t alerts_recorded = 0;
   std::uint64_t alerts_duplicate = 0;
+
+  void count(const BatchOutcome& out) {
+    if (out.duplicate_batch) {
+      ++batches_duplicate;
+      return;
+    }
+    ++batches_stored;
+    visits_stored += static_cast<std::uint64_t>(out.visits_new);
+    visits_duplicate += static_cast<std::uint64_t>(out.visits_duplicate);
+    sales_stored += static_cast<std::uint64_t>(out.sales_new);
+    sales_duplicate += static_cast<std::uint64_t>(out.sales_duplicate);
+    occupancy_samples += static_cast<std::uint64_t>(out.occupancy_new);
+    probe_updates += static_cast<std::uint64_t>(out.probes_updated);
+  }
 };
 
 // The latest health of one probe, with when and from which batch the store took it.

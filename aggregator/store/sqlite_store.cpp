@@ -101,17 +101,6 @@ CREATE INDEX batches_by_received ON batches (received_at);
 )sql",
 };
 
-std::int64_t item_count(const IngestBatch& b) {
-  switch (b.kind) {
-    case FeedKind::visits: return static_cast<std::int64_t>(b.visits.size());
-    case FeedKind::presence: return b.presence_changes + (b.occupancy ? 1 : 0);
-    case FeedKind::probes: return static_cast<std::int64_t>(b.probes.size());
-    case FeedKind::sales: return static_cast<std::int64_t>(b.sales.size());
-    case FeedKind::status: return 0;
-  }
-  return 0;
-}
-
 }  // namespace
 
 struct SqliteStore::Impl {
@@ -254,12 +243,12 @@ BatchOutcome SqliteStore::store_batch(const IngestBatch& b, TimeMs received_at) 
       .bind(4, b.seq)
       .bind(5, b.sent_at)
       .bind(6, received_at)
-      .bind(7, item_count(b))
+      .bind(7, b.item_count())
       .run();
   if (sqlite3_changes(m.db.get()) == 0) {
     tx.rollback();
-    ++counters_.batches_duplicate;
     out.duplicate_batch = true;
+    counters_.count(out);
     return out;
   }
   for (const Visit& v : b.visits) {
@@ -309,13 +298,7 @@ BatchOutcome SqliteStore::store_batch(const IngestBatch& b, TimeMs received_at) 
     m.upsert_gateway.reuse().bind(1, site).bind(2, received_at).bind(3, b.seq).bind_static(4, b.gateway_json).run();
   if (out.visits_new + out.sales_new + out.occupancy_new > 0) m.bump_version.reuse().bind(1, site).run();
   tx.commit();
-  ++counters_.batches_stored;
-  counters_.visits_stored += static_cast<std::uint64_t>(out.visits_new);
-  counters_.visits_duplicate += static_cast<std::uint64_t>(out.visits_duplicate);
-  counters_.sales_stored += static_cast<std::uint64_t>(out.sales_new);
-  counters_.sales_duplicate += static_cast<std::uint64_t>(out.sales_duplicate);
-  counters_.occupancy_samples += static_cast<std::uint64_t>(out.occupancy_new);
-  counters_.probe_updates += static_cast<std::uint64_t>(out.probes_updated);
+  counters_.count(out);
   return out;
 }
 

@@ -13,9 +13,11 @@
 #include "aggregator/store/pg_handle.h"
 #include "aggregator/store/postgres_store.h"
 #include "aggregator/store/sqlite_store.h"
+#include "tests/aggregator/store/store_fixture.h"
 #include "tests/support/postgres_server.h"
 
 using namespace footfall::aggregator;
+using namespace footfall::aggregator::testing;
 using footfall::test::PostgresServer;
 
 namespace {
@@ -45,45 +47,6 @@ std::string fresh_database() {
   REQUIRE_MESSAGE(server().create_database(name), "createdb " << name);
   last_database = name;
   return server().conninfo(name);
-}
-
-Visit make_visit(const std::string& id, TimeMs arrival, const std::string& tenant = "acme",
-                 const std::string& site = "mall-7") {
-  Visit v;
-  v.tenant = tenant;
-  v.site = site;
-  v.visit_id = id;
-  v.device = "dev" + id;
-  v.key_epoch = 3;
-  v.arrival = arrival;
-  v.departure = arrival + 600'000;
-  v.dwell_s = 599.875;
-  v.zones = {"entrance", "food-court"};
-  v.entry_zone = "entrance";
-  v.exit_zone = "food-court";
-  v.strongest_zone = {{arrival, "entrance"}, {arrival + 60'000, "food-court"}};
-  v.probes = {{"p1", "entrance", arrival, arrival + 50'000, 12, -50, -61.5}};
-  v.randomized = true;
-  v.fingerprint = "ab12";
-  return v;
-}
-
-IngestBatch visits_batch(const std::string& batch_id, std::vector<Visit> visits) {
-  IngestBatch b;
-  b.kind = FeedKind::visits;
-  b.batch_id = batch_id;
-  b.tenant = visits.empty() ? "acme" : visits.front().tenant;
-  b.site = visits.empty() ? "mall-7" : visits.front().site;
-  b.seq = 1;
-  b.sent_at = 1;
-  b.visits = std::move(visits);
-  return b;
-}
-
-std::vector<std::string> ids_in(SiteStore& s, TimeMs from, TimeMs to, const std::string& site = "mall-7") {
-  std::vector<std::string> out;
-  s.for_each_visit("acme", site, from, to, [&](const Visit& v) { out.push_back(v.visit_id); });
-  return out;
 }
 
 std::int64_t version_of(SiteStore& s, const SiteKey& key) {
@@ -127,8 +90,9 @@ TEST_CASE("postgresql: a batch twice and a visit in two batches are stored once;
   CHECK(back.departure == want.departure);
   CHECK(back.zones == want.zones);
   CHECK(back.strongest_zone[1].zone == "food-court");
-  REQUIRE(back.probes.size() == 1);
+  REQUIRE(back.probes.size() == 2);
   CHECK(back.probes[0].rssi_mean == -61.5);
+  CHECK(back.probes[1].frames == 40);
   CHECK(back.randomized);
 
   IngestBatch s;

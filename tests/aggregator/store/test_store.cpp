@@ -11,53 +11,11 @@
 #include "aggregator/ingest/payload_parser.h"
 #include "aggregator/store/sqlite_store.h"
 #include "aggregator/store/visit_detail_codec.h"
+#include "tests/aggregator/store/store_fixture.h"
 #include "tests/support/scratch.h"
 
 using namespace footfall::aggregator;
-
-namespace {
-
-
-Visit make_visit(const std::string& id, TimeMs arrival) {
-  Visit v;
-  v.tenant = "acme";
-  v.site = "mall-7";
-  v.visit_id = id;
-  v.device = "dev" + id;
-  v.key_epoch = 3;
-  v.arrival = arrival;
-  v.departure = arrival + 600'000;
-  v.dwell_s = 600;
-  v.zones = {"entrance", "food-court"};
-  v.entry_zone = "entrance";
-  v.exit_zone = "food-court";
-  v.strongest_zone = {{arrival, "entrance"}, {arrival + 60'000, "food-court"}};
-  v.probes = {{"p1", "entrance", arrival, arrival + 50'000, 12, -50, -61.5},
-              {"p2", "food-court", arrival + 40'000, arrival + 600'000, 40, -44, -57.25}};
-  v.randomized = true;
-  v.fingerprint = "ab12";
-  return v;
-}
-
-IngestBatch visits_batch(const std::string& batch_id, std::vector<Visit> visits) {
-  IngestBatch b;
-  b.kind = FeedKind::visits;
-  b.batch_id = batch_id;
-  b.tenant = "acme";
-  b.site = "mall-7";
-  b.seq = 1;
-  b.sent_at = 1;
-  b.visits = std::move(visits);
-  return b;
-}
-
-std::vector<std::string> ids_in(SiteStore& s, TimeMs from, TimeMs to) {
-  std::vector<std::string> out;
-  s.for_each_visit("acme", "mall-7", from, to, [&](const Visit& v) { out.push_back(v.visit_id); });
-  return out;
-}
-
-}  // namespace
+using namespace footfall::aggregator::testing;
 
 TEST_CASE("detail codec round trip and damage") {
   const Visit v = make_visit("x", 1'714'550'000'123);

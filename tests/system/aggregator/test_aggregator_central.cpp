@@ -20,6 +20,7 @@
 
 #include "aggregator/ingest/iso_time.h"
 #include "tests/support/mosquitto_broker.h"
+#include "tests/support/test_publisher.h"
 #include "tests/support/postgres_server.h"
 
 using namespace footfall::test;
@@ -30,12 +31,7 @@ namespace {
 
 using TimeMs = std::int64_t;
 
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_text(const std::filesystem::path& p) { return footfall::testing::slurp(p); }
 
 TimeMs now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -95,27 +91,6 @@ struct Feed {
                           {"visits", visits}}
         .dump();
   }
-};
-
-class TestPublisher {
- public:
-  explicit TestPublisher(const std::string& uri) : client_(uri, "footfall-test-gw", nullptr) {
-    mqtt::connect_options opts;
-    opts.set_clean_session(true);
-    client_.connect(opts)->wait_for(5s);
-  }
-  ~TestPublisher() {
-    try {
-      client_.disconnect()->wait_for(2s);
-    } catch (const mqtt::exception&) {
-    }
-  }
-  bool publish(const std::string& topic, const std::string& payload) {
-    return client_.publish(mqtt::make_message(topic, payload, 1, false))->wait_for(5s);
-  }
-
- private:
-  mqtt::async_client client_;
 };
 
 // One aggregator instance: its config (PostgreSQL store, the broker, a share group or none), log, process.

@@ -14,6 +14,7 @@
 
 #include "aggregator/store/sqlite_store.h"
 #include "tests/support/mosquitto_broker.h"
+#include "tests/support/test_publisher.h"
 
 using namespace footfall::aggregator;
 using namespace footfall::test;
@@ -51,27 +52,6 @@ std::string visits_payload(int seq, const std::vector<int>& visit_numbers) {
 }
 
 std::vector<int> visits_of_batch(int seq) { return {seq * 10, seq * 10 + 1, seq * 10 + 2}; }
-
-class TestPublisher {
- public:
-  explicit TestPublisher(const std::string& uri) : client_(uri, "footfall-test-gw", nullptr) {
-    mqtt::connect_options opts;
-    opts.set_clean_session(true);
-    client_.connect(opts)->wait_for(5s);
-  }
-  ~TestPublisher() {
-    try {
-      client_.disconnect()->wait_for(2s);
-    } catch (const mqtt::exception&) {
-    }
-  }
-  bool publish(const std::string& topic, const std::string& payload) {
-    return client_.publish(mqtt::make_message(topic, payload, 1, false))->wait_for(5s);
-  }
-
- private:
-  mqtt::async_client client_;
-};
 
 struct Aggregator {
   std::filesystem::path dir;
