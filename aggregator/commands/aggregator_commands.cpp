@@ -71,11 +71,18 @@ std::string resolve_tenant(const CommonOptions& common, const AggregatorConfig& 
   return cfg.only_tenant();
 }
 
-// The store the config names: a SQLite file, or the PostgreSQL database (migrated to this build's schema).
-std::unique_ptr<SiteStore> open_store(const AggregatorConfig& cfg) {
+// Whether opening a PostgreSQL store may migrate it. A database shared by running instances is migrated by
+// `migrate`, `run` and a copy into it; a report or an import only uses it, and says so when its schema is not
+// this build's (an instance of an older build would be writing to a schema it does not know).
+enum class SchemaUse : std::uint8_t { migrate, as_is };
+
+// The store the config names: a SQLite file (always brought to this build's schema: it is this instance's own),
+// or the PostgreSQL database.
+std::unique_ptr<SiteStore> open_store(const AggregatorConfig& cfg, SchemaUse use = SchemaUse::as_is) {
   try {
     if (cfg.store_backend == "postgresql")
-      return PostgresStore::open(PostgresStoreOptions{cfg.postgresql.conninfo, cfg.postgresql.pool_size, {}});
+      return PostgresStore::open(
+          PostgresStoreOptions{cfg.postgresql.conninfo, cfg.postgresql.pool_size, {}, use == SchemaUse::migrate});
     return SqliteStore::open(cfg.store_path);
   } catch (const std::exception& e) {
     std::cerr << "footfall-aggregator: " << (cfg.store_backend == "postgresql" ? "store.postgresql" : "store.path")
@@ -140,7 +147,7 @@ std::map<SiteKey, OccupancySample> held_occupancy(SiteStore& store, const SiteLe
 // Polls the MQTT client, publishes figures, logs progress once a minute and prunes the store once an hour
 // until SIGINT or SIGTERM.
 void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
-                         OccupancyPublisher& occupancy, SiteStore& store, const SiteLeases* leases,
+                         OccupancyPublisher& occupancy, SiteStore& store, SiteLeases* leases,
                          const AggregatorConfig& cfg) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -148,6 +155,7 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
   sigaddset(&stop_signals, SIGTERM);
   auto last_progress = std::chrono::steady_clock::now();
   auto last_prune = last_progress;
+  std::optional<std::chrono::steady_clock::time_point> broker_lost_at;
   prune_store(store, cfg);
   while (true) {
     const timespec one_second{1, 0};
@@ -157,6 +165,13 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
       return;
     }
     subscriber.poll();
+    if (subscriber.connected()) {
+      broker_lost_at.reset();
+    } else if (leases != nullptr) {
+      // A publisher that cannot reach its broker keeps its sites dark: after 10 s it gives them to the others.
+      if (!broker_lost_at) broker_lost_at = std::chrono::steady_clock::now();
+      if (std::chrono::steady_clock::now() - *broker_lost_at >= std::chrono::seconds(10)) leases->give_up();
+    }
     if (cfg.publish_enabled && subscriber.connected()) {
       figures.tick(clock::wall_ms(), pipeline.take_dirty_sites());
       auto received = pipeline.take_occupancy();
@@ -204,7 +219,7 @@ int run_command(const CommonOptions& common) {
     std::cerr << "footfall-aggregator: mqtt.uri: required by run\n";
     return 2;
   }
-  auto writer_store = open_store(*cfg);
+  auto writer_store = open_store(*cfg, SchemaUse::migrate);
   if (!writer_store) return 3;
   // SQLite: the publisher's own connection reads while the writer writes. PostgreSQL: one store, its pool
   // lends each thread a connection.
@@ -454,7 +469,7 @@ int report_command(const CommonOptions& common, const std::string& site, const s
 int migrate_command(const CommonOptions& common) {
   const auto cfg = resolve(common);
   if (!cfg) return 2;
-  auto store = open_store(*cfg);  // opening applies the migrations this build knows
+  auto store = open_store(*cfg, SchemaUse::migrate);  // opening applies the migrations this build knows
   if (!store) return 3;
   int version = 0;
   if (auto* p = dynamic_cast<PostgresStore*>(store.get())) version = p->schema_version();
@@ -492,7 +507,7 @@ int copy_store_command(const CommonOptions& from, const CommonOptions& to) {
   }
   auto src = open_store(*src_cfg);
   if (!src) return 3;
-  auto dst = open_store(*dst_cfg);
+  auto dst = open_store(*dst_cfg, SchemaUse::migrate);
   if (!dst) return 3;
   constexpr std::size_t kChunk = 1000;
   constexpr TimeMs kAll[2] = {std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max()};

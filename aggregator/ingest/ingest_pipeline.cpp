@@ -65,11 +65,23 @@ SubmitOutcome IngestPipeline::submit(std::string_view topic, std::string_view pa
 void IngestPipeline::write_loop() {
   while (auto item = queue_.pop()) {
     bool stored = false;
+    bool refused = false;
     BatchOutcome out;
-    while (!stored) {
+    while (!stored && !refused) {
       try {
         out = store_.store_batch(item->batch, item->received_at);
         stored = true;
+      } catch (const StoreRefused& e) {
+        // The store can never take it: counted and refused whole like a malformed payload (the message is
+        // acknowledged), instead of blocking the feed behind it forever.
+        refused = true;
+        std::uint64_t n = 0;
+        {
+          std::lock_guard lock(mutex_);
+          n = ++counters_.malformed["store_refused"];
+        }
+        store_refused_log_("store: batch {} of {}/{} refused by the store (store_refused #{}): {}", item->batch.batch_id,
+                           item->batch.tenant, item->batch.site, n, e.what());
       } catch (const std::exception& e) {
         {
           std::lock_guard lock(mutex_);
@@ -86,7 +98,9 @@ void IngestPipeline::write_loop() {
     retrying_ = false;
     {
       std::lock_guard lock(mutex_);
-      if (!stored) {
+      if (refused) {
+        // counted above, as malformed.store_refused
+      } else if (!stored) {
         ++counters_.abandoned;
       } else if (out.duplicate_batch) {
         ++counters_.batches_duplicate;
@@ -110,7 +124,7 @@ void IngestPipeline::write_loop() {
       --in_flight_;
       idle_.notify_all();
     }
-    item->done->set_value(stored);
+    item->done->set_value(stored || refused);
   }
 }
 

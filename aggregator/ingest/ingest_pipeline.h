@@ -100,6 +100,7 @@ class IngestPipeline {
   // A broken or hostile sender: the first malformed payload of each reason, then a count every 10 s.
   std::map<std::string, std::unique_ptr<RepeatedLog>, std::less<>> malformed_logs_;  // under mutex_
   RepeatedLog store_failed_log_{spdlog::level::err};
+  RepeatedLog store_refused_log_{spdlog::level::warn};
 };
 
 }  // namespace footfall::aggregator

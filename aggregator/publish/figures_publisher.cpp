@@ -86,6 +86,8 @@ void FiguresPublisher::tick(TimeMs now, const std::set<SiteKey>& dirty) {
   const bool interval_due = !last_interval_ || now - *last_interval_ >= interval;
   if (interval_due) {
     last_interval_ = now;
+    dirty_.insert(failed_.begin(), failed_.end());  // a recompute that failed (store away) is due again
+    failed_.clear();
     try {
       // Sites whose change number moved: new data, whichever instance (or writer) stored it.
       for (const SiteVersion& sv : store_.site_versions()) {
@@ -176,7 +178,8 @@ void FiguresPublisher::run(const SiteKey& site, const SiteState& st, const std::
     }
   } catch (const std::exception& e) {
     ++counters_.compute_errors;
-    spdlog::error("figures: {}/{}: {}", site.tenant, site.site, e.what());
+    failed_.insert(site);
+    spdlog::error("figures: {}/{}: {} (again at the next interval)", site.tenant, site.site, e.what());
   }
 }
 

@@ -91,6 +91,7 @@ class FiguresPublisher {
   std::map<SiteKey, SiteState> sites_;  // the sites published now: bounded by the sites in the store
   std::map<SiteKey, std::int64_t> versions_;  // each stored site's change number when last seen
   std::set<SiteKey> dirty_;
+  std::set<SiteKey> failed_;  // recomputes that failed: tried again at the next interval
   std::optional<TimeMs> last_interval_;
   FiguresCounters counters_;
 };

@@ -20,6 +20,14 @@ void PostgresLeases::refresh() {
   }
 }
 
+void PostgresLeases::give_up() {
+  if (!conn_) return;
+  spdlog::warn("publish: giving back {} site leases while the broker is unreachable", held_.size());
+  counters_.given_back += held_.size();
+  held_.clear();
+  conn_.reset();  // the session ends: its publisher mark and site locks with it
+}
+
 void PostgresLeases::refresh_once() {
   if (conn_ && PQstatus(conn_.get()) != CONNECTION_OK) {
     counters_.lost += held_.size();

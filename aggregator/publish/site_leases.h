@@ -30,12 +30,15 @@ class SiteLeases {
   // Brings the held set up to date (takes, gives back). Never throws: a failure holds nothing until the next.
   virtual void refresh() = 0;
   [[nodiscard]] virtual bool holds(const SiteKey& site) const = 0;
+  // This instance cannot publish (its broker is away): lets the others take its sites until it can again.
+  virtual void give_up() = 0;
 };
 
 class EverySite final : public SiteLeases {
  public:
   void refresh() override {}
   [[nodiscard]] bool holds(const SiteKey&) const override { return true; }
+  void give_up() override {}
 };
 
 class PostgresLeases final : public SiteLeases {
@@ -43,6 +46,7 @@ class PostgresLeases final : public SiteLeases {
   explicit PostgresLeases(std::string conninfo) : conninfo_(std::move(conninfo)) {}
   void refresh() override;
   [[nodiscard]] bool holds(const SiteKey& site) const override { return held_.contains(site); }
+  void give_up() override;
   [[nodiscard]] const std::set<SiteKey>& held() const { return held_; }
   [[nodiscard]] const LeaseCounters& counters() const { return counters_; }
   // Live publishers seen at the last refresh (this one included).

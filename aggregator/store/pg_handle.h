@@ -24,6 +24,11 @@ class PgError : public std::runtime_error {
   [[nodiscard]] bool connection_lost() const { return connection_lost_; }
   // The server's SQLSTATE ("23514": no partition for a row, "40P01": deadlock), "" when none.
   [[nodiscard]] const std::string& sqlstate() const { return sqlstate_; }
+  // The statement can never succeed with these values (a data exception, class 22, or an integrity
+  // violation, class 23, other than a missing partition): trying again would fail the same way.
+  [[nodiscard]] bool refuses_data() const {
+    return !connection_lost_ && (sqlstate_.starts_with("22") || (sqlstate_.starts_with("23") && sqlstate_ != "23514"));
+  }
 
  private:
   bool connection_lost_;
@@ -46,11 +51,17 @@ inline std::string error_text(PGconn* c) {
   return m;
 }
 
-// Connects (blocking, bounded by the conninfo's connect_timeout, 10 s unless given). Throws PgError.
+// Connects (blocking, bounded by connect_timeout, 10 s unless the conninfo says otherwise). Throws PgError.
+// Defaults the conninfo can override: TCP keepalives on both sides, so that a peer that vanished without
+// closing (power, network cut) is noticed within about half a minute, not the system's two hours: the client
+// stops waiting on it, and the server ends its session and the advisory locks it held (the site leases).
 inline ConnHandle connect(const std::string& conninfo, const char* application_name) {
-  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {conninfo.c_str(), "10", application_name, nullptr};
-  // expand_dbname: conninfo's own keys override the defaults above (its own connect_timeout wins).
+  const char* keys[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "options", "dbname", nullptr};
+  const char* values[] = {"10", application_name, "1", "10", "5", "3", "30000",
+                          "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
+                          conninfo.c_str(), nullptr};
+  // expand_dbname: the conninfo is expanded in dbname's place, last, so its own keys override the defaults.
   ConnHandle c(PQconnectdbParams(keys, values, 1));
   if (!c || PQstatus(c.get()) != CONNECTION_OK)
     throw PgError("postgresql: cannot connect: " + error_text(c.get()), true);
@@ -64,6 +75,10 @@ inline ConnHandle connect(const std::string& conninfo, const char* application_n
 class Params {
  public:
   Params& add(std::string_view v) {
+    // Text parameters travel NUL-terminated: one with a NUL inside would arrive cut short, silently.
+    if (v.find('\0') != std::string_view::npos)
+      throw PgError("postgresql: a text value holds a NUL character, which PostgreSQL text cannot store", false,
+                    "22021");
     values_.emplace_back(v);
     binary_.push_back(0);
     return *this;

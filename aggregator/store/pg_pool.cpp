@@ -31,10 +31,17 @@ Pool::Lease Pool::borrow() {
 void Pool::give_back(ConnHandle conn) {
   std::lock_guard lock(mutex_);
   // A connection that broke, or was left inside a transaction by an exception, is not lent again.
-  if (conn && PQstatus(conn.get()) == CONNECTION_OK && PQtransactionStatus(conn.get()) == PQTRANS_IDLE)
+  if (conn && PQstatus(conn.get()) == CONNECTION_OK && PQtransactionStatus(conn.get()) == PQTRANS_IDLE) {
     idle_.push_back(std::move(conn));
-  else
+  } else {
     --open_;
+    // One broke: the server most likely restarted, and the idle ones went with it. Lending them would make
+    // the next callers fail once each; new ones are opened on demand.
+    if (conn && PQstatus(conn.get()) != CONNECTION_OK) {
+      open_ -= idle_.size();
+      idle_.clear();
+    }
+  }
   returned_.notify_one();
 }
 

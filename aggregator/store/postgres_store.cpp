@@ -23,21 +23,22 @@ namespace {
 // Migration N brings the schema from version N-1 to N. Never edit a released migration: add the next one.
 constexpr std::array<const char*, kPostgresSchemaVersion> kMigrations = {
     // 1: tenants, sites, processed batch ids, visits (partitioned by tenant, then by month of arrival, the
-    // partitions made on demand), occupancy, sales, health, alerts.
+    // partitions made on demand), occupancy, sales, health, alerts. Names and ids compare byte by byte
+    // (COLLATE "C"), as in SQLite: the same order of ties whatever the server's locale, and index order.
     R"sql(
 CREATE TABLE tenants (
   tenant_key integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  tenant     text NOT NULL UNIQUE
+  tenant     text COLLATE "C" NOT NULL UNIQUE
 );
 CREATE TABLE sites (
   site_key   integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   tenant_key integer NOT NULL REFERENCES tenants,
-  site       text NOT NULL,
+  site       text COLLATE "C" NOT NULL,
   UNIQUE (tenant_key, site)
 );
 CREATE TABLE batches (
   site_key    integer NOT NULL REFERENCES sites,
-  batch_id    text NOT NULL,
+  batch_id    text COLLATE "C" NOT NULL,
   kind        text NOT NULL,
   seq         bigint NOT NULL,
   sent_at     bigint NOT NULL,
@@ -50,7 +51,7 @@ CREATE TABLE visits (
   tenant_key  integer NOT NULL,
   site_key    integer NOT NULL,
   arrival     bigint NOT NULL,
-  visit_id    text NOT NULL,
+  visit_id    text COLLATE "C" NOT NULL,
   device      text NOT NULL,
   key_epoch   bigint NOT NULL,
   departure   bigint NOT NULL,
@@ -78,7 +79,7 @@ CREATE TABLE occupancy (
 );
 CREATE TABLE sales (
   site_key integer NOT NULL REFERENCES sites,
-  sale_id  text NOT NULL,
+  sale_id  text COLLATE "C" NOT NULL,
   at       bigint NOT NULL,
   amount   double precision NOT NULL,
   PRIMARY KEY (site_key, sale_id)
@@ -86,7 +87,7 @@ CREATE TABLE sales (
 CREATE INDEX sales_by_time ON sales (site_key, at);
 CREATE TABLE probe_health (
   site_key       integer NOT NULL REFERENCES sites,
-  probe          text NOT NULL,
+  probe          text COLLATE "C" NOT NULL,
   connected      boolean NOT NULL,
   last_heartbeat bigint NOT NULL,
   received_at    bigint NOT NULL,
@@ -356,7 +357,20 @@ std::unique_ptr<PostgresStore> PostgresStore::open(const PostgresStoreOptions& o
   auto impl = std::make_unique<Impl>(opts);
   {
     auto c = impl->pool.borrow();
-    impl->migrate(c.get(), opts.migrate_to);
+    if (opts.migrate) {
+      impl->migrate(c.get(), opts.migrate_to);
+    } else {
+      const auto known = pg::exec(c.get(), "SELECT to_regclass('schema_version') IS NOT NULL");
+      std::int64_t version = 0;
+      if (pg::boolean(known, 0, 0))
+        version = pg::integer(pg::exec(c.get(), "SELECT coalesce(max(version), 0) FROM schema_version"), 0, 0);
+      if (version != kPostgresSchemaVersion)
+        throw PgError("postgresql: the database has schema version " + std::to_string(version) + ", this program's is " +
+                          std::to_string(kPostgresSchemaVersion) +
+                          (version < kPostgresSchemaVersion ? ": run `footfall-aggregator migrate` first"
+                                                            : ": use a newer footfall-aggregator"),
+                      false);
+    }
   }
   return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
 }
@@ -381,6 +395,7 @@ BatchOutcome PostgresStore::store_batch(const IngestBatch& b, TimeMs received_at
   try {
     out = impl_->store_once(c.get(), b, received_at);
   } catch (const PgError& e) {
+    if (e.refuses_data()) throw StoreRefused(e.what());
     // "no partition for the row": another instance's retention dropped a month this one still knew.
     if (e.sqlstate() != "23514") throw;
     {
@@ -400,6 +415,12 @@ BatchOutcome PostgresStore::add_sales(const std::vector<Sale>& sales) {
   std::vector<SiteIds> ids;
   for (const Sale& s : sales) ids.push_back(*impl_->ids(c.get(), s.tenant, s.site, true));
   pg::Transaction tx(c.get());
+  // The sites' rows first, in key order, as a batch's transaction does: an import beside the live sales feed
+  // (or another import) waits instead of deadlocking.
+  std::set<int> site_keys;
+  for (const SiteIds& id : ids) site_keys.insert(id.site_key);
+  for (const int site : site_keys)
+    pg::exec(c.get(), "SELECT 1 FROM sites WHERE site_key = $1 FOR UPDATE", Params().add(site));
   for (std::size_t i = 0; i < sales.size(); ++i) {
     const bool fresh = Impl::insert_sale(c.get(), ids[i].site_key, sales[i]);
     (fresh ? out.sales_new : out.sales_duplicate) += 1;
@@ -573,27 +594,44 @@ PruneOutcome PostgresStore::prune(const RetentionRules& rules) {
   auto lease = impl_->pool.borrow();
   PGconn* c = lease.get();
   PruneOutcome out;
-  pg::Transaction tx(c);
-  // One instance prunes at a time; the partition lock keeps a batch from making a partition being dropped.
-  pg::exec(c, "SELECT pg_advisory_xact_lock($1, $2)", Params().add(pg::kLockClass).add(pg::kLockPrune));
-  pg::exec(c, "SELECT pg_advisory_xact_lock($1, $2)", Params().add(pg::kLockClass).add(pg::kLockPartitions));
+  // One instance prunes at a time; the others skip this round rather than wait.
+  const auto won = pg::exec(c, "SELECT pg_try_advisory_lock($1, $2)", Params().add(pg::kLockClass).add(pg::kLockPrune));
+  if (!pg::boolean(won, 0, 0)) return out;
+  struct Unlock {  // also when a step throws: the session goes back to the pool
+    PGconn* c;
+    std::string sql = "SELECT pg_advisory_unlock(" + std::to_string(pg::kLockClass) + ", " +
+                      std::to_string(pg::kLockPrune) + ")";
+    ~Unlock() {
+      if (PQstatus(c) == CONNECTION_OK) pg::ResultHandle(PQexec(c, sql.c_str()));
+    }
+  } unlock{c};
+  // Each step is a short statement or transaction of its own: ingest and reads wait for none of them long.
   out.batch_ids = pg::affected(pg::exec(c, "DELETE FROM batches WHERE received_at < $1", Params().add(rules.batch_ids_before)));
   for (const auto& [tenant, cutoff] : rules.tenant_cutoffs) {
     const auto t = pg::exec(c, "SELECT tenant_key FROM tenants WHERE tenant = $1", Params().add(tenant));
     if (PQntuples(t.get()) == 0) continue;
     const std::int64_t tenant_key = pg::integer(t, 0, 0);
-    // Whole months before the cutoff go as partitions (no row by row delete, no table bloat).
+    // Whole months before the cutoff go as partitions (no row by row delete, no table bloat). Dropping one
+    // locks its tenant's visits for a moment: a lock not had within 2 s leaves that month for the next round.
     const auto parts = pg::exec(c,
                                 "SELECT name FROM visit_partitions WHERE tenant_key = $1 AND month_end <= $2 ORDER BY "
                                 "month_start",
                                 Params().add(tenant_key).add(cutoff));
     for (int i = 0; i < PQntuples(parts.get()); ++i) {
       const std::string name(pg::text(parts, i, 0));
-      const auto n = pg::exec(c, "SELECT count(*) FROM " + name);
-      out.visits += pg::integer(n, 0, 0);
-      pg::exec_script(c, ("DROP TABLE IF EXISTS " + name).c_str());
-      pg::exec(c, "DELETE FROM visit_partitions WHERE name = $1", Params().add(name));
-      ++out.visit_partitions;
+      try {
+        pg::Transaction tx(c);
+        pg::exec(c, "SET LOCAL lock_timeout = '2s'");
+        pg::exec(c, "SELECT pg_advisory_xact_lock($1, $2)", Params().add(pg::kLockClass).add(pg::kLockPartitions));
+        const auto n = pg::exec(c, "SELECT count(*) FROM " + name);
+        pg::exec_script(c, ("DROP TABLE IF EXISTS " + name).c_str());
+        pg::exec(c, "DELETE FROM visit_partitions WHERE name = $1", Params().add(name));
+        tx.commit();
+        out.visits += pg::integer(n, 0, 0);
+        ++out.visit_partitions;
+      } catch (const PgError& e) {
+        if (e.sqlstate() != "55P03") throw;  // lock_not_available: busy now, next round
+      }
     }
     // The month the cutoff falls in keeps its partition: its older rows go one by one.
     out.visits += pg::affected(pg::exec(c, "DELETE FROM visits WHERE tenant_key = $1 AND arrival < $2",
@@ -604,7 +642,6 @@ PruneOutcome PostgresStore::prune(const RetentionRules& rules) {
     out.sales += pg::affected(pg::exec(c, std::string("DELETE FROM sales WHERE at < $1") + kOfTenant, p));
     out.alerts += pg::affected(pg::exec(c, std::string("DELETE FROM alerts WHERE day_start < $1") + kOfTenant, p));
   }
-  tx.commit();
   if (out.visit_partitions > 0) {
     std::lock_guard lock(impl_->mutex);
     impl_->partitions.clear();

@@ -21,6 +21,9 @@ struct PostgresStoreOptions {
   std::string conninfo;        // libpq connection string: "host=db port=5432 dbname=footfall user=aggregator"
   std::size_t pool_size = 4;   // connections this instance opens at most
   std::optional<int> migrate_to;  // tests: stop migrating at this version (an "older" database)
+  // false: use the schema as it is, and refuse one that is not this build's (a report or an import on a
+  // database that running instances share; `migrate` or `run` bring it up to date).
+  bool migrate = true;
 };
 
 class PostgresStore final : public SiteStore {

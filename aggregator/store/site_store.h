@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -94,6 +95,13 @@ struct PruneOutcome {
   std::int64_t occupancy = 0;
   std::int64_t sales = 0;
   std::int64_t alerts = 0;
+};
+
+// Thrown by a writer for a batch the store can never take (a value its database refuses, e.g. a text with a
+// NUL character in PostgreSQL): trying again would fail the same way. Nothing of the batch is stored.
+class StoreRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // Receives each visit; the reference is valid only during the call (the store reuses the object).

@@ -158,6 +158,18 @@ TEST_CASE("postgresql: a batch twice and a visit in two batches are stored once;
   CHECK(ids_in(*other, 0, kMar01, "unknown-site").empty());
 }
 
+TEST_CASE("postgresql: a value the database can never take refuses the batch whole, not retried forever") {
+  const std::string db = fresh_database();
+  if (db.empty()) return;
+  auto store = open_pg(db);
+  Visit bad = make_visit("v2", kJan15);
+  bad.entry_zone = std::string("entr\0ance", 8);  // JSON allows \u0000; PostgreSQL text does not
+  CHECK_THROWS_AS(store->store_batch(visits_batch("b1", {make_visit("v1", kJan15), bad}), 1), StoreRefused);
+  CHECK(ids_in(*store, 0, INT64_MAX).empty());
+  // Nothing of it was kept, not even its batch id: the corrected batch is taken.
+  CHECK(store->store_batch(visits_batch("b1", {make_visit("v1", kJan15), make_visit("v2", kJan15)}), 2).visits_new == 2);
+}
+
 TEST_CASE("change numbers move with new visits, sales and occupancy only (both stores)") {
   footfall::testing::TempDir dir("store-versions");
   std::vector<std::unique_ptr<SiteStore>> stores;
@@ -240,7 +252,11 @@ TEST_CASE("retention drops a tenant's old months, keeps the rest; batch ids prun
 TEST_CASE("postgresql: migration from the previous schema version keeps the data; a newer schema is refused") {
   const std::string db = fresh_database();
   if (db.empty()) return;
+  // A report or an import does not migrate a shared database: an empty one is refused, naming the way out.
+  const auto as_is = [&] { return PostgresStore::open(PostgresStoreOptions{db, 1, {}, false}); };
+  CHECK_THROWS_WITH_AS(as_is(), doctest::Contains("run `footfall-aggregator migrate` first"), pg::PgError);
   open_pg(db, kPostgresSchemaVersion - 1).reset();
+  CHECK_THROWS_WITH_AS(as_is(), doctest::Contains("schema version 1, this program's is 2"), pg::PgError);
   // Data written by the previous version (no change numbers yet).
   CHECK(server().sql("INSERT INTO tenants (tenant) VALUES ('acme'); INSERT INTO sites (tenant_key, site) VALUES (1, "
                      "'mall-7'); SELECT count(*) FROM sites",
@@ -248,6 +264,7 @@ TEST_CASE("postgresql: migration from the previous schema version keeps the data
   CHECK(server().sql("SELECT max(version) FROM schema_version", last_database) == std::to_string(kPostgresSchemaVersion - 1));
   auto store = open_pg(db);
   CHECK(store->schema_version() == kPostgresSchemaVersion);
+  CHECK(as_is()->schema_version() == kPostgresSchemaVersion);
   CHECK(version_of(*store, {"acme", "mall-7"}) == 0);
   CHECK(store->store_batch(visits_batch("b1", {make_visit("v1", kJan15)}), 1).visits_new == 1);
   CHECK(version_of(*store, {"acme", "mall-7"}) == 1);
