@@ -429,6 +429,7 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
     const char* label;
     TimeMs back;
     WindowFigures f;
+    bool has_data = false;  // any day of the period with a stored visit or occupancy sample
   };
   // Last year is 52 weeks back, so weekdays line up (a Saturday is compared with a Saturday).
   std::vector<Compared> periods = {{"this", "These days", 0, {}},
@@ -443,6 +444,10 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
     for (std::size_t i = 1; i < periods.size(); ++i)
       periods[i].f = read_report_document(store_, thr, s.tenant, site, a - periods[i].back, b - periods[i].back, false).summary;
     has_data = days_with_data(store_, s.tenant, site, a, b);
+    for (Compared& p : periods) {
+      const auto days = p.back == 0 ? has_data : days_with_data(store_, s.tenant, site, a - p.back, b - p.back);
+      p.has_data = std::find(days.begin(), days.end(), true) != days.end();
+    }
     probes = store_.probe_health(s.tenant, site);
     document = to_json(doc);
   }
@@ -488,11 +493,14 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
   table += "</tr></thead><tbody>";
   for (const Figure& fig : figures) {
     table += "<tr><th scope=\"row\">" + std::string(fig.name) + "</th>";
-    const auto current = fig.value(periods[0].f);
+    const auto current = periods[0].has_data ? fig.value(periods[0].f) : std::nullopt;
     for (const Compared& p : periods) {
-      const auto v = fig.value(p.f);
+      // A period without any stored data is missing, not zero.
+      const auto v = p.has_data ? fig.value(p.f) : std::nullopt;
       table += "<td data-period=\"" + std::string(p.name) + "\">" +
-               (v ? (fig.ratio ? format_ratio(*v) : format_decimal(*v, *v == std::floor(*v) ? 0 : 1)) : std::string(report::kNoValue)) +
+               (!p.has_data ? std::string("<span class=\"no-data\">no data</span>")
+                : v        ? (fig.ratio ? format_ratio(*v) : format_decimal(*v, *v == std::floor(*v) ? 0 : 1))
+                           : std::string(report::kNoValue)) +
                "</td>";
       if (p.back != 0) table += change_cell(current && v ? change(*current, *v) : std::nullopt);
     }
@@ -505,7 +513,7 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
     axis.labels.emplace_back(p.label);
     axis.tick_labels.emplace_back(p.label);
     axis.group_labels.emplace_back("");
-    visitors.values.push_back(static_cast<double>(p.f.visitors));
+    visitors.values.push_back(p.has_data ? static_cast<double>(p.f.visitors) : std::nan(""));
   }
   main += "<section id=\"comparison\"><h2>Comparison</h2><p class=\"lead\">" + html_escape(from) + " \xE2\x80\x93 " +
           html_escape(last) + " against the " + std::to_string(length) +

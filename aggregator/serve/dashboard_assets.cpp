@@ -32,6 +32,8 @@ svg.chart{max-width:100%;height:auto}
  header.top{padding:14px 14px} header.top h1{font-size:20px} main{padding:10px 8px}
  section,footer{padding:12px 10px} body{font-size:15px}
  footer dl{grid-template-columns:1fr}
+ table{display:block;overflow-x:auto;max-width:100%}
+ .cards,.stats{grid-template-columns:1fr 1fr}
 }
 @media print{
  header.top nav,section.range,section#live,section#downloads,button{display:none}
