@@ -72,7 +72,8 @@ bool verify_password(std::string_view password, std::string_view encoded) {
   if (ec != std::errc() || p != parts[1].data() + parts[1].size() || iterations == 0 || iterations > kMaxIterations)
     return false;
   std::vector<unsigned char> salt, want;
-  if (!from_hex(parts[2], salt) || !from_hex(parts[3], want) || salt.empty() || want.empty()) return false;
+  // A key of another length is a damaged hash: a shorter one would accept guesses that share its prefix.
+  if (!from_hex(parts[2], salt) || !from_hex(parts[3], want) || salt.empty() || want.size() != kKeyBytes) return false;
   const std::vector<unsigned char> got = derive(password, salt, iterations, want.size());
   return CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
 }

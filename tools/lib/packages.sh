@@ -29,4 +29,5 @@ FOOTFALL_BUILD_PACKAGES=(
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
   iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev
   libpq-dev postgresql-15
+  nodejs npm  # the dashboard's browser test: puppeteer-core (tests/package.json) drives chromium
 )
