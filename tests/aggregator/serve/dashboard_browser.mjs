@@ -8,6 +8,8 @@ import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -71,7 +73,7 @@ writeFileSync(config, JSON.stringify({
   publish: { enabled: false },
   tenants: { acme: { sites: { 'mall-7': {}, 'mall-9': {} } }, globex: { sites: { 'plaza-1': {} } } },
   serve: {
-    port: 0, live_interval_s: 1,
+    port: 0, live_interval_s: 1, max_connections: 8,
     users: { alice: { tenant: 'acme', password_hash: hash('alice-secret') },
              bob: { tenant: 'globex', password_hash: hash('bob-secret') } },
   },
@@ -100,7 +102,7 @@ process.on('unhandledRejection', (e) => { console.error(e); process.exit(1); });
 // A raw request (no browser): status and body.
 function raw(method, target, { body = '', headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = request(base + target, { method, headers }, (res) => {
+    const req = request(base + target, { method, headers, agent: false }, (res) => {
       let data = '';
       res.on('data', (d) => { data += d; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
@@ -294,9 +296,47 @@ result.no_session_page = (await raw('GET', '/sites/mall-7')).status;
 result.too_large = (await raw('POST', '/sign-in', { body: 'x'.repeat(40_000), headers: form })).status;
 result.unknown_path = (await raw('GET', '/assets/nothing.js')).status;
 
+// serve.max_connections (8): eight idle connections held open, the ninth is refused with 503. The closed
+// browser's live streams end at their next event's write, within serve.live_interval_s (1 s): wait that out.
+await new Promise((resolve) => setTimeout(resolve, 1500));
+const port = Number(new URL(base).port);
+const idle = await Promise.all(Array.from({ length: 8 }, () => new Promise((resolve) => {
+  const socket = connect(port, '127.0.0.1', () => resolve(socket));
+})));
+// The server accepts in the order the connections arrived, so the ninth finds the eight open.
+result.over_cap = await raw('GET', '/sign-in').then((r) => r.status, (e) => 'error: ' + e.message);
+idle.forEach((socket) => socket.destroy());
+
 server.kill('SIGTERM');
 result.server_exit = await new Promise((resolve) => server.on('exit', (code) => resolve(code)));
 const summary = serverOut.trim().split('\n').pop();
 try { result.server_counters = JSON.parse(summary); } catch { result.server_counters = null; }
 result.screenshots = shotsTaken;
+
+// TLS: the same server with a certificate speaks HTTPS and marks the session cookie Secure.
+execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+  '-keyout', path.join(work, 'key.pem'), '-out', path.join(work, 'cert.pem')], { stdio: 'ignore' });
+const tlsConfig = JSON.parse(readFileSync(config));
+tlsConfig.serve.tls = { cert_file: path.join(work, 'cert.pem'), key_file: path.join(work, 'key.pem') };
+writeFileSync(config, JSON.stringify(tlsConfig));
+const tlsServer = spawn(bin, ['serve', '--config', config], { stdio: ['ignore', 'pipe', 'ignore'] });
+process.on('exit', () => tlsServer.kill('SIGKILL'));
+const tlsBase = await new Promise((resolve) => {
+  let out = '';
+  tlsServer.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (https:\/\/[0-9.]+:[0-9]+)/); if (m) resolve(m[1]); });
+});
+result.tls = await new Promise((resolve, reject) => {
+  const req = httpsRequest(tlsBase + '/sign-in', { method: 'POST', rejectUnauthorized: false, headers: form }, (res) => {
+    res.resume();
+    res.on('end', () => resolve({ status: res.statusCode, cookie: (res.headers['set-cookie'] || [''])[0].replace(/=[0-9a-f]+;/, '=…;') }));
+  });
+  req.on('error', reject);
+  req.end('user=alice&password=alice-secret');
+});
+result.plain_to_tls = await new Promise((resolve) => {
+  const req = request(tlsBase.replace('https', 'http') + '/sign-in', (res) => { res.resume(); resolve('answered ' + res.statusCode); });
+  req.on('error', () => resolve('refused'));
+  req.end();
+});
+tlsServer.kill('SIGTERM');
 console.log(JSON.stringify(result));

@@ -113,7 +113,13 @@ TEST_CASE("dashboard in Chromium: sign-in, portfolio, range, comparison, live oc
   CHECK(r["no_session_page"] == 303);
   CHECK(r["too_large"] == 413);
   CHECK(r["unknown_path"] == 404);
+  CHECK(r["over_cap"] == 503);
   CHECK(r["server_exit"] == 0);
+  CHECK(r["server_counters"]["refused_full"] == 1);
+  // HTTPS: the cookie is Secure, plain HTTP gets no answer.
+  CHECK(r["tls"]["status"] == 303);
+  CHECK(r["tls"]["cookie"].get<std::string>().find("; Secure") != std::string::npos);
+  CHECK(r["plain_to_tls"] == "refused");
   CHECK(r["server_counters"]["too_large"] == 1);
   CHECK(r["server_counters"]["sign_in_failed"] == 1);
   CHECK(r["server_counters"]["sign_in_refused_waiting"] == 1);
