@@ -33,6 +33,7 @@ svg.chart{max-width:100%;height:auto}
  section,footer{padding:12px 10px} body{font-size:15px}
  footer dl{grid-template-columns:1fr}
  table{display:block;overflow-x:auto;max-width:100%}
+ section{overflow-x:auto} svg.chart{width:900px;max-width:none}  /* charts keep labels readable and scroll */
  .cards,.stats{grid-template-columns:1fr 1fr}
 }
 @media print{

@@ -260,7 +260,10 @@ try {
   // A phone: 400 px wide, the page does not scroll sideways (tables scroll in their box), text readable.
   await page.setViewport({ width: 400, height: 860, deviceScaleFactor: 1 });
   await page.reload();
+  await page.evaluate(() => window.scrollTo(0, 0));
   result.phone = await page.evaluate(() => ({
+    min_chart_text_px: Math.min(...Array.from(document.querySelectorAll('svg.chart text'))
+      .map((t) => t.getBoundingClientRect().height).filter((h) => h > 0)),
     scroll_width: document.documentElement.scrollWidth,
     // The outermost elements wider than the screen (their parent fits): what makes the page scroll sideways.
     too_wide: Array.from(document.querySelectorAll('body *')).filter((e) => e.getBoundingClientRect().right > 402 &&

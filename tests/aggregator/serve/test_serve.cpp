@@ -108,6 +108,7 @@ TEST_CASE("the dashboard: sign-in, a tenant's own sites only, bad input named, f
   store->store_batch(visits_batch("acme", "mall-7", 12), kNow);
   store->store_batch(visits_batch("globex", "plaza-1", 5), kNow);
   AggregatorConfig cfg;
+  cfg.serve.chromium = (dir.path() / "no-chromium").string();
   cfg.serve.users = {{"alice", "acme", hash_password("alice-pw", 1000)}, {"bob", "globex", hash_password("bob-pw", 1000)}};
   TimeMs now = kNow;
   Dashboard dashboard(cfg, *store, [&] { return now; });
@@ -139,6 +140,9 @@ TEST_CASE("the dashboard: sign-in, a tenant's own sites only, bad input named, f
   CHECK(csv.status == 200);
   CHECK(csv.body.starts_with("date,"));
   CHECK(csv.body.find("\r\n2025-11-23,") != std::string::npos);
+  const Response pdf = get("/sites/mall-7/report.pdf", session);
+  CHECK(pdf.status == 503);
+  CHECK(pdf.body.find("not installed") != std::string::npos);
   const Response bad = get("/sites/mall-7?from=24.11.2025", session);
   CHECK(bad.status == 400);
   CHECK(bad.body.find("from: expected a date YYYY-MM-DD") != std::string::npos);

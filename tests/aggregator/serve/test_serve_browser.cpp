@@ -106,6 +106,7 @@ TEST_CASE("dashboard in Chromium: sign-in, portfolio, range, comparison, live oc
   CHECK(r["print_hidden"] == true);
   CHECK(r["phone"]["scroll_width"].get<int>() <= 400);
   CHECK(r["phone"]["min_font_px"].get<double>() >= 11);
+  CHECK(r["phone"]["min_chart_text_px"].get<double>() >= 9);  // charts are not shrunk to fit
   // Failed sign-ins slowed, no session no data, requests bounded.
   CHECK(r["wrong_password"] == 401);
   CHECK(r["again_at_once"] == 429);
