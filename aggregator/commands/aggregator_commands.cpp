@@ -13,6 +13,7 @@
 #include <thread>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -451,10 +452,11 @@ int serve_command(const CommonOptions& common) {
   auto store = open_store(*cfg);
   if (!store) return 3;
   boost::asio::io_context io;
+  boost::asio::thread_pool workers(2);  // answers requests: store reads, password hashes, PDF printing
   serve::Dashboard dashboard(*cfg, *store, clock::wall_ms);
   std::unique_ptr<serve::HttpServer> server;
   try {
-    server = std::make_unique<serve::HttpServer>(io, cfg->serve, dashboard);
+    server = std::make_unique<serve::HttpServer>(io, cfg->serve, dashboard, workers);
   } catch (const std::exception& e) {
     std::cerr << "footfall-aggregator: " << e.what() << "\n";
     return 2;
@@ -464,7 +466,6 @@ int serve_command(const CommonOptions& common) {
             << server->port() << std::endl;
   spdlog::info("serve: store {}, {} user(s), at most {} connections", cfg->store_label(), cfg->serve.users.size(),
                cfg->serve.max_connections);
-  // Two threads: a long report or a PDF does not hold up the live pages.
   std::vector<std::thread> threads;
   for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
   sigset_t stop;
@@ -476,6 +477,7 @@ int serve_command(const CommonOptions& common) {
   boost::asio::post(io, [&] { server->stop(); });
   io.stop();
   for (auto& t : threads) t.join();
+  workers.join();  // a request being answered finishes; its answer is not sent
   const auto& c = server->counters();
   const auto d = dashboard.counters();
   const auto g = dashboard.sign_in_counters();

@@ -7,6 +7,7 @@
 
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -37,12 +38,14 @@ void add_common_headers(http::response<http::string_body>& res) {
 template <class Stream>
 class Connection : public std::enable_shared_from_this<Connection<Stream>> {
  public:
-  Connection(Stream stream, const ServeSettings& settings, Dashboard& dashboard, ServerCounters& counters,
-             std::string address)
-      : stream_(std::move(stream)),
+  Connection(Stream stream, const ServeSettings& settings, Dashboard& dashboard,
+             std::shared_ptr<ServerCounters> counters, std::string address, net::thread_pool& workers)
+      : workers_(workers),
+        stream_(std::move(stream)),
         settings_(settings),
         dashboard_(dashboard),
-        counters_(counters),
+        held_counters_(std::move(counters)),
+        counters_(*held_counters_),
         address_(std::move(address)),
         timer_(stream_.get_executor()) {
     ++counters_.open;
@@ -94,20 +97,36 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     Request request{std::string(req.method_string()), std::string(req.target()),
                     std::string(req[http::field::cookie]), std::string(req[http::field::content_type]), req.body(),
                     address_};
-    Response answer;
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    const bool head = req.method() == http::verb::head;
+    // Answers are made on the worker threads (store reads, password hashing, PDF printing block), so the I/O
+    // threads keep the live pages going. One request per connection at a time: max_connections bounds the queue.
+    net::post(workers_, [self = this->shared_from_this(), request = std::move(request), version, keep_alive, head] {
+      auto answer = std::make_shared<Response>(self->answer(request));
+      net::post(self->stream_.get_executor(), [self, answer, version, keep_alive, head] {
+        self->respond(std::move(*answer), version, keep_alive, head);
+      });
+    });
+  }
+
+  Response answer(const Request& request) {
     try {
-      answer = dashboard_.handle(request);
+      return dashboard_.handle(request);
     } catch (const std::exception& e) {
       spdlog::error("serve: {} {}: {}", request.method, request.target.substr(0, 200), e.what());
-      answer = Response{500, "text/plain; charset=utf-8", "internal error: the store could not be read; see the server's log\n", {}, {}};
+      return Response{500, "text/plain; charset=utf-8", "internal error: the store could not be read; see the server's log\n", {}, {}};
     }
-    if (answer.live) return start_live(req.version(), *answer.live);
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(answer.status), req.version());
+  }
+
+  void respond(Response answer, unsigned version, bool keep_alive, bool head) {
+    if (answer.live) return start_live(*answer.live);
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(answer.status), version);
     res->set(http::field::content_type, answer.content_type);
     for (const auto& [name, value] : answer.headers) res->set(name, value);
     add_common_headers(*res);
-    res->keep_alive(req.keep_alive());
-    if (req.method() != http::verb::head) res->body() = std::move(answer.body);
+    res->keep_alive(keep_alive);
+    if (!head) res->body() = std::move(answer.body);
     res->prepare_payload();
     write(res);
   }
@@ -134,22 +153,30 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   // Server-sent events: the head once, then one event every serve.live_interval_s until the page closes.
-  void start_live(unsigned version, LiveStream stream) {
+  void start_live(LiveStream stream) {
     ++counters_.live_streams;
     live_ = std::move(stream);
-    (void)version;
     pending_ = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
                "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\nretry: 3000\n\n";
     send_event();
   }
 
+  // The event is read from the store on a worker, then written from the connection's strand.
   void send_event() {
-    try {
-      pending_ += "data: " + dashboard_.live_event(*live_) + "\n\n";
-    } catch (const std::exception& e) {
-      spdlog::error("serve: live occupancy: {}", e.what());
-      pending_ += ": the store could not be read\n\n";
-    }
+    net::post(workers_, [self = this->shared_from_this()] {
+      std::string event;
+      try {
+        event = "data: " + self->dashboard_.live_event(*self->live_) + "\n\n";
+      } catch (const std::exception& e) {
+        spdlog::error("serve: live occupancy: {}", e.what());
+        event = ": the store could not be read\n\n";
+      }
+      net::post(self->stream_.get_executor(), [self, event = std::move(event)] { self->write_event(event); });
+    });
+  }
+
+  void write_event(const std::string& event) {
+    pending_ += event;
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(settings_.request_timeout_s));
     net::async_write(stream_, net::buffer(pending_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
       self->pending_.clear();
@@ -172,9 +199,11 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
   }
 
+  net::thread_pool& workers_;
   Stream stream_;
   const ServeSettings& settings_;
   Dashboard& dashboard_;
+  std::shared_ptr<ServerCounters> held_counters_;
   ServerCounters& counters_;
   std::string address_;
   beast::flat_buffer buffer_;
@@ -186,8 +215,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
 }  // namespace
 
-HttpServer::HttpServer(net::io_context& io, const ServeSettings& settings, Dashboard& dashboard)
-    : io_(io), settings_(settings), dashboard_(dashboard), acceptor_(io) {
+HttpServer::HttpServer(net::io_context& io, const ServeSettings& settings, Dashboard& dashboard, net::thread_pool& workers)
+    : io_(io), settings_(settings), dashboard_(dashboard), workers_(workers), acceptor_(io) {
   if (settings.tls()) {
     tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
     tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -231,12 +260,12 @@ void HttpServer::do_accept() {
   acceptor_.async_accept(net::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
-      ++counters_.accepted;
+      ++counters_->accepted;
       beast::error_code peer_ec;
       const auto peer = socket.remote_endpoint(peer_ec);
       const std::string address = peer_ec ? std::string("?") : peer.address().to_string();
-      if (counters_.open.load() >= static_cast<int>(settings_.max_connections)) {
-        ++counters_.refused_full;
+      if (counters_->open.load() >= static_cast<int>(settings_.max_connections)) {
+        ++counters_->refused_full;
         static const std::string kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\n"
             "Connection: close\r\nContent-Length: 51\r\n\r\nbusy: too many connections (serve.max_connections)\n";
@@ -252,11 +281,11 @@ void HttpServer::do_accept() {
       } else if (tls_) {
         std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(
             beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls_), settings_, dashboard_,
-            counters_, address)
+            counters_, address, workers_)
             ->start();
       } else {
         std::make_shared<Connection<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), settings_, dashboard_,
-                                                        counters_, address)
+                                                        counters_, address, workers_)
             ->start();
       }
     }

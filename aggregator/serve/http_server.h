@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "aggregator/config/aggregator_config.h"
 #include "aggregator/serve/dashboard.h"
@@ -32,7 +33,10 @@ class HttpServer {
  public:
   // Binds serve.address:serve.port (throws std::runtime_error naming the key when it cannot, or when the TLS
   // files do not load); call start() to accept.
-  HttpServer(boost::asio::io_context& io, const ServeSettings& settings, Dashboard& dashboard);
+  // workers: where requests are answered and live events read (they block on the store, on password hashing
+  // and on Chromium); the io_context's threads only move bytes.
+  HttpServer(boost::asio::io_context& io, const ServeSettings& settings, Dashboard& dashboard,
+             boost::asio::thread_pool& workers);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -40,7 +44,7 @@ class HttpServer {
   void start();
   void stop();
   unsigned short port() const;
-  const ServerCounters& counters() const { return counters_; }
+  const ServerCounters& counters() const { return *counters_; }
 
  private:
   void do_accept();
@@ -48,9 +52,11 @@ class HttpServer {
   boost::asio::io_context& io_;
   const ServeSettings& settings_;
   Dashboard& dashboard_;
+  boost::asio::thread_pool& workers_;
   std::unique_ptr<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  ServerCounters counters_;
+  // Shared with the connections: a handler still queued at shutdown may outlive the server.
+  std::shared_ptr<ServerCounters> counters_ = std::make_shared<ServerCounters>();
 };
 
 }  // namespace footfall::aggregator::serve
