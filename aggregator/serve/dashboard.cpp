@@ -128,10 +128,16 @@ std::optional<double> change(double now, double before) {
   if (before == 0) return std::nullopt;
   return (now - before) / before;
 }
-std::string change_cell(const std::optional<double>& c) {
+// A relative change (+12.5 %), or for a ratio the difference in percentage points (+0.4 pt); a change that
+// rounds to zero is drawn neither up nor down.
+std::string change_cell(const std::optional<double>& c, bool points = false) {
   if (!c) return "<td class=\"delta\" data-value=\"\">" + std::string(report::kNoValue) + "</td>";
-  const char* cls = *c > 0 ? "up" : *c < 0 ? "down" : "flat";
-  return "<td class=\"delta " + std::string(cls) + "\"" + value_attr(c) + ">" + html_escape(format_change(*c)) + "</td>";
+  const double shown = std::round(*c * 1000) / 1000;
+  const char* cls = shown > 0 ? "up" : shown < 0 ? "down" : "flat";
+  std::string text = format_change(*c);
+  if (points) text = (shown > 0 ? "+" : "") + format_decimal(*c * 100, 1) + " pt";
+  if (std::abs(*c) < 0.0005) text = points ? "0.0 pt" : "0.0 %";
+  return "<td class=\"delta " + std::string(cls) + "\"" + value_attr(c) + ">" + html_escape(text) + "</td>";
 }
 
 }  // namespace
@@ -502,7 +508,9 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
                 : v        ? (fig.ratio ? format_ratio(*v) : format_decimal(*v, *v == std::floor(*v) ? 0 : 1))
                            : std::string(report::kNoValue)) +
                "</td>";
-      if (p.back != 0) table += change_cell(current && v ? change(*current, *v) : std::nullopt);
+      if (p.back != 0)
+        table += fig.ratio ? change_cell(current && v ? std::optional<double>(*current - *v) : std::nullopt, true)
+                           : change_cell(current && v ? change(*current, *v) : std::nullopt);
     }
     table += "</tr>";
   }

@@ -77,7 +77,9 @@ TEST_CASE("dashboard in Chromium: sign-in, portfolio, range, comparison, live oc
   CHECK(visitors[0] == "Visitors");
   CHECK(visitors[1] != "0");
   CHECK(visitors[3].get<std::string>().find('%') != std::string::npos);  // change against the previous period
-  CHECK(visitors[6] == "no data");  // a year ago nothing was stored: missing, not zero
+  CHECK(visitors[6] == "no data");
+  CHECK(r["comparison"][2][0] == "Capture rate");
+  CHECK(r["comparison"][2][3].get<std::string>().ends_with(" pt"));  // a rate changes in percentage points  // a year ago nothing was stored: missing, not zero
   CHECK(r["comparison_marks"] == 4);
   CHECK(r["missing_days"] == nlohmann::json::array({r["expected_missing"]}));
   CHECK(r["missing_day_cells"][1] == nlohmann::json::array({"\xE2\x80\x93", "\xE2\x80\x93"}));
