@@ -499,18 +499,24 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
   table += "</tr></thead><tbody>";
   for (const Figure& fig : figures) {
     table += "<tr><th scope=\"row\">" + std::string(fig.name) + "</th>";
-    const auto current = periods[0].has_data ? fig.value(periods[0].f) : std::nullopt;
+    // NaN: no value (a period without data, or a ratio without a denominator).
+    const auto value_of = [&](const Compared& p) {
+      return p.has_data ? fig.value(p.f).value_or(std::nan("")) : std::nan("");
+    };
+    const double current = value_of(periods[0]);
     for (const Compared& p : periods) {
       // A period without any stored data is missing, not zero.
-      const auto v = p.has_data ? fig.value(p.f) : std::nullopt;
+      const double v = value_of(p);
       table += "<td data-period=\"" + std::string(p.name) + "\">" +
-               (!p.has_data ? std::string("<span class=\"no-data\">no data</span>")
-                : v        ? (fig.ratio ? format_ratio(*v) : format_decimal(*v, *v == std::floor(*v) ? 0 : 1))
-                           : std::string(report::kNoValue)) +
+               (!p.has_data      ? std::string("<span class=\"no-data\">no data</span>")
+                : std::isnan(v) ? std::string(report::kNoValue)
+                : fig.ratio     ? format_ratio(v)
+                                : format_decimal(v, v == std::floor(v) ? 0 : 1)) +
                "</td>";
-      if (p.back != 0)
-        table += fig.ratio ? change_cell(current && v ? std::optional<double>(*current - *v) : std::nullopt, true)
-                           : change_cell(current && v ? change(*current, *v) : std::nullopt);
+      if (p.back == 0) continue;
+      std::optional<double> delta;
+      if (!std::isnan(current) && !std::isnan(v)) delta = fig.ratio ? std::optional<double>(current - v) : change(current, v);
+      table += change_cell(delta, fig.ratio);
     }
     table += "</tr>";
   }
