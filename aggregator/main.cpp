@@ -8,6 +8,7 @@
 
 #include "aggregator/commands/aggregator_commands.h"
 #include "aggregator/config/aggregator_config.h"
+#include "aggregator/serve/password_hash.h"
 
 int main(int argc, char** argv) {
   using namespace footfall::aggregator;
@@ -72,6 +73,14 @@ int main(int argc, char** argv) {
   copy_store->add_option("--from", copy_from, "source: an aggregator.json (its store) or a SQLite file")->required();
   copy_store->add_option("--to", copy_to, "destination: an aggregator.json (its store) or a SQLite file")->required();
 
+  auto* serve = app.add_subcommand("serve", "serve the operators' dashboard (serve.* of the config; docs/operators.md)");
+  add_common(serve, false);
+
+  std::uint32_t iterations = serve::kDefaultIterations;
+  auto* hash_password = app.add_subcommand(
+      "hash-password", "read a password (one line) on standard input, print its hash for serve.users.*.password_hash");
+  hash_password->add_option("--iterations", iterations, "PBKDF2-HMAC-SHA256 iterations")->check(CLI::Range(1, 100'000'000));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,6 +95,8 @@ int main(int argc, char** argv) {
   if (*report) return report_command(common, site, from, to, out_dir, print_summary);
   if (*ingest_file) return ingest_file_command(common, feed_file);
   if (*migrate) return migrate_command(common);
+  if (*serve) return serve_command(common);
+  if (*hash_password) return hash_password_command(iterations);
   if (*copy_store) {
     // A .json is a config (its store.*), anything else a SQLite file.
     const auto side = [](const std::filesystem::path& p) {

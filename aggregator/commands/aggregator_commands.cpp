@@ -11,6 +11,10 @@
 #include <set>
 #include <sstream>
 #include <variant>
+#include <thread>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -30,6 +34,10 @@
 #include "common/clock.h"
 #include "aggregator/report/report_writer.h"
 #include "aggregator/commands/report_summary.h"
+#include "aggregator/serve/dashboard.h"
+#include "aggregator/serve/http_server.h"
+#include "aggregator/serve/password_hash.h"
+#include "aggregator/serve/site_report.h"
 
 namespace footfall::aggregator {
 namespace {
@@ -427,29 +435,8 @@ int report_command(const CommonOptions& common, const std::string& site, const s
   const TimeMs to = clock.day_start(static_cast<std::int32_t>(*to_day / day_ms) + 1);
   ReportProgress progress;
   try {
-    std::vector<Visit> visits;
-    store->for_each_visit(tenant, site, from - lookback_ms(thr), to, [&](const Visit& v) { visits.push_back(v); });
-    const std::vector<Sale> sales = store->sales(tenant, site, from - lookback_ms(thr), to);
-    progress.stage("read " + std::to_string(visits.size()) + " visits and " + std::to_string(sales.size()) +
-                   " sales of " + tenant + "/" + site);
-    ReportDocument doc = report_document(visits, sales, thr, from, to, tenant, site);
-    progress.stage("figures of " + std::to_string(doc.days.size()) + " days");
-    // Cross-site overlap: this site's visitors also seen at the tenant's other sites over the same days.
-    std::map<std::string, std::vector<Visit>> by_site;
-    for (const SiteKey& other : stored) {
-      if (other.tenant != tenant) continue;
-      auto& list = by_site[other.site];
-      if (other.site == site) {  // already read, with the look-back before `from`
-        for (const Visit& v : visits)
-          if (v.arrival >= from) list.push_back(v);
-        continue;
-      }
-      store->for_each_visit(tenant, other.site, from, to, [&](const Visit& v) { list.push_back(v); });
-    }
-    if (by_site.size() > 1) {
-      doc.overlap = overlap_matrix(by_site, from, to, thr);
-      progress.stage("overlap with " + std::to_string(by_site.size() - 1) + " other sites");
-    }
+    const ReportDocument doc = read_report_document(*store, thr, tenant, site, from, to, true,
+                                                    [&](const std::string& what) { progress.stage(what); });
     nlohmann::json document = to_json(doc);
     document["thresholds_source"] = configured ? "config" : "defaults";
     write_report(document, out_dir);
@@ -457,8 +444,8 @@ int report_command(const CommonOptions& common, const std::string& site, const s
     std::ofstream(out_dir / "report.json") << document.dump(1) << "\n";
     progress.stage("written to " + out_dir.string());
     if (print_summary) print_report_summary(doc, std::cout);
-    spdlog::info("report: {}/{} {}..{}: {} visits read, written to {}", tenant, site, from_date, to_date,
-                 visits.size(), out_dir.string());
+    spdlog::info("report: {}/{} {}..{}: {} visitors, written to {}", tenant, site, from_date, to_date,
+                 doc.summary.visitors, out_dir.string());
   } catch (const std::exception& e) {
     std::cerr << "footfall-aggregator: report: " << e.what() << "\n";
     return 3;
@@ -562,6 +549,70 @@ int copy_store_command(const CommonOptions& from, const CommonOptions& to) {
     return 3;
   }
   std::cout << summary.dump() << "\n";
+  return 0;
+}
+
+int serve_command(const CommonOptions& common) {
+  const auto cfg = resolve(common);
+  if (!cfg) return 2;
+  if (cfg->serve.users.empty())
+    std::cerr << "footfall-aggregator: serve.users: no accounts: nobody can sign in (docs/operators.md: adding users)\n";
+  auto store = open_store(*cfg);
+  if (!store) return 3;
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(2);  // answers requests: store reads, password hashes, PDF printing
+  serve::Dashboard dashboard(*cfg, *store, clock::wall_ms);
+  std::unique_ptr<serve::HttpServer> server;
+  try {
+    server = std::make_unique<serve::HttpServer>(io, cfg->serve, dashboard, workers);
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: " << e.what() << "\n";
+    return 2;
+  }
+  server->start();
+  std::cout << "serve: listening on " << (cfg->serve.tls() ? "https://" : "http://") << cfg->serve.address << ":"
+            << server->port() << std::endl;
+  spdlog::info("serve: store {}, {} user(s), at most {} connections", cfg->store_label(), cfg->serve.users.size(),
+               cfg->serve.max_connections);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 2; ++i) threads.emplace_back([&io] { io.run(); });
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  int signal = 0;
+  sigwait(&stop, &signal);
+  boost::asio::post(io, [&] { server->stop(); });
+  io.stop();
+  for (auto& t : threads) t.join();
+  workers.join();  // a request being answered finishes; its answer is not sent
+  const auto& c = server->counters();
+  const auto d = dashboard.counters();
+  const auto g = dashboard.sign_in_counters();
+  std::cout << nlohmann::json{{"accepted", c.accepted.load()},       {"refused_full", c.refused_full.load()},
+                              {"too_large", c.too_large.load()},     {"malformed", c.malformed.load()},
+                              {"timed_out", c.timed_out.load()},     {"tls_failed", c.tls_failed.load()},
+                              {"live_streams", c.live_streams.load()}, {"requests", d.requests},
+                              {"unauthenticated", d.unauthenticated}, {"not_found", d.not_found},
+                              {"bad_request", d.bad_request},        {"sign_in_succeeded", g.succeeded},
+                              {"sign_in_failed", g.failed},          {"sign_in_refused_waiting", g.refused_waiting}}
+                   .dump()
+            << "\n";
+  return 0;
+}
+
+int hash_password_command(std::uint32_t iterations) {
+  std::string password;
+  if (!std::getline(std::cin, password) || password.empty()) {
+    std::cerr << "footfall-aggregator: hash-password: give the password as one line on standard input\n";
+    return 2;
+  }
+  try {
+    std::cout << serve::hash_password(password, iterations) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "footfall-aggregator: hash-password: " << e.what() << "\n";
+    return 2;
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
 // The footfall-aggregator subcommands, callable from main and from tests. Each returns the exit status:
 // 0 success, 1 done with rejected input (counted and printed), 2 usage or configuration error, 3 runtime
 // failure (store, broker), 4 the store to read does not exist (report).
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -32,5 +33,10 @@ int migrate_command(const CommonOptions& common);
 // Copies every site's visits, sales, occupancy and alerts from one store to another (SQLite to PostgreSQL
 // or back); what the destination holds already is skipped, so it can be run again after an interruption.
 int copy_store_command(const CommonOptions& from, const CommonOptions& to);
+// Serves the operators' dashboard (serve.* of the config) until SIGINT or SIGTERM; prints
+// "serve: listening on http(s)://ADDRESS:PORT" on standard output once it accepts.
+int serve_command(const CommonOptions& common);
+// Reads a password from standard input (one line) and prints its hash for serve.users.*.password_hash.
+int hash_password_command(std::uint32_t iterations);
 
 }  // namespace footfall::aggregator

@@ -19,6 +19,7 @@ using options::Type;
 using A = AggregatorConfig;
 using M = MqttIngestSettings;
 using P = PostgresSettings;
+using S = ServeSettings;
 
 // What the custom "tenants" row reads into: the config, and the check of each site's thresholds.
 struct Reading {
@@ -32,6 +33,7 @@ constexpr options::Field field_of() {
 }
 
 std::string read_tenants(const json& v, void* reading);
+std::string read_users(const json& v, void* reading);
 
 std::string_view check_mqtt_uri(const std::string& uri) {
   if (!uri.empty() && !uri.starts_with("tcp://") && !uri.starts_with("ssl://"))
@@ -118,6 +120,39 @@ const Option kOptions[] = {
     {.key = "tenants", .type = Type::custom, .default_text = "{}",
      .help = "{tenant: {retention_days, sites: {site: {time_zone | utc_offset_min, thresholds}}}}, the keys below", .type_text = "object",
      .read = read_tenants},
+    {.key = "serve.address", .type = Type::string, .default_text = "\"127.0.0.1\"",
+     .help = "serve: the address the dashboard listens on (0.0.0.0 or :: for every interface)",
+     .field = field_of<&A::serve, &S::address>(), .non_empty = true},
+    {.key = "serve.port", .type = Type::integer, .default_text = "8080", .help = "serve: TCP port; 0: any free port (printed)",
+     .field = field_of<&A::serve, &S::port>(), .min = 0, .max = 65535},
+    {.key = "serve.tls.cert_file", .type = Type::string, .default_text = "\"\"",
+     .help = "serve: certificate chain (PEM); set with serve.tls.key_file the dashboard speaks HTTPS only",
+     .field = field_of<&A::serve, &S::tls_cert_file>(), .type_text = "path"},
+    {.key = "serve.tls.key_file", .type = Type::string, .default_text = "\"\"",
+     .help = "serve: private key of serve.tls.cert_file", .field = field_of<&A::serve, &S::tls_key_file>(), .type_text = "path"},
+    {.key = "serve.max_connections", .type = Type::integer, .default_text = "64",
+     .help = "serve: open connections at most (live pages hold one each); a connection beyond it gets 503 and is closed",
+     .field = field_of<&A::serve, &S::max_connections>(), .min = 1, .max = 100'000},
+    {.key = "serve.max_request_bytes", .type = Type::integer, .default_text = "16384",
+     .help = "serve: request head and body at most; a larger request gets 413 and the connection is closed",
+     .field = field_of<&A::serve, &S::max_request_bytes>(), .min = 1024, .max = 1'048'576},
+    {.key = "serve.request_timeout_s", .type = Type::integer, .default_text = "30",
+     .help = "serve: a request not received, or a response not taken, within this is dropped with its connection",
+     .field = field_of<&A::serve, &S::request_timeout_s>(), .min = 1, .max = 3600},
+    {.key = "serve.session_hours", .type = Type::integer, .default_text = "12",
+     .help = "serve: a sign-in lasts this long", .field = field_of<&A::serve, &S::session_hours>(), .min = 1, .max = 720},
+    {.key = "serve.max_sessions", .type = Type::integer, .default_text = "1024",
+     .help = "serve: signed-in sessions kept at most; when full the one used least recently is closed",
+     .field = field_of<&A::serve, &S::max_sessions>(), .min = 1, .max = 1'000'000},
+    {.key = "serve.live_interval_s", .type = Type::integer, .default_text = "5",
+     .help = "serve: how often an open page gets the current occupancy", .field = field_of<&A::serve, &S::live_interval_s>(),
+     .min = 1, .max = 300},
+    {.key = "serve.chromium", .type = Type::string, .default_text = "\"/usr/bin/chromium\"",
+     .help = "serve: the browser that prints the report as PDF (headless); absent: the PDF download says so",
+     .field = field_of<&A::serve, &S::chromium>(), .type_text = "path"},
+    {.key = "serve.users", .type = Type::custom, .default_text = "{}",
+     .help = "serve: {user: {tenant, password_hash}}; the hash from footfall-aggregator hash-password", .type_text = "object",
+     .read = read_users},
     {.key = "log_level", .type = Type::choice, .default_text = "\"info\"",
      .help = "trace, debug, info, warn, error, critical or off", .field = field_of<&A::log_level>(),
      .choices = "trace|debug|info|warn|error|critical|off"},
@@ -196,6 +231,28 @@ std::string read_tenants(const json& v, void* reading) {
   return {};
 }
 
+std::string read_users(const json& v, void* reading) {
+  ServeSettings& serve = static_cast<Reading*>(reading)->config.serve;
+  if (!v.is_object()) return "serve.users: expected an object {user: {tenant, password_hash}}";
+  for (const auto& [name, body] : v.items()) {
+    const std::string at = "serve.users." + name;
+    if (name.empty() || name.size() > 64 || name.find_first_of(" \t\r\n:") != std::string::npos)
+      return at + ": a user name is 1..64 characters without spaces or ':'";
+    if (!body.is_object()) return at + ": expected an object {tenant, password_hash}";
+    DashboardUser user{name, {}, {}};
+    for (const auto& [k, value] : body.items()) {
+      if (k != "tenant" && k != "password_hash") return at + "." + k + ": unknown key";
+      if (!value.is_string()) return at + "." + k + ": expected a string";
+      (k == "tenant" ? user.tenant : user.password_hash) = value.get<std::string>();
+    }
+    if (!valid_level(user.tenant)) return at + ".tenant: required, 1..64 of [A-Za-z0-9_.-]";
+    if (!user.password_hash.starts_with("pbkdf2-sha256$"))
+      return at + ".password_hash: expected the output of footfall-aggregator hash-password (pbkdf2-sha256$...)";
+    serve.users.push_back(std::move(user));
+  }
+  return {};
+}
+
 std::optional<std::string> cross_check(const AggregatorConfig& c) {
   const MqttIngestSettings& m = c.mqtt;
   const bool ssl = m.uri.starts_with("ssl://");
@@ -203,6 +260,8 @@ std::optional<std::string> cross_check(const AggregatorConfig& c) {
     return "mqtt.tls: needs an ssl:// mqtt.uri";
   if (m.cert_file.empty() != m.key_file.empty()) return "mqtt.tls.key_file: goes together with mqtt.tls.cert_file";
   if (!m.password.empty() && m.username.empty()) return "mqtt.username: required with mqtt.password";
+  if (c.serve.tls_cert_file.empty() != c.serve.tls_key_file.empty())
+    return "serve.tls.key_file: goes together with serve.tls.cert_file";
   if (c.store_backend == "postgresql" && c.postgresql.conninfo.empty())
     return "store.postgresql.conninfo: required with store.backend \"postgresql\"";
   return std::nullopt;

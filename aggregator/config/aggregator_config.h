@@ -44,6 +44,31 @@ struct PostgresSettings {
   std::uint32_t pool_size = 4;  // connections this instance opens at most (plus one for the publish leases)
 };
 
+// One account of the dashboard (serve): it sees the sites of its tenant only.
+struct DashboardUser {
+  std::string name;
+  std::string tenant;
+  std::string password_hash;  // from footfall-aggregator hash-password (PBKDF2-HMAC-SHA256)
+};
+
+// The dashboard server (footfall-aggregator serve, docs/operators.md).
+struct ServeSettings {
+  std::string address = "127.0.0.1";
+  std::uint32_t port = 8080;              // 0: any free port (printed at start)
+  std::string tls_cert_file;              // both set: HTTPS only
+  std::string tls_key_file;
+  std::uint32_t max_connections = 64;     // beyond this a new connection gets 503 and is closed
+  std::uint32_t max_request_bytes = 16384;  // headers and body; beyond this: 413 and the connection closed
+  std::uint32_t request_timeout_s = 30;
+  std::uint32_t session_hours = 12;
+  std::uint32_t max_sessions = 1024;      // when full the session used least recently is closed
+  std::uint32_t live_interval_s = 5;
+  std::string chromium = "/usr/bin/chromium";  // for the PDF download; absent: the PDF link says so
+  std::vector<DashboardUser> users;
+
+  [[nodiscard]] bool tls() const { return !tls_cert_file.empty(); }
+};
+
 struct AggregatorConfig {
   MqttIngestSettings mqtt;
   std::string store_backend = "sqlite";  // "sqlite" (one file, one instance) or "postgresql" (shared)
@@ -57,6 +82,7 @@ struct AggregatorConfig {
   std::vector<SiteSettings> sites;
   double resident_min_hours = 4;  // every site's resident_min_hours unless its thresholds give one
   std::string log_level = "info";
+  ServeSettings serve;
 
   [[nodiscard]] const SiteSettings* find_site(std::string_view tenant, std::string_view site) const;
   // The one tenant configured, or "" when there are none or several.

@@ -628,6 +628,29 @@ document.body.setAttribute('data-charts',String(charts.length));document.body.se
 
 }  // namespace
 
+std::string report_sections(const json& doc) {
+  std::string alerts_html = alerts(doc);
+  if (!array_member(doc, "alerts").empty()) {
+    alerts_html.replace(0, std::string("<section id=\"alerts\"").size(), "<section id=\"alerts\" class=\"has-alerts\"");
+  }
+  std::string page;
+  if (!doc.is_object()) page += "<section><p class=\"no-data\">no data: the report document is empty</p></section>";
+  page += headline(doc);
+  page += alerts_html;
+  page += footfall_by_day(doc);
+  page += footfall_by_hour(doc);
+  page += occupancy_curve(doc);
+  page += dwell_histogram(doc);
+  page += funnel(doc);
+  page += zone_flow(doc);
+  page += new_vs_returning(doc);
+  page += overlap(doc);
+  page += definitions(doc);
+  return page;
+}
+
+std::string_view report_style() { return kStyle; }
+
 std::string report_page(const json& doc) {
   const std::string site = text_member(doc, "site");
   const std::string tenant = text_member(doc, "tenant");
@@ -654,26 +677,11 @@ std::string report_page(const json& doc) {
   const std::string generated = text_member(doc, "generated_at");
   if (!generated.empty()) meta += " &middot; generated " + esc(generated);
 
-  std::string alerts_html = alerts(doc);
-  if (!array_member(doc, "alerts").empty()) {
-    alerts_html.replace(0, std::string("<section id=\"alerts\"").size(), "<section id=\"alerts\" class=\"has-alerts\"");
-  }
   std::string page = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
                      "<title>" + esc(title) + "</title><style>" + kStyle + "</style></head>\n<body>\n"
                      "<header class=\"top\"><h1>" + esc(title) + "</h1><div class=\"meta\">" + meta + "</div></header>\n<main>\n";
-  if (!doc.is_object()) page += "<section><p class=\"no-data\">no data: the report document is empty</p></section>";
-  page += headline(doc);
-  page += alerts_html;
-  page += footfall_by_day(doc);
-  page += footfall_by_hour(doc);
-  page += occupancy_curve(doc);
-  page += dwell_histogram(doc);
-  page += funnel(doc);
-  page += zone_flow(doc);
-  page += new_vs_returning(doc);
-  page += overlap(doc);
-  page += definitions(doc);
+  page += report_sections(doc);
   page += "</main>\n<script>";
   page += kLayoutCheck;
   page += "</script>\n</body></html>\n";

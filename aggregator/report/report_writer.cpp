@@ -63,8 +63,7 @@ json overlap_rows(const json& document) {
 
 }  // namespace
 
-void write_report(const json& document, const std::filesystem::path& out_dir) {
-  std::filesystem::create_directories(out_dir);
+std::vector<ReportCsv> report_csv_files(const json& document) {
   std::vector<std::string> day_columns{"date"};
   day_columns.insert(day_columns.end(), kFigureColumns.begin(), kFigureColumns.end());
   day_columns.push_back("length_h");  // 23 or 25 on the days the clocks change
@@ -96,7 +95,14 @@ void write_report(const json& document, const std::filesystem::path& out_dir) {
       {"alerts.csv", array_member(document, "alerts"), {"date", "indicator", "value", "baseline", "change", "threshold"}},
       {"overlap.csv", overlap_rows(document), {"site", "also_at", "share", "shared"}},
   };
-  for (const Table& t : tables) report::write_text_file(out_dir / t.file, csv_table(t.rows, t.columns));
+  std::vector<ReportCsv> files;
+  for (const Table& t : tables) files.push_back({t.file, csv_table(t.rows, t.columns)});
+  return files;
+}
+
+void write_report(const json& document, const std::filesystem::path& out_dir) {
+  std::filesystem::create_directories(out_dir);
+  for (const ReportCsv& f : report_csv_files(document)) report::write_text_file(out_dir / f.file, f.text);
   report::write_text_file(out_dir / "index.html", report::report_page(document));
 }
 

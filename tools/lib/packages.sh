@@ -30,4 +30,5 @@ FOOTFALL_BUILD_PACKAGES=(
   libhowardhinnant-date-dev tzdata
   iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev
   libpq-dev postgresql-15
+  nodejs npm  # the dashboard's browser test: puppeteer-core (tests/package.json) drives chromium
 )
