@@ -136,7 +136,7 @@ void PositionIndex::clear() {
 DeviceLinker::DeviceLinker(const LinkConfig& config, std::uint32_t capacity)
     : config_(config), crowds_(config.window_ns, config.crowd_sets) {
   states_.reserve(capacity);
-  gated_.reserve(config.max_candidates);
+  gated_.reserve(std::max(live_cap, config.max_candidates));
 }
 
 double DeviceLinker::period_s(std::uint32_t pos) const { return period_of(states_[pos]); }
@@ -209,7 +209,7 @@ void CrowdEstimate::burst(std::uint64_t fingerprint, std::int64_t ts_ns, double 
   }
   if (held == nullptr) {
     held = weakest;
-    *held = Entry{fingerprint, ts_ns, 0, 0};
+    *held = Entry{fingerprint, ts_ns, ts_ns, 0, 0};
   }
   held->bursts = static_cast<float>(decayed(*held, ts_ns) + 1.0);
   held->last_ns = std::max(held->last_ns, ts_ns);
@@ -222,7 +222,10 @@ void CrowdEstimate::burst(std::uint64_t fingerprint, std::int64_t ts_ns, double 
 double CrowdEstimate::phones(std::uint64_t fingerprint, std::int64_t ts_ns) const {
   const Entry* e = find(fingerprint);
   if (e == nullptr || e->period_s == 0) return 0;
-  return decayed(*e, ts_ns) / (static_cast<double>(window_ns_) / 1e9) * e->period_s;
+  // Bursts counted since the entry began, not over a whole time constant: the estimate is right from the start.
+  const double tau = static_cast<double>(window_ns_);
+  const double age = std::max(static_cast<double>(ts_ns - e->first_ns), 4.0 * e->period_s * 1e9);
+  return decayed(*e, ts_ns) / (tau / 1e9 * (1.0 - std::exp(-age / tau))) * e->period_s;
 }
 
 double CrowdEstimate::period_s(std::uint64_t fingerprint) const {
@@ -305,6 +308,9 @@ std::uint32_t DeviceLinker::candidate(const DeviceTable& table, const Sighting& 
   double shortest = 0;  // the burst periods known among the candidates within the gate, seconds
   double longest = 0;
   const int band = band_of(s.freq_mhz);
+  // A crowd's walk goes on to the devices whose phones are due, about a period back in the list.
+  const double phones = crowd_of(s);
+  const std::uint32_t max_walk = phones > 0 ? std::max(live_cap, config_.max_candidates) : config_.max_candidates;
   std::uint32_t walked = 0;
   std::uint32_t before = no_record;
   for (std::uint32_t p = fingerprints_.find(s.fingerprint, fingerprint_of); p != no_record;
@@ -315,7 +321,7 @@ std::uint32_t DeviceLinker::candidate(const DeviceTable& table, const Sighting& 
       cut(table, before, p);  // the list is most recent first: the rest is older still
       break;
     }
-    if (walked++ == config_.max_candidates) {
+    if (walked++ == max_walk) {
       ++counters.candidates_capped;
       break;
     }
@@ -346,20 +352,13 @@ std::uint32_t DeviceLinker::candidate(const DeviceTable& table, const Sighting& 
     gated_.push_back({p, step, cost, static_cast<double>(silence) / 1e9, period});
   }
   // In a crowd of one model the counter and the signal meet other phones by chance: the burst must be due.
-  const double phones = crowd_of(s);
   if (phones == 0) return chosen(any, counters);
-  return crowd_choice(table, s, phones, shortest, longest, counters);
+  return crowd_choice(s, phones, std::min(walked, max_walk), shortest, longest, counters);
 }
 
-std::uint32_t DeviceLinker::crowd_choice(const DeviceTable& table, const Sighting& s, double phones,
-                                         double shortest, double longest, LinkCounters& counters) {
-  // The fingerprint's devices that may still take an address (heard within the window), against its phones.
-  const auto fingerprint_of = [&table](std::uint32_t p) { return table.at(p).fingerprint; };
-  std::uint32_t live = 0;
-  for (std::uint32_t p = fingerprints_.find(s.fingerprint, fingerprint_of);
-       p != no_record && live < live_cap && s.ts_ns - table.at(p).last_seen_ns <= config_.window_ns;
-       p = link_of(states_[p].fp_next))
-    ++live;
+std::uint32_t DeviceLinker::crowd_choice(const Sighting& s, double phones, std::uint32_t live, double shortest,
+                                         double longest, LinkCounters& counters) {
+  // live: the fingerprint's devices that may still take an address (heard within the window), against its phones.
   const bool short_of_devices = live < live_cap && static_cast<double>(live) + 1.0 <= phones;
   // A device whose own period is not known yet is due within the periods of the others and of the model.
   const double model_period = crowds_.period_s(s.fingerprint);

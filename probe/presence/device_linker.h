@@ -112,6 +112,7 @@ class CrowdEstimate {
  private:
   struct Entry {
     std::uint64_t fingerprint = 0;  // 0: free
+    std::int64_t first_ns = 0;      // when it began to be counted
     std::int64_t last_ns = 0;
     float bursts = 0;    // decayed to last_ns
     float period_s = 0;  // mean silence between two bursts of one address; 0: none yet
@@ -203,7 +204,7 @@ class DeviceLinker {
   PositionIndex previous_;          // previous address -> device
   PositionIndex fingerprints_;      // fingerprint -> most recently heard linkable device
   std::uint32_t next_device_ = 0;
-  // A walk's candidates within the signal gate (at most max_candidates), for the crowd rule.
+  // A walk's candidates within the signal gate (at most max_candidates, in a crowd 256), for the crowd rule.
   struct Gated {
     std::uint32_t pos;
     int step;  // the sequence number's continuing step, 0: none
@@ -221,8 +222,8 @@ class DeviceLinker {
   // The phones of the sighting's fingerprint when they make a crowd (see LinkConfig), else 0.
   [[nodiscard]] double crowd_of(const Sighting& s) const;
   // The crowd rule over gated_: the device the address goes to, or no_record to start one.
-  std::uint32_t crowd_choice(const DeviceTable& table, const Sighting& s, double phones, double shortest,
-                             double longest, LinkCounters& counters);
+  std::uint32_t crowd_choice(const Sighting& s, double phones, std::uint32_t live, double shortest, double longest,
+                             LinkCounters& counters);
 };
 
 }  // namespace footfall::probe::presence
