@@ -46,7 +46,7 @@ struct LinkConfig {
   std::uint32_t crowd_min_bursts = 4;  // bursts per phone within window_ns for its rate to count (period <= window / 4)
   double due_early = 0.8;
   double due_late = 1.25;
-  double due_tight = 0.15;
+  double due_tight = 0.1;
   std::int64_t burst_gap_ns = 1'000'000'000;  // a longer silence on one address starts a new burst
   std::uint32_t crowd_sets = 256;             // fingerprints whose rates are kept: 4 per set (24 bytes each)
 };

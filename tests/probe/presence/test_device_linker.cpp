@@ -345,7 +345,7 @@ TEST_CASE("crowd rule: short of devices, an address no due phone explains starts
   l.hear(random_address(1), B + 279500 * ms);  // 2.5-7.5 s after each device's last burst: none due, a new one
   CHECK(l.counters.crowd_starts == 1);
   CHECK(l.table.size() == 7);
-  // Device 2 last burst at 272 s: at 302 s its phone is due within 15 % of its period and takes the address.
+  // Device 2 last burst at 272 s: at 302 s its phone is due within 10 % of its period and takes the address.
   const std::uint32_t taken = l.hear(random_address(2), B + 302 * sec);
   CHECK(l.counters.crowd_starts == 1);
   CHECK(l.table.size() == 7);
