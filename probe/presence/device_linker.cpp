@@ -281,6 +281,7 @@ std::uint32_t DeviceLinker::place(DeviceTable& table, std::uint64_t key, const S
       ++counters.overlap_splits;
       // In a crowd the phone that took this device left its own behind: the address is placed like a new one.
       if (s.kind == SightingKind::probe_req && s.fingerprint != 0 && randomized(key) && crowd_of(s) > 0) {
+        // It may go back to this device: two phones then share it, and the crowd's count rests on its estimate.
         const std::uint32_t other = candidate(table, s, counters);
         if (other != no_record) {
           ++counters.crowd_relinks;

@@ -11,7 +11,11 @@
 //   from the device's smoothed signal on this band drop out, and the lowest cost |drssi|/gate + silence/window
 //   wins; else a new device;
 // - revision: a device's previous address heard more than overlap_ns after its successor appeared belongs to
-//   another phone linked wrongly; it starts a new device from then on (past events are not rewritten).
+//   another phone linked wrongly; it starts a new device from then on (past events are not rewritten);
+// - crowds of one model (a fingerprint whose phones, estimated from its burst rate and the period between two
+//   bursts of one address, reach crowd_phones): candidates must be due by their burst period, a fingerprint
+//   with fewer devices heard within the window than that estimate starts a device unless a phone is due within
+//   due_tight of its period, and a late previous address is placed like a new one (see LinkConfig).
 //
 // Storage: one 32-byte LinkState per DeviceTable record, at the same position. The table is keyed by the
 // device's current address; the linker keeps an index of previous addresses (one per device, so at most two
