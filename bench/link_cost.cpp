@@ -8,12 +8,8 @@
 //   most candidates, lists grow and walks reach link_max_candidates: the walk's worst case)
 //
 // capture: the frames of a pcap file (a footfall-sim capture or a real one), from an empty table.
-// crowd: a synthetic crowd of N phones present at once (each leaves after an exponential stay, mean 15 min, and
-//   a new one takes its place), of M models with Zipf(1) shares, each model one fingerprint; 90 % use random
-//   addresses that change with chance P per burst; half of the models go on counting their sequence number
-//   across an address change, the other half draw a new one (as the iPhone 11 captures do); bursts of 1-3
-//   frames every 20-60 s on channels 1/6/11; signal per phone uniform in -85..-40 dBm with 4 dB noise. A
-//   120 s warm-up (every phone heard twice) goes through the tracker untimed before the S timed seconds.
+// crowd: a synthetic crowd of N phones present at once, of M models (tools/sim/crowd.h); its 120 s warm-up
+//   goes through the tracker untimed before the S timed seconds.
 //
 // Stages, each run --repeat times interleaved, min and median printed in ns per (timed) frame:
 //   parse                 parse_packet + to_sighting, as the capture stage calls them;
@@ -31,7 +27,6 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
-#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,10 +38,8 @@
 #include "probe/presence/device_linker.h"
 #include "probe/presence/device_table.h"
 #include "probe/presence/presence_tracker.h"
-#include "tools/sim/frame_builder.h"
+#include "tools/sim/crowd.h"
 #include "tools/sim/pcap_writer.h"
-#include "tools/sim/sim_random.h"
-#include "tools/sim/site_model.h"
 
 #if defined(__x86_64__)
 #include <x86intrin.h>
@@ -59,7 +52,6 @@ using namespace footfall::probe;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kRadiotapLinkType = 127;
-constexpr std::int64_t ns_per_s = 1'000'000'000;
 
 // Frames in one buffer, as the capture stage sees them.
 struct Frames {
@@ -101,119 +93,17 @@ Frames read_capture(const std::string& path) {
   return f;
 }
 
-struct CrowdOptions {
-  std::uint32_t devices = 10'000;
-  std::uint32_t fingerprints = 20;
-  double rotate = 0.5;
-  double seconds = 600;
-  std::uint64_t seed = 1;
-};
-
-// One synthetic model per fingerprint: a standard randomizing model whose extended supported rates carry
-// the model's number, so the parser gives each its own fingerprint.
-std::vector<sim::DeviceModel> crowd_models(std::uint32_t count) {
-  std::vector<sim::DeviceModel> base;
-  for (const sim::DeviceModel& m : sim::standard_device_models())
-    if (m.randomizing_share > 0.5) base.push_back(m);
-  std::vector<sim::DeviceModel> models;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    sim::DeviceModel m = base[i % base.size()];
-    m.ie_rates = {1, 4, 0x02, 0x04, 0x0b, 0x16, 50, 4, 0x30, 0x48, static_cast<std::uint8_t>(i),
-                  static_cast<std::uint8_t>(i >> 8)};
-    models.push_back(std::move(m));
-  }
-  return models;
-}
-
-Frames crowd_frames(const CrowdOptions& o) {
-  struct Phone {
-    std::uint32_t model = 0;
-    bool randomizing = true;
-    MacAddress mac;
-    std::uint16_t seq = 0;
-    double period_s = 30;
-    double rssi = -60;
-    std::int64_t leaves_ns = 0;
-    bool counted = false;  // heard in the timed part
-    bool heard = false;
-  };
-  const std::vector<sim::DeviceModel> models = crowd_models(o.fingerprints);
-  std::vector<double> cumulative;  // Zipf(1) shares
-  double total = 0;
-  for (std::uint32_t i = 0; i < o.fingerprints; ++i) cumulative.push_back(total += 1.0 / (i + 1));
-  sim::SimRandom rng(o.seed);
-  const std::int64_t start_ns = 1'793'610'000'000'000'000;
-  const std::int64_t warmup_ns = 120 * ns_per_s;
-  const std::int64_t end_ns = start_ns + warmup_ns + static_cast<std::int64_t>(o.seconds * 1e9);
-  const auto random_mac = [&rng](bool randomizing) {
-    MacAddress m;
-    const std::uint64_t b = rng.bits();
-    for (std::size_t i = 0; i < 6; ++i) m.octets[i] = static_cast<std::uint8_t>(b >> (8 * i));
-    m.octets[0] = static_cast<std::uint8_t>((m.octets[0] & 0xfc) | (randomizing ? 0x02 : 0x00));
-    return m;
-  };
-  const auto new_phone = [&](std::int64_t now_ns) {
-    Phone p;
-    const double u = rng.uniform() * total;
-    p.model = static_cast<std::uint32_t>(std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin());
-    p.model = std::min(p.model, o.fingerprints - 1);
-    p.randomizing = rng.chance(0.9);
-    p.mac = random_mac(p.randomizing);
-    p.seq = static_cast<std::uint16_t>(rng.uniform_int(0, 4095));
-    p.period_s = rng.uniform(20, 60);
-    p.rssi = rng.uniform(-85, -40);
-    p.leaves_ns = now_ns + static_cast<std::int64_t>(-std::log(1.0 - rng.uniform()) * 900e9);
-    return p;
-  };
-  std::vector<Phone> phones;
-  using Due = std::pair<std::int64_t, std::uint32_t>;  // next burst, phone
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
-  for (std::uint32_t i = 0; i < o.devices; ++i) {
-    phones.push_back(new_phone(start_ns));
-    due.emplace(start_ns + static_cast<std::int64_t>(rng.uniform(0, phones.back().period_s) * 1e9), i);
-  }
+Frames crowd_frames(const sim::CrowdOptions& o) {
   Frames f;
   f.link_type = kRadiotapLinkType;
-  sim::CaptureFrame frame;
-  static constexpr unsigned channels[] = {1, 6, 11};
-  while (!due.empty() && due.top().first < end_ns) {
-    auto [t, i] = due.top();
-    due.pop();
-    if (t >= phones[i].leaves_ns) phones[i] = new_phone(t);  // one leaves, another comes in
-    Phone& p = phones[i];
-    if (!p.heard) {
-      p.heard = true;
-      ++f.all_phones;
-      if (p.randomizing) ++f.all_random_phones;
-    }
-    if (t >= start_ns + warmup_ns && !p.counted) {
-      p.counted = true;
-      ++f.phones;
-      if (p.randomizing) ++f.random_phones;
-    }
-    const bool counts_on = p.model % 2 == 0;
-    if (p.randomizing && rng.chance(o.rotate)) {
-      p.mac = random_mac(true);
-      if (!counts_on) p.seq = static_cast<std::uint16_t>(rng.uniform_int(0, 4095));
-    }
-    const auto burst = rng.uniform_int(1, 3);
-    for (std::int64_t k = 0; k < burst; ++k) {
-      const unsigned channel = channels[k % 3];
-      sim::ProbeRequestFields fields;
-      fields.sa = p.mac;
-      fields.seq = p.seq;
-      fields.channel = channel;
-      p.seq = static_cast<std::uint16_t>((p.seq + 1) % 4096);
-      frame.dot11_length = sim::build_probe_request(frame.dot11_area(), fields, models[p.model]);
-      const int rssi = static_cast<int>(std::lround(std::clamp(rng.normal(p.rssi, 4.0), -95.0, -20.0)));
-      sim::write_radiotap(frame.radiotap_area(),
-                          {static_cast<std::uint64_t>(t / 1000), 2407 + 5 * channel, rssi});
-      f.add(t, frame.record());
-      if (t < start_ns + warmup_ns) f.timed_from = f.records.size();
-      t += 20'000'000;
-    }
-    due.emplace(t + static_cast<std::int64_t>(p.period_s * rng.uniform(0.9, 1.1) * 1e9), i);
-  }
+  const sim::CrowdTruth truth = sim::generate_crowd(o, [&f](const sim::CrowdFrame& frame) {
+    f.add(frame.ts_ns, frame.record);
+    if (frame.warmup) f.timed_from = f.records.size();
+  });
+  f.phones = truth.phones;
+  f.random_phones = truth.random_phones;
+  f.all_phones = truth.all_phones;
+  f.all_random_phones = truth.all_random_phones;
   return f;
 }
 
@@ -535,7 +425,7 @@ int main(int argc, char** argv) {
     if (argc < 2) throw std::invalid_argument("no command");
     const std::string command = argv[1];
     int repeat = 5;
-    CrowdOptions crowd;
+    sim::CrowdOptions crowd;
     Setup setup;
     std::string file;
     std::string write_to;

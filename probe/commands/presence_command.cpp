@@ -43,13 +43,17 @@ void print_summary(const presence::PresenceCounters& c, std::uint64_t packets, c
                static_cast<unsigned long long>(c.flushed), static_cast<unsigned long long>(c.peak_devices));
   std::fprintf(err,
                "summary: new_addresses=%llu linked_sequence=%llu linked_signal=%llu refused_signal=%llu "
-               "overlap_splits=%llu returns=%llu candidates_capped=%llu\n",
+               "overlap_splits=%llu returns=%llu candidates_capped=%llu refused_timing=%llu "
+               "crowd_starts=%llu crowd_relinks=%llu\n",
                static_cast<unsigned long long>(c.link.new_addresses),
                static_cast<unsigned long long>(c.link.linked_sequence),
                static_cast<unsigned long long>(c.link.linked_signal),
                static_cast<unsigned long long>(c.link.refused_signal),
                static_cast<unsigned long long>(c.link.overlap_splits), static_cast<unsigned long long>(c.link.returns),
-               static_cast<unsigned long long>(c.link.candidates_capped));
+               static_cast<unsigned long long>(c.link.candidates_capped),
+               static_cast<unsigned long long>(c.link.refused_timing),
+               static_cast<unsigned long long>(c.link.crowd_starts),
+               static_cast<unsigned long long>(c.link.crowd_relinks));
   std::fprintf(err, "summary: parse_drops");
   for (std::size_t i = 0; i < parse::kDropReasonCount; ++i) {
     if (drops.by_reason[i] == 0) continue;

@@ -1,6 +1,7 @@
 #include "probe/presence/device_linker.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace footfall::probe::presence {
@@ -12,6 +13,12 @@ constexpr std::uint64_t address_bits = 0xffff'ffff'ffffULL;
 constexpr std::uint64_t has_previous_bit = std::uint64_t{1} << 48;
 constexpr std::uint64_t linkable_bit = std::uint64_t{1} << 49;
 constexpr std::uint64_t listed_bit = std::uint64_t{1} << 50;
+constexpr int period_shift = 51;
+constexpr std::uint64_t period_max = 0x1fff;  // 13 bits of 0.1 s: up to 819.1 s
+constexpr double period_alpha = 0.25;
+constexpr std::uint32_t live_cap = 256;  // a crowd's devices counted at most; beyond, the crowd rule starts none
+constexpr double crowd_period_alpha = 0.05;
+constexpr int crowd_ways = 4;
 constexpr std::uint16_t no_seq = 0xffff;
 constexpr int seq_modulus = 4096;
 
@@ -52,6 +59,7 @@ double signal_on(const LinkState& l, int b) {
 }
 
 double spread_db(const LinkState& l) { return static_cast<double>(l.spread) / 8.0; }
+double period_of(const LinkState& l) { return static_cast<double>(l.previous >> period_shift) / 10.0; }
 }  // namespace
 
 // ---------------------------------------------------------------- PositionIndex
@@ -125,9 +133,13 @@ void PositionIndex::clear() {
 
 // ---------------------------------------------------------------- DeviceLinker
 
-DeviceLinker::DeviceLinker(const LinkConfig& config, std::uint32_t capacity) : config_(config) {
+DeviceLinker::DeviceLinker(const LinkConfig& config, std::uint32_t capacity)
+    : config_(config), crowds_(config.window_ns, config.crowd_sets) {
   states_.reserve(capacity);
+  gated_.reserve(std::max(live_cap, config.max_candidates));
 }
+
+double DeviceLinker::period_s(std::uint32_t pos) const { return period_of(states_[pos]); }
 
 bool DeviceLinker::randomized(std::uint64_t key) const {
   if ((key & ble_key_bit) != 0) return false;  // BLE addresses are not linked
@@ -145,13 +157,110 @@ MacAddress DeviceLinker::previous_address(std::uint32_t pos) const {
 }
 
 std::size_t DeviceLinker::memory_bytes() const {
-  return states_.size() * sizeof(LinkState) + (previous_.slots() + fingerprints_.slots()) * sizeof(std::uint32_t);
+  return states_.size() * sizeof(LinkState) + (previous_.slots() + fingerprints_.slots()) * sizeof(std::uint32_t) +
+         heard_.size() * sizeof(std::uint64_t) + fixed_bytes();
+}
+
+std::size_t DeviceLinker::fixed_bytes() const {
+  return crowds_.memory_bytes() + gated_.capacity() * sizeof(Gated);
 }
 
 void DeviceLinker::clear() {
   states_.clear();
   previous_.clear();
   fingerprints_.clear();
+  crowds_.clear();
+  heard_.clear();
+}
+
+// ---------------------------------------------------------------- CrowdEstimate
+
+CrowdEstimate::CrowdEstimate(std::int64_t window_ns, std::uint32_t sets)
+    : window_ns_(window_ns), entries_(static_cast<std::size_t>(std::bit_ceil(std::max(sets, 1u))) * crowd_ways) {}
+
+const CrowdEstimate::Entry* CrowdEstimate::find(std::uint64_t fingerprint) const {
+  const std::size_t set = (DeviceTable::hash(fingerprint) & (entries_.size() / crowd_ways - 1)) * crowd_ways;
+  for (std::size_t i = set; i < set + crowd_ways; ++i)
+    if (entries_[i].fingerprint == fingerprint) return &entries_[i];
+  return nullptr;
+}
+
+double CrowdEstimate::decayed(const Entry& e, std::int64_t ts_ns) const {
+  const std::int64_t dt = std::max<std::int64_t>(0, ts_ns - e.last_ns);
+  return e.bursts * std::exp(-static_cast<double>(dt) / static_cast<double>(window_ns_));
+}
+
+void CrowdEstimate::burst(std::uint64_t fingerprint, std::int64_t ts_ns, double period_s) {
+  const std::size_t set = (DeviceTable::hash(fingerprint) & (entries_.size() / crowd_ways - 1)) * crowd_ways;
+  Entry* held = nullptr;
+  Entry* weakest = nullptr;
+  double weakest_bursts = 0;
+  for (std::size_t i = set; i < set + crowd_ways; ++i) {
+    Entry& e = entries_[i];
+    if (e.fingerprint == fingerprint) {
+      held = &e;
+      break;
+    }
+    const double b = e.fingerprint == 0 ? -1.0 : decayed(e, ts_ns);
+    if (weakest == nullptr || b < weakest_bursts) {
+      weakest = &e;
+      weakest_bursts = b;
+    }
+  }
+  if (held == nullptr) {
+    held = weakest;
+    *held = Entry{fingerprint, ts_ns, ts_ns, 0, 0};
+  }
+  held->bursts = static_cast<float>(decayed(*held, ts_ns) + 1.0);
+  held->last_ns = std::max(held->last_ns, ts_ns);
+  if (period_s > 0)
+    held->period_s = held->period_s == 0
+                         ? static_cast<float>(period_s)
+                         : static_cast<float>(held->period_s + crowd_period_alpha * (period_s - held->period_s));
+}
+
+double CrowdEstimate::phones(std::uint64_t fingerprint, std::int64_t ts_ns) const {
+  const Entry* e = find(fingerprint);
+  if (e == nullptr || e->period_s == 0) return 0;
+  // Bursts counted since the entry began, not over a whole time constant: the estimate is right from the start.
+  const double tau = static_cast<double>(window_ns_);
+  const double age = std::max(static_cast<double>(ts_ns - e->first_ns), 4.0 * e->period_s * 1e9);
+  return decayed(*e, ts_ns) / (tau / 1e9 * (1.0 - std::exp(-age / tau))) * e->period_s;
+}
+
+double CrowdEstimate::period_s(std::uint64_t fingerprint) const {
+  const Entry* e = find(fingerprint);
+  return e == nullptr ? 0 : e->period_s;
+}
+
+void CrowdEstimate::clear() { std::fill(entries_.begin(), entries_.end(), Entry{}); }
+
+// ---------------------------------------------------------------- DeviceLinker, crowds
+
+double DeviceLinker::crowd_of(const Sighting& s) const {
+  const double period = crowds_.period_s(s.fingerprint);
+  // A rate means something only over several bursts of each phone within the window.
+  if (period == 0 || period * 1e9 * config_.crowd_min_bursts > static_cast<double>(config_.window_ns)) return 0;
+  const double phones = crowds_.phones(s.fingerprint, s.ts_ns);
+  return phones >= config_.crowd_phones ? phones : 0;
+}
+
+std::int64_t DeviceLinker::address_gap(const DeviceTable& table, const Sighting& s) {
+  // One entry per device present (at least 4096): 8 bytes a device within the presence table's budget.
+  if (table.size() > heard_.size())
+    heard_.assign(std::max<std::size_t>(4096, std::bit_ceil(static_cast<std::size_t>(table.size()))), 0);
+  const std::uint64_t h = DeviceTable::hash(s.mac.as_u64());
+  std::uint64_t& e = heard_[h & (heard_.size() - 1)];
+  const std::uint64_t tag = (h >> 32) | 1;
+  const auto ms = static_cast<std::uint32_t>(s.ts_ns / 1'000'000);
+  if ((e >> 32) != tag) {
+    e = (tag << 32) | ms;
+    return -1;
+  }
+  const auto gap_ms = static_cast<std::int32_t>(ms - static_cast<std::uint32_t>(e));
+  if (gap_ms <= 0) return 0;  // a late frame
+  e = (tag << 32) | ms;
+  return std::int64_t{gap_ms} * 1'000'000;
 }
 
 std::uint32_t DeviceLinker::place(DeviceTable& table, std::uint64_t key, const Sighting& s, LinkCounters& counters) {
@@ -170,6 +279,16 @@ std::uint32_t DeviceLinker::place(DeviceTable& table, std::uint64_t key, const S
       previous_.erase(key, pos, previous_of);
       l.previous &= ~(has_previous_bit | address_bits);
       ++counters.overlap_splits;
+      // In a crowd the phone that took this device left its own behind: the address is placed like a new one.
+      if (s.kind == SightingKind::probe_req && s.fingerprint != 0 && randomized(key) && crowd_of(s) > 0) {
+        // It may go back to this device: two phones then share it, and the crowd's count rests on its estimate.
+        const std::uint32_t other = candidate(table, s, counters);
+        if (other != no_record) {
+          ++counters.crowd_relinks;
+          change_address(table, other, key, s.ts_ns);
+        }
+        return other;
+      }
       return no_record;
     }
     ++counters.returns;
@@ -185,11 +304,14 @@ std::uint32_t DeviceLinker::place(DeviceTable& table, std::uint64_t key, const S
 
 std::uint32_t DeviceLinker::candidate(const DeviceTable& table, const Sighting& s, LinkCounters& counters) {
   const auto fingerprint_of = [&table](std::uint32_t p) { return table.at(p).fingerprint; };
-  std::uint32_t by_seq = no_record;
-  int best_step = seq_modulus;
-  std::uint32_t by_signal = no_record;
-  double best_cost = 0;
+  Choice any;  // every candidate: a continuing counter wins, else the signal gate and the lowest cost
+  gated_.clear();
+  double shortest = 0;  // the burst periods known among the candidates within the gate, seconds
+  double longest = 0;
   const int band = band_of(s.freq_mhz);
+  // A crowd's walk goes on to the devices whose phones are due, about a period back in the list.
+  const double phones = crowd_of(s);
+  const std::uint32_t max_walk = phones > 0 ? std::max(live_cap, config_.max_candidates) : config_.max_candidates;
   std::uint32_t walked = 0;
   std::uint32_t before = no_record;
   for (std::uint32_t p = fingerprints_.find(s.fingerprint, fingerprint_of); p != no_record;
@@ -200,41 +322,92 @@ std::uint32_t DeviceLinker::candidate(const DeviceTable& table, const Sighting& 
       cut(table, before, p);  // the list is most recent first: the rest is older still
       break;
     }
-    if (walked++ == config_.max_candidates) {
+    if (walked++ == max_walk) {
       ++counters.candidates_capped;
       break;
     }
     const LinkState& l = states_[p];
+    int step = 0;  // 0: the counter does not continue
     if (l.last_seq != no_seq) {
-      const int step = ((static_cast<int>(s.seq) - l.last_seq) % seq_modulus + seq_modulus) % seq_modulus;
-      if (step >= 1 && step <= config_.seq_window && step < best_step) {
-        best_step = step;
-        by_seq = p;
-      }
+      step = ((static_cast<int>(s.seq) - l.last_seq) % seq_modulus + seq_modulus) % seq_modulus;
+      if (step > config_.seq_window) step = 0;
     }
-    if (by_seq != no_record) continue;  // a continuing counter wins: the signal no longer matters
+    any.by_step(p, step);
     const double gate = std::max(config_.rssi_gate_db, config_.rssi_gate_k * spread_db(l));
     double drssi = 0;
     const double ref = signal_on(l, band);
     if (s.has_rssi && !std::isnan(ref)) {
       drssi = std::abs(static_cast<double>(s.rssi_dbm) - ref);
       if (drssi > gate) {
-        ++counters.refused_signal;
+        if (any.by_seq == no_record) ++counters.refused_signal;
         continue;
       }
     }
     const double cost = drssi / gate + static_cast<double>(silence) / static_cast<double>(config_.window_ns);
-    if (by_signal == no_record || cost < best_cost) {
-      by_signal = p;
-      best_cost = cost;
+    any.by_cost(p, cost);
+    const double period = period_of(l);
+    if (period > 0) {
+      shortest = shortest == 0 ? period : std::min(shortest, period);
+      longest = std::max(longest, period);
     }
+    gated_.push_back({p, step, cost, static_cast<double>(silence) / 1e9, period});
   }
-  if (by_seq != no_record) {
+  // In a crowd of one model the counter and the signal meet other phones by chance: the burst must be due.
+  if (phones == 0) return chosen(any, counters);
+  return crowd_choice(s, phones, std::min(walked, max_walk), shortest, longest, counters);
+}
+
+std::uint32_t DeviceLinker::crowd_choice(const Sighting& s, double phones, std::uint32_t live, double shortest,
+                                         double longest, LinkCounters& counters) {
+  // live: the fingerprint's devices that may still take an address (heard within the window), against its phones.
+  const bool short_of_devices = live < live_cap && static_cast<double>(live) + 1.0 <= phones;
+  // A device whose own period is not known yet is due within the periods of the others and of the model.
+  const double model_period = crowds_.period_s(s.fingerprint);
+  shortest = shortest == 0 ? model_period : std::min(shortest, model_period);
+  longest = std::max(longest, model_period);
+  const double burst_gap_s = static_cast<double>(config_.burst_gap_ns) / 1e9;
+  Choice due;    // candidates whose phone is due (a period not known yet: within the range of those known)
+  Choice tight;  // candidates whose phone is due within due_tight of its own period
+  for (const Gated& g : gated_) {
+    const bool new_burst = g.silence_s > burst_gap_s;
+    if (new_burst) {
+      const double early = config_.due_early * (g.period_s > 0 ? g.period_s : shortest);
+      const double late = config_.due_late * (g.period_s > 0 ? g.period_s : longest);
+      if (g.silence_s < early || g.silence_s > late) {
+        ++counters.refused_timing;
+        continue;
+      }
+    }
+    const double off = g.period_s > 0 && new_burst ? std::abs(g.silence_s / g.period_s - 1.0) : 0.0;
+    due.by_step(g.pos, g.step);
+    due.by_cost(g.pos, g.cost + off);
+    if (g.period_s > 0 && new_burst && off <= config_.due_tight) tight.by_cost(g.pos, g.cost + off);
+  }
+  if (due.by_seq != no_record) {
     ++counters.linked_sequence;
-    return by_seq;
+    return due.by_seq;
   }
-  if (by_signal != no_record) ++counters.linked_signal;
-  return by_signal;
+  if (short_of_devices) {
+    if (tight.by_signal == no_record) {
+      ++counters.crowd_starts;
+      return no_record;
+    }
+    ++counters.linked_signal;
+    return tight.by_signal;
+  }
+  // Enough devices: the address goes to one of them, the most nearly due if any is.
+  Choice any;
+  for (const Gated& g : gated_) any.by_cost(g.pos, g.cost);
+  return chosen(due.by_signal != no_record ? due : any, counters);
+}
+
+std::uint32_t DeviceLinker::chosen(const Choice& c, LinkCounters& counters) {
+  if (c.by_seq != no_record) {
+    ++counters.linked_sequence;
+    return c.by_seq;
+  }
+  if (c.by_signal != no_record) ++counters.linked_signal;
+  return c.by_signal;
 }
 
 void DeviceLinker::change_address(DeviceTable& table, std::uint32_t pos, std::uint64_t key, std::int64_t ts_ns) {
@@ -271,6 +444,18 @@ bool DeviceLinker::linkable(std::uint32_t pos) const { return (states_[pos].prev
 void DeviceLinker::after_heard(const DeviceTable& table, std::uint32_t pos, const Sighting& s) {
   LinkState& l = states_[pos];
   if ((l.previous & linkable_bit) == 0) return;
+  // Bursts and periods from the address alone (not from links): its frames are certainly one phone's.
+  const std::int64_t gap_ns = address_gap(table, s);
+  const bool recurs = gap_ns > config_.burst_gap_ns && gap_ns <= config_.window_ns;
+  if (gap_ns < 0 || gap_ns > config_.burst_gap_ns)
+    crowds_.burst(table.at(pos).fingerprint, s.ts_ns, recurs ? static_cast<double>(gap_ns) / 1e9 : 0.0);
+  if (recurs) {
+    const double sample = static_cast<double>(gap_ns) / 1e9;
+    const double old = period_of(l);
+    const double period = old == 0 ? sample : old + period_alpha * (sample - old);
+    const auto stored = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::lround(period * 10.0)), 1, period_max);
+    l.previous = (l.previous & ~(period_max << period_shift)) | (stored << period_shift);
+  }
   if ((l.previous & listed_bit) == 0) {
     list_front(table, pos);
   } else if (l.fp_prev != stored_none) {

@@ -1,6 +1,7 @@
 // Device linking inside the presence tracker, with synthetic sightings: which addresses become one device.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <vector>
@@ -236,5 +237,152 @@ TEST_CASE("bounded state: a phone rotating for an hour keeps two addresses index
   CHECK(t.size() == 0);
   CHECK(t.linker().previous_addresses() == 0);
   CHECK(t.linker().fingerprint_lists() == 0);
+  check_balanced(t);
+}
+
+// ---------------------------------------------------------------- crowds of one model
+
+using footfall::probe::presence::CrowdEstimate;
+
+TEST_CASE("crowd estimate: burst rate x the period between two bursts of one address gives the phones present") {
+  CrowdEstimate c(300 * sec, 4);
+  CHECK(c.phones(iphone, B) == 0);  // nothing heard
+  // 10 phones, one every 3 s of phase, each bursting every 30 s: one burst every 3 s over 20 minutes.
+  for (std::int64_t k = 0; k < 400; ++k) c.burst(iphone, B + k * 3 * sec, k < 10 ? 0.0 : 30.0);
+  const std::int64_t end = B + 400 * 3 * sec;
+  CHECK(c.period_s(iphone) == doctest::Approx(30.0));
+  CHECK(c.phones(iphone, end) == doctest::Approx(10.0).epsilon(0.05));
+  // Half the phones gone: ten minutes later the rate, and the estimate, have halved.
+  for (std::int64_t k = 0; k < 100; ++k) c.burst(iphone, end + k * 6 * sec, 30.0);
+  CHECK(c.phones(iphone, end + 600 * sec) == doctest::Approx(5.0).epsilon(0.1));
+  // No period sample yet (every burst from a new address): no estimate.
+  for (std::int64_t k = 0; k < 100; ++k) c.burst(pixel, B + k * sec, 0.0);
+  CHECK(c.phones(pixel, B + 100 * sec) == 0);
+}
+
+TEST_CASE("crowd estimate is bounded: a new fingerprint takes the weakest entry of its set, not a crowd's") {
+  CrowdEstimate c(300 * sec, 1);  // one set of four entries
+  for (std::int64_t k = 0; k < 300; ++k) c.burst(iphone, B + k * sec, 30.0);
+  const double before = c.phones(iphone, B + 300 * sec);
+  CHECK(before > 15);  // 300 bursts within one time constant: 300 x (1 - 1/e) / 300 s x 30 s = 19
+  // Forty other fingerprints, each heard twice, all after the crowd's bursts.
+  for (std::uint64_t f = 1; f <= 40; ++f)
+    for (std::int64_t k = 0; k < 2; ++k) c.burst(f, B + 300 * sec + static_cast<std::int64_t>(f) * 100 * ms + k, 20.0);
+  CHECK(c.phones(iphone, B + 305 * sec) == doctest::Approx(before).epsilon(0.05));  // still held
+  CHECK(c.period_s(1) == 0);                                                        // long replaced
+  CHECK(c.period_s(40) == doctest::Approx(20.0));
+  CHECK(c.memory_bytes() == 4 * 32);
+}
+
+namespace {
+using footfall::probe::presence::DeviceLinker;
+using footfall::probe::presence::DeviceTable;
+using footfall::probe::presence::LinkConfig;
+using footfall::probe::presence::LinkCounters;
+using footfall::probe::presence::no_record;
+
+// A DeviceTable and its DeviceLinker driven as the tracker drives them (without departures).
+struct Linking {
+  DeviceTable table{64};
+  DeviceLinker linker;
+  LinkCounters counters;
+  explicit Linking(const LinkConfig& c = {}) : linker(c, 64) {}
+  // A frame of `addr` (sequence number random enough: 17 x the time in seconds); the device it went to.
+  // start: a new device whatever the linker would say (the set-up of a scene).
+  std::uint32_t hear(std::uint64_t addr, std::int64_t ts, std::uint32_t via = no_record, bool start = false) {
+    const Sighting s = probe(addr, ts, -60, static_cast<std::uint16_t>((ts / sec * 17) & 0xfff));
+    std::uint32_t pos = via != no_record ? via : table.find(s.mac.as_u64());
+    if (pos == no_record && !start) pos = linker.place(table, s.mac.as_u64(), s, counters);
+    if (pos == no_record) {
+      pos = table.insert(s.mac.as_u64());
+      table.at(pos).first_seen_ns = table.at(pos).last_seen_ns = ts;
+      table.at(pos).fingerprint = s.fingerprint;
+      linker.on_arrival(table, pos, s);
+      return pos;
+    }
+    if (ts > table.at(pos).last_seen_ns) table.at(pos).last_seen_ns = ts;
+    linker.after_heard(table, pos, s);
+    table.touch(pos);
+    return pos;
+  }
+};
+
+// Phones 0..phones-1 of one model, phone i on address 100 + i bursting every 30 s from i s on, for 5 minutes;
+// each of the first `devices` phones starts a device, the others are heard through device (i % devices): fewer
+// devices than phones.
+std::vector<std::uint32_t> crowd_heard(Linking& l, std::uint64_t phones, std::uint64_t devices) {
+  std::vector<std::uint32_t> pos(devices, no_record);
+  for (std::int64_t k = 0; k < 10; ++k)
+    for (std::uint64_t i = 0; i < phones; ++i) {
+      const std::int64_t ts = B + static_cast<std::int64_t>(i) * sec + k * 30 * sec;
+      if (i < devices) {
+        pos[i] = l.hear(random_address(100 + i), ts, no_record, k == 0);
+      } else {
+        l.hear(random_address(100 + i), ts, pos[i % devices]);
+      }
+    }
+  return pos;
+}
+}  // namespace
+
+TEST_CASE("crowd rule: a phone not due is refused; with enough devices the address still goes to one") {
+  Linking l;
+  const auto pos = crowd_heard(l, 6, 6);
+  CHECK(l.table.size() == 6);
+  CHECK(l.linker.crowds().phones(iphone, B + 276 * sec) == doctest::Approx(6.0).epsilon(0.1));
+  CHECK(l.linker.period_s(pos[0]) == doctest::Approx(30.0));
+  // 2-7 s after each device's last burst (period 30 s): none is due, but the crowd has its 6 devices.
+  l.hear(random_address(1), B + 277 * sec);
+  CHECK(l.counters.refused_timing == 6);
+  CHECK(l.counters.crowd_starts == 0);
+  CHECK(l.table.size() == 6);  // linked to one of them
+}
+
+TEST_CASE("crowd rule: short of devices, an address no due phone explains starts a device; a due one links") {
+  Linking l;
+  crowd_heard(l, 8, 6);  // 8 phones heard through 6 devices
+  CHECK(l.linker.crowds().phones(iphone, B + 279 * sec) == doctest::Approx(8.0).epsilon(0.1));
+  l.hear(random_address(1), B + 279500 * ms);  // 2.5-7.5 s after each device's last burst: none due, a new one
+  CHECK(l.counters.crowd_starts == 1);
+  CHECK(l.table.size() == 7);
+  // Device 2 last burst at 272 s: at 302 s its phone is due within 10 % of its period and takes the address.
+  const std::uint32_t taken = l.hear(random_address(2), B + 302 * sec);
+  CHECK(l.counters.crowd_starts == 1);
+  CHECK(l.table.size() == 7);
+  CHECK(l.table.at(taken).key == mac(random_address(2)).as_u64());
+  CHECK(l.linker.previous_address(taken) == mac(random_address(102)));
+  // Without the crowd rule the first address would have gone to a device as well.
+  LinkConfig off;
+  off.crowd_phones = 1e9;
+  Linking m(off);
+  crowd_heard(m, 8, 6);
+  m.hear(random_address(1), B + 279500 * ms);
+  CHECK(m.counters.crowd_starts == 0);
+  CHECK(m.table.size() == 6);
+}
+
+TEST_CASE("the crowd rule needs a period: phones that never reuse an address get no estimate") {
+  Linking l;
+  // 10 phones of one model, a new address at every burst (as the captured iPhones do).
+  for (std::int64_t k = 0; k < 10; ++k)
+    for (std::uint64_t i = 0; i < 10; ++i)
+      l.hear(random_address(1000 * static_cast<std::uint64_t>(k) + i), B + static_cast<std::int64_t>(i) * sec + k * 30 * sec);
+  CHECK(l.linker.crowds().period_s(iphone) == 0);
+  CHECK(l.linker.crowds().phones(iphone, B + 300 * sec) == 0);
+  CHECK(l.counters.refused_timing == 0);
+  CHECK(l.counters.crowd_starts == 0);
+}
+
+TEST_CASE("one phone keeping its address for two bursts stays one device") {
+  PresenceTracker t(no_updates());
+  EventLog log;
+  std::uint16_t seq = 0;
+  for (std::int64_t burst = 0; burst < 60; ++burst)
+    for (int f = 0; f < 2; ++f)
+      t.on_sighting(probe(random_address(static_cast<std::uint64_t>(burst / 2)), B + burst * 30 * sec + f * 20 * ms, -60,
+                          seq += 997),
+                    log);
+  CHECK(t.counters().link.new_addresses == 30);
+  CHECK(log.devices().size() == 1);
   check_balanced(t);
 }
