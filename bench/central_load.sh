@@ -247,6 +247,9 @@ for count in $INSTANCES; do
     first_pg=$run
     read -r copy_rows copy_s copy_cpu < <(copy_peer "$run")
     echo "COPY of the same $copy_rows visits into an identical schema: $copy_s s"
+    # On disk, tables and indexes: a visit (all its month partitions) and a processed batch id.
+    visit_bytes=$(pg_sql "$run" "SELECT sum(pg_total_relation_size(relid)) / (SELECT count(*) FROM visits) FROM pg_partition_tree('visits')")
+    batch_bytes=$(pg_sql "$run" "SELECT pg_total_relation_size('batches') / count(*) FROM batches")
   fi
 done
 one_run sqlite1 sqlite 1
@@ -266,6 +269,7 @@ done <"$results"
 copy_rate=$(awk -v n="$copy_rows" -v s="$copy_s" 'BEGIN { printf "%.0f", n / s }')
 printf '%-10s %10s %10s %10s %9s %9s   (%s visits and their batch ids, psql \\copy)\n' "COPY" "$copy_s" "$copy_rate" "-" "-" \
   "$copy_cpu" "$copy_rows"
+echo "PostgreSQL on disk (tables and indexes): $visit_bytes B per visit, $batch_bytes B per processed batch id"
 while read -r run secs rate _; do
   [[ $run == sqlite1 ]] && continue
   echo "ratio $run / COPY (visits/s): $(awk -v a="$rate" -v b="$copy_rate" 'BEGIN { printf "%.2f", a / b }')"
