@@ -248,7 +248,7 @@ for count in $INSTANCES; do
     read -r copy_rows copy_s copy_cpu < <(copy_peer "$run")
     echo "COPY of the same $copy_rows visits into an identical schema: $copy_s s"
     # On disk, tables and indexes: a visit (all its month partitions) and a processed batch id.
-    visit_bytes=$(pg_sql "$run" "SELECT sum(pg_total_relation_size(relid)) / (SELECT count(*) FROM visits) FROM pg_partition_tree('visits')")
+    visit_bytes=$(pg_sql "$run" "SELECT (sum(pg_total_relation_size(relid)) / (SELECT count(*) FROM visits))::bigint FROM pg_partition_tree('visits')")
     batch_bytes=$(pg_sql "$run" "SELECT pg_total_relation_size('batches') / count(*) FROM batches")
   fi
 done
