@@ -8,7 +8,8 @@ generate: writes, per site, the visits micro-batches a gateway would publish (on
   store 1,500, sales office 300), opening hours 10:00-22:00 local, 55 % passers-by, 10 % bounces, 35 % visitors
   (dwell 5-120 min), staff present all day, returning devices, 1-3 probes per visit, a strongest-zone path.
   A batch is sealed every 5 s of site time with the visits that ended (300 s of silence after the last frame)
-  in it, as the gateway does, so most batches hold one or two visits. sent_at is left as a placeholder.
+  in it, as the gateway does, so most batches hold one or two visits (--pack N: N a batch, to load a history
+  quickly). sent_at is left as a placeholder.
 publish: feeds the lines to one `mosquitto_pub -l -q 1` per site, writing sent_at = the moment the line is
   handed over; --rate paces all sites together (messages per second, in the order of their seal times),
   0 sends as fast as the clients take them. Prints the wall time taken.
@@ -140,7 +141,7 @@ def generate(args):
                 j = 0
                 while j < len(rows):
                     k = j
-                    while k < len(rows) and rows[k][0] == rows[j][0] and k - j < 500:
+                    while k < len(rows) and (args.pack or rows[k][0] == rows[j][0]) and k - j < (args.pack or 500):
                         k += 1
                     seq += 1
                     batch = {"batch_id": "%s-1700000000-%d" % (site, seq), "tenant": args.tenant, "site": site,
@@ -200,6 +201,8 @@ def main():
     g.add_argument("--tenant", default="acme")
     g.add_argument("--seed", type=int, default=16)
     g.add_argument("--out", required=True)
+    g.add_argument("--pack", type=int, default=0,
+                   help="N visits a batch whatever their seal times (to load a history quickly); 0: as a gateway")
     q = sub.add_parser("publish")
     q.add_argument("--dir", required=True)
     q.add_argument("--port", type=int, required=True)
