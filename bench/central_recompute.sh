@@ -58,7 +58,7 @@ pg_createdb empty
 config() {  # NAME STORE-JSON: a config with publishing on, written to $work/NAME.json
   cat >"$work/$1.json" <<JSON
 {"mqtt": {"uri": "tcp://127.0.0.1:$broker_port", "client_id": "recompute-$1", "persist_dir": "$work/$1.mqtt"},
- "store": {$2}, "publish": {"enabled": true, "interval_s": 60}, "log_level": "warn",
+ "store": {$2}, "publish": {"enabled": true, "interval_s": 60},
  "tenants": {"acme": {"sites": {"site-0001": {"utc_offset_min": 60}}}}}
 JSON
 }
