@@ -57,16 +57,6 @@ cleanup() {
 }
 now_ms() { date +%s%3N; }
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# CPU seconds used so far by the PostgreSQL server: the postmaster, its exited children and the live ones.
-pg_cpu_s() {
-  local main ticks pid
-  main=$(head -n 1 "$pg_dir/data/postmaster.pid")
-  ticks=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$main/stat")
-  for pid in $(pgrep -P "$main"); do
-    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-  done
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
 aggregators_cpu() {
   local pid total=0
   for pid in "${agg_pids[@]}"; do total=$(awk -v a="$total" -v b="$(cpu_of "$pid")" 'BEGIN { print a + b }'); done
@@ -272,7 +262,7 @@ printf '%-10s %10s %10s %10s %9s %9s   (%s visits and their batch ids, psql \\co
 echo "PostgreSQL on disk (tables and indexes): $visit_bytes B per visit, $batch_bytes B per processed batch id"
 while read -r run secs rate _; do
   [[ $run == sqlite1 ]] && continue
-  echo "ratio $run / COPY (visits/s): $(awk -v a="$rate" -v b="$copy_rate" 'BEGIN { printf "%.2f", a / b }')"
+  echo "$run / COPY (visits/s): $(awk -v a="$rate" -v b="$copy_rate" 'BEGIN { printf "%.1f %%", 100 * a / b }')"
 done <"$results"
 echo
 echo "publisher recompute at start, all $SITES sites ($total_visits visits in the store, $((total_visits / SITES)) a site on average, all inside the month + look-back):"

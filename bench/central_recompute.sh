@@ -37,15 +37,6 @@ cleanup() {
 trap cleanup EXIT
 now_ms() { date +%s%3N; }
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-pg_cpu_s() {
-  local main ticks pid
-  main=$(head -n 1 "$pg_dir/data/postmaster.pid")
-  ticks=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$main/stat")
-  for pid in $(pgrep -P "$main"); do
-    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
-  done
-  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
-}
 
 echo "generating a mall with $DAYS days up to today ..."
 python3 bench/central_feed.py generate --sites 1 --days "$DAYS" --pack 500 --out "$work/feed" >/dev/null

@@ -3,7 +3,7 @@
 # Usage: source bench/lib/loopback_postgres.sh; start_loopback_postgres WORK_DIR
 #   sets pg_port and pg_bin; stop_loopback_postgres stops it (call it from the script's EXIT trap).
 #   PG_EXTRA_OPTIONS="-c name=value ..." adds server settings.
-#   pg_sql DB "SQL" runs one statement with psql and prints the tuples unaligned.
+#   pg_sql DB "SQL" runs one statement with psql and prints the tuples unaligned; pg_cpu_s the server's CPU seconds.
 pg_bin=
 pg_port=
 pg_dir=
@@ -48,3 +48,14 @@ pg_conninfo() { echo "host=127.0.0.1 port=$pg_port dbname=$1 user=footfall"; }
 pg_createdb() { "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U footfall "$1"; }
 
 pg_sql() { "$pg_bin/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U footfall -d "$1" -c "$2"; }
+
+# CPU seconds used so far by the server: the postmaster, its exited children (reaped by it) and the live ones.
+pg_cpu_s() {
+  local main ticks pid
+  main=$(head -n 1 "$pg_dir/data/postmaster.pid")
+  ticks=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$main/stat")
+  for pid in $(pgrep -P "$main"); do
+    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
