@@ -1,6 +1,7 @@
 # A throwaway mosquitto on a free loopback port for the MQTT benchmarks, stopped with the script.
 # Usage: source bench/lib/loopback_broker.sh; start_loopback_broker WORK_DIR
 #   sets broker_port and broker_pid; an EXIT trap stops the broker and removes WORK_DIR.
+#   broker_extra_conf="line\nline" adds lines to its config.
 broker_pid=
 broker_work=
 stop_loopback_broker() {
@@ -16,6 +17,8 @@ start_loopback_broker() {
     echo "listener $broker_port 127.0.0.1"
     echo "allow_anonymous true"
     [[ $(id -u) == 0 ]] && echo "user root"
+    # Lines the caller adds (e.g. max_queued_messages for a backlog larger than the default 1000).
+    if [[ -n ${broker_extra_conf:-} ]]; then printf '%s\n' "$broker_extra_conf"; fi
   } >"$broker_work/mosquitto.conf"
   /usr/sbin/mosquitto -c "$broker_work/mosquitto.conf" >"$broker_work/mosquitto.log" 2>&1 &
   broker_pid=$!
