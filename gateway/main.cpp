@@ -286,5 +286,9 @@ int main(int argc, char** argv) {
   const GatewayConfig& config = std::get<GatewayConfig>(loaded);
   log::use_log_lines("footfall-gateway", *log::parse_log_format(log_format), stderr, config.log_level);
   if (journal_cmd->parsed()) return dump_journal(config, std::cout, std::cerr);
+  if (const std::string problem = placeholder_token_problem(config); !problem.empty()) {
+    std::cerr << path << ": " << problem << "\n";
+    return 2;
+  }
   return serve(config, path);
 }
