@@ -3,26 +3,32 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "aggregator/commands/aggregator_commands.h"
 #include "aggregator/config/aggregator_config.h"
 #include "aggregator/serve/password_hash.h"
+#include "common/log/log_lines.h"
 
 int main(int argc, char** argv) {
   using namespace footfall::aggregator;
   block_stop_signals();  // before any thread exists, so every thread inherits the mask
   // Logs go to standard error: standard output carries the JSON summaries and the report summary.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("footfall-aggregator"));
+  namespace log = footfall::log;
+  log::use_log_lines("footfall-aggregator", log::LogFormat::automatic, stderr);
 
   CLI::App app{"footfall-aggregator: MQTT feeds of the sites -> store -> figures, alerts and reports"};
   app.require_subcommand(0, 1);
   bool help_config = false;
   app.add_flag("--help-config", help_config, "print every aggregator.json key with its type and default");
-#ifdef FOOTFALL_VERSION
-  app.set_version_flag("--version", FOOTFALL_VERSION);
-#endif
+  app.set_version_flag("--version", "footfall-aggregator " FOOTFALL_VERSION);
+  app.fallthrough();  // --log-format after a subcommand's name too
+  std::string log_format = "auto";
+  app.add_option("--log-format", log_format,
+                 "log lines: text (time level program message), journal (<priority>message, for systemd's journal); "
+                 "auto: journal when standard error is the journal's stream")
+      ->check(CLI::IsMember({"auto", "text", "journal"}))
+      ->capture_default_str();
 
   CommonOptions common;
   auto add_common = [&](CLI::App* sub, bool store_alternative) {
@@ -90,6 +96,7 @@ int main(int argc, char** argv) {
     std::cout << options_table();
     return 0;
   }
+  log::use_log_lines("footfall-aggregator", *log::parse_log_format(log_format), stderr);
   if (*run) return run_command(common);
   if (*import_sales) return import_sales_command(common, site, csv);
   if (*report) return report_command(common, site, from, to, out_dir, print_summary);

@@ -18,10 +18,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/log/log_lines.h"
 #include "gateway/commands/journal_dump.h"
 #include "gateway/commands/provision_command.h"
 #include "gateway/config/gateway_config.h"
@@ -223,12 +223,19 @@ int serve(const GatewayConfig& config, const std::filesystem::path& config_path)
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto logger = spdlog::stderr_logger_mt("footfall-gateway");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  spdlog::set_default_logger(logger);
+  namespace log = footfall::log;
+  log::use_log_lines("footfall-gateway", log::LogFormat::automatic, stderr);
 
   CLI::App app{"footfall-gateway: receives probe batches into a durable journal, merges them into visits and "
                "publishes them (pseudonymized) to MQTT"};
+  app.set_version_flag("--version", "footfall-gateway " FOOTFALL_VERSION);
+  app.fallthrough();  // --log-format after a subcommand's name too
+  std::string log_format = "auto";
+  app.add_option("--log-format", log_format,
+                 "log lines: text (time level program message), journal (<priority>message, for systemd's journal); "
+                 "auto: journal when standard error is the journal's stream")
+      ->check(CLI::IsMember({"auto", "text", "journal"}))
+      ->capture_default_str();
   std::string config_path;
   bool help_config = false;
   app.add_option("--config", config_path, "gateway.json");
@@ -255,7 +262,11 @@ int main(int argc, char** argv) {
   provision_cmd->add_option("--ca", provision.ca_file, "CA certificate of the gateway's TLS certificate (default: that certificate)");
   provision_cmd->add_option("--client-ca-key", provision.client_ca_key, "key of listen.tls.client_ca_file: sign a client certificate for the probe");
   provision_cmd->add_flag("--no-reload", provision.no_reload, "do not tell a running gateway to reload gateway.json");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // a usage error is 2, as for the probe and the aggregator
+  }
   if (provision_cmd->parsed()) return run_provision(provision, std::cout, std::cerr);
 
   if (help_config) {
@@ -273,7 +284,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const GatewayConfig& config = std::get<GatewayConfig>(loaded);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  log::use_log_lines("footfall-gateway", *log::parse_log_format(log_format), stderr, config.log_level);
   if (journal_cmd->parsed()) return dump_journal(config, std::cout, std::cerr);
+  if (const std::string problem = placeholder_token_problem(config); !problem.empty()) {
+    std::cerr << path << ": " << problem << "\n";
+    return 2;
+  }
   return serve(config, path);
 }

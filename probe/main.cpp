@@ -9,6 +9,7 @@
 #include "probe/commands/presence_command.h"
 #include "probe/commands/run_command.h"
 #include "probe/commands/selftest_command.h"
+#include "probe/config/probe_config.h"
 
 namespace {
 
@@ -116,6 +117,15 @@ void add_run_command(CommandLine& cli, RunOptions& options) {
   auto& config = cmd.option("-c,--config", "FILE", "probe.json", c::text(options.config_path));
   auto& help_config = cmd.flag("--help-config", "Print every probe.json key with type, default and help", options.help_config);
   cmd.require_one_of(config, help_config);
+  cmd.option("--log-format", "auto|text|journal",
+             "Log lines: text (time level program message), journal (<priority>message, for systemd's journal); "
+             "auto (default): journal when standard error is the journal's stream",
+             [&options](std::string_view v) {
+               const auto format = footfall::log::parse_log_format(v);
+               if (!format) return "\"" + std::string(v) + "\" is not one of auto, text, journal";
+               options.log_format = *format;
+               return std::string();
+             });
 }
 
 constexpr const char* kSelftestFooter = R"(
@@ -174,7 +184,9 @@ void add_calibrate_command(CommandLine& cli, footfall::probe::commands::Calibrat
 }  // namespace
 
 int main(int argc, char** argv) {
-  CommandLine cli{"footfall-probe", "hears WiFi probe requests, beacons and BLE adverts for visitor counting"};
+  CommandLine cli{"footfall-probe", "hears WiFi probe requests, beacons and BLE adverts for visitor counting",
+                  FOOTFALL_VERSION};
+  cli.help_config(footfall::probe::config::probe_options_help);
   FramesOptions frames_options;
   std::string format = "json";
   add_frames_command(cli, frames_options, format);

@@ -20,6 +20,19 @@ using G = GatewayConfig;
 constexpr auto kApplies = options::OnReload::applies;
 
 std::string read_probes(const json& v, void* config);
+}  // namespace
+
+std::string placeholder_token_problem(const GatewayConfig& config) {
+  for (std::size_t i = 0; i < config.probes.size(); ++i) {
+    if (config.probes[i].token.starts_with(kPlaceholderTokenPrefix))
+      return "probes[" + std::to_string(i) + "].token: still the example's placeholder \"" + config.probes[i].token +
+             "\": give each probe its own (footfall-gateway provision --rotate-token, docs/provisioning.md)";
+  }
+  return {};
+}
+
+namespace {
+
 std::string read_rotation(const json& v, void* config);
 
 std::string_view check_mqtt_uri(const std::string& uri) {

@@ -101,6 +101,12 @@ using ConfigResult = std::variant<GatewayConfig, std::string>;
 ConfigResult parse_config(std::string_view json_text, std::string_view file_label);
 ConfigResult load_config(const std::filesystem::path& path);
 
+// Tokens of the packaged example config start with this: a gateway does not serve with them.
+inline constexpr std::string_view kPlaceholderTokenPrefix = "replace-with-";
+
+// "" or one line naming the first probe whose token is still the example's placeholder.
+[[nodiscard]] std::string placeholder_token_problem(const GatewayConfig& config);
+
 // "1d", "24h", "90m", "3600s" (or a bare number of seconds): seconds, or nullopt.
 std::optional<std::int64_t> parse_duration_s(std::string_view text);
 

@@ -77,6 +77,8 @@ void ConfigReload::run() {
   auto loaded = load_config(path_);
   if (auto* error = std::get_if<std::string>(&loaded)) return fail(*error);
   const GatewayConfig& next = std::get<GatewayConfig>(loaded);
+  if (auto problem = placeholder_token_problem(next); !problem.empty())
+    return fail(path_.filename().string() + ": " + problem);  // as at start: never serve a placeholder token
   const GatewayConfig& running = server_.config();
   std::vector<std::string> restart_keys;
   for (const ConfigChange& c : config_changes(running, next))

@@ -255,8 +255,8 @@ std::string Subcommand::check_relations() const {
   return {};
 }
 
-CommandLine::CommandLine(std::string program, std::string description)
-    : program_(std::move(program)), description_(std::move(description)) {}
+CommandLine::CommandLine(std::string program, std::string description, std::string version)
+    : program_(std::move(program)), description_(std::move(description)), version_(std::move(version)) {}
 
 Subcommand& CommandLine::add(std::string name, std::string summary, std::string footer) {
   return subcommands_.emplace_back(program_, std::move(name), std::move(summary), std::move(footer));
@@ -270,6 +270,15 @@ std::string CommandLine::help() const {
     line.resize(std::max(line.size() + 2, std::size_t{14}), ' ');
     out += line + s.summary() + "\n";
   }
+  out += "\nOptions:\n";
+  const auto option_line = [](std::string names, std::string_view help) {
+    names = "  " + names;
+    names.resize(kNameColumn, ' ');
+    return names + std::string(help) + "\n";
+  };
+  out += option_line("-h,--help", "Print this help and exit");
+  if (!version_.empty()) out += option_line("--version", "Print the program's version and exit");
+  if (help_config_) out += option_line("--help-config", "Print every key of the config file with type, default and help");
   return out;
 }
 
@@ -277,6 +286,14 @@ CommandLine::Outcome CommandLine::parse(int argc, const char* const* argv, std::
   const std::string_view first = argc > 1 ? argv[1] : "";
   if (first == "-h" || first == "--help") {
     std::fputs(help().c_str(), out);
+    return {nullptr, 0};
+  }
+  if (first == "--version" && !version_.empty()) {
+    std::fprintf(out, "%s %s\n", program_.c_str(), version_.c_str());
+    return {nullptr, 0};
+  }
+  if (first == "--help-config" && help_config_) {
+    std::fputs(help_config_().c_str(), out);
     return {nullptr, 0};
   }
   Subcommand* chosen = nullptr;

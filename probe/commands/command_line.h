@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace footfall::probe::commands {
@@ -93,9 +94,12 @@ class Subcommand {
 
 class CommandLine {
  public:
-  CommandLine(std::string program, std::string description);
+  // `version` is printed by --version as "<program> <version>".
+  CommandLine(std::string program, std::string description, std::string version = {});
 
   Subcommand& add(std::string name, std::string summary, std::string footer = {});
+  // --help-config before any command prints what `table` returns (the config file's options table).
+  void help_config(std::function<std::string()> table) { help_config_ = std::move(table); }
 
   struct Outcome {
     const Subcommand* chosen = nullptr;  // null: do not run anything, exit with `exit_status`
@@ -109,6 +113,8 @@ class CommandLine {
  private:
   std::string program_;
   std::string description_;
+  std::string version_;
+  std::function<std::string()> help_config_;
   std::deque<Subcommand> subcommands_;
 };
 

@@ -1,6 +1,5 @@
 #include "probe/commands/run_command.h"
 
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/log/log_lines.h"
 #include "common/wire/frame.h"
 #include "probe/capture/pcap_source.h"
 #include "probe/commands/frames_command.h"
@@ -33,30 +33,6 @@ namespace footfall::probe::commands {
 namespace {
 
 namespace asio = boost::asio;
-
-// Log lines go to the command's error stream (stderr from main; a file in tests).
-class FileSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  explicit FileSink(std::FILE* file) : file_(file) {}
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t line;
-    formatter_->format(msg, line);
-    std::fwrite(line.data(), 1, line.size(), file_);
-  }
-  void flush_() override { std::fflush(file_); }
-
- private:
-  std::FILE* file_;
-};
-
-void configure_logging(const std::string& level, std::FILE* err) {
-  auto logger = std::make_shared<spdlog::logger>("footfall-probe", std::make_shared<FileSink>(err));
-  logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::warn);
-  spdlog::set_default_logger(std::move(logger));
-}
 
 spool::SpoolLimits spool_limits(const config::ProbeConfig& c) {
   spool::SpoolLimits limits;
@@ -291,12 +267,14 @@ int run_probe(const RunOptions& options, std::FILE* out, std::FILE* err) {
     return kExitUsage;
   }
   const config::ProbeConfig& cfg = *loaded.config;
-  configure_logging(cfg.log_level, err);
+  // Log lines go to the command's error stream (stderr from main; a file in tests).
+  log::use_log_lines("footfall-probe", options.log_format, err, cfg.log_level);
   // The error stream may not outlive this call: whatever the exit path, later log lines go to stderr.
   struct RestoreLogging {
+    log::LogFormat format;
     std::string level;
-    ~RestoreLogging() { configure_logging(level, stderr); }
-  } const restore_logging{cfg.log_level};
+    ~RestoreLogging() { log::use_log_lines("footfall-probe", format, stderr, level); }
+  } const restore_logging{options.log_format, cfg.log_level};
 
   if (static_cast<std::uint64_t>(cfg.spool.max_mb) < min_spool_mb()) {
     std::fprintf(err, "footfall-probe: spool.max_mb: %llu MiB cannot hold one batch of up to %u KiB (the frame limit) "

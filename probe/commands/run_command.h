@@ -8,11 +8,14 @@
 #include <cstdio>
 #include <string>
 
+#include "common/log/log_lines.h"
+
 namespace footfall::probe::commands {
 
 struct RunOptions {
   std::string config_path;
   bool help_config = false;  // print the options table of probe.json and exit
+  log::LogFormat log_format = log::LogFormat::automatic;
 };
 
 // Exit status: 0 done, 1 runtime failure (read error, spool unusable, drain timed out), 2 bad config or source.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the packages of BUILD_DIR with cpack into a temporary folder and checks them without installing
-# anything on this machine: the .debs are unpacked with dpkg -x into a throwaway root, their control files
-# read with dpkg-deb -I, their units checked with systemd-analyze verify (against the unpacked programs), and
-# the probe bundle's install.sh run with --root into another throwaway root.
+# anything on this machine: lintian on the .debs (any error or warning fails; overrides: none), the .debs
+# unpacked with dpkg -x into a throwaway root, their control files read with dpkg-deb -I, their maintainer
+# scripts run against that root (DPKG_ROOT) with adduser, chown, deb-systemd-helper and the like replaced by
+# stand-ins that record their calls, their units checked with systemd-analyze verify (against the unpacked
+# programs), and the probe bundle's install.sh run with --root into another throwaway root.
 #
 #   tests/packaging/test_packages.sh BUILD_DIR SOURCE_DIR      exit 0 pass, 1 fail, 77 skipped (reason printed)
 set -uo pipefail
@@ -71,6 +73,56 @@ else
       check "$pkg: $script is executable" test -x "$root/DEBIAN/$script"
     done
     check "$pkg: postinst creates the system user" has_match "$root/DEBIAN/postinst" "adduser --system"
+    for script in postinst prerm postrm; do
+      # dh_installsystemd's snippets: deb-systemd-helper / deb-systemd-invoke, systemctl only for daemon-reload.
+      check "$pkg: $script calls systemctl only for daemon-reload" bash -c \
+        "grep -E '(^|[;&|[:space:]])systemctl[[:space:]]' '$root/DEBIAN/$script' | grep -vE 'systemctl --system daemon-reload|^[[:space:]]*echo ' | (! grep .)"
+    done
+
+    # The maintainer scripts against the throwaway root, with stand-ins that record each call.
+    shims="$work/shims-$pkg"
+    mkdir -p "$shims"
+    for tool in addgroup adduser chown chmod deb-systemd-helper deb-systemd-invoke systemctl; do
+      printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$tool" "$work/calls-$pkg" >"$shims/$tool"
+      chmod +x "$shims/$tool"
+    done
+    printf '#!/bin/sh\nexit 2\n' >"$shims/getent"  # no user footfall yet
+    # A first install: deb-systemd-helper knows nothing of the unit (debian-installed, was-enabled: false).
+    printf '#!/bin/sh\necho "deb-systemd-helper $*" >>"%s"\ncase "$1" in debian-installed|--quiet) exit 1;; esac\n' \
+      "$work/calls-$pkg" >"$shims/deb-systemd-helper"
+    chmod +x "$shims/getent" "$shims/deb-systemd-helper"
+    : >"$work/calls-$pkg"
+    check "$pkg: postinst configure (first install) succeeds" \
+      env DPKG_ROOT="$root" PATH="$shims:$PATH" sh "$root/DEBIAN/postinst" configure
+    calls="$work/calls-$pkg"
+    check "$pkg: postinst adds the system group" has_line "$calls" "addgroup --system --quiet footfall"
+    check "$pkg: postinst adds the system user" has_match "$calls" "^adduser --system .*--ingroup footfall .* footfall\$"
+    check "$pkg: postinst gives the config to group footfall" \
+      has_line "$calls" "chown root:footfall $root/etc/footfall $root/etc/footfall/$service.json"
+    check "$pkg: postinst makes the config 0640" has_line "$calls" "chmod 0640 $root/etc/footfall/$service.json"
+    check "$pkg: postinst records the unit's state (dh_installsystemd)" has_line "$calls" "deb-systemd-helper update-state $pkg.service"
+    check "$pkg: postinst neither enables nor starts the unit" bash -c \
+      "! grep -E '^(deb-systemd-helper enable|deb-systemd-invoke|systemctl (start|enable))' '$calls'"
+    check "$pkg: postinst leaves the host's systemd alone in a throwaway root" bash -c "! grep -q '^systemctl' '$calls'"
+    : >"$calls"
+    check "$pkg: prerm remove succeeds" env DPKG_ROOT="$root" PATH="$shims:$PATH" sh "$root/DEBIAN/prerm" remove
+    check "$pkg: postrm purge succeeds" env DPKG_ROOT="$root" PATH="$shims:$PATH" sh "$root/DEBIAN/postrm" purge
+    check "$pkg: prerm stops nothing in a throwaway root" bash -c "! grep -q '^deb-systemd-invoke' '$calls'"
+
+    doc="$root/usr/share/doc/$pkg"
+    check "$pkg: copyright file" test -f "$doc/copyright"
+    check "$pkg: copyright names the maintainer" has_match "$doc/copyright" "^Upstream-Contact: .+@"
+    check "$pkg: Debian changelog" bash -c "zcat '$doc/changelog.gz' | head -1 | grep -qE '^$pkg \([0-9.]+\) '"
+    check "$pkg: README in /usr/share/doc" test -f "$doc/README.md"
+    check "$pkg: maintainer is not a placeholder" bash -c "! grep -qE '^ Maintainer: .*@(localhost|example)' '$work/$pkg.info'"
+    check "$pkg: --version" bash -c "'$root/usr/bin/$pkg' --version | grep -qE '^$pkg [0-9]+\.[0-9]+\.[0-9]+\$'"
+    # A man page for the program and for each subcommand its --help lists.
+    check "$pkg: man page" test -f "$root/usr/share/man/man1/$pkg.1.gz"
+    for command in $("$root/usr/bin/$pkg" --help | awk '/^(Sub)?[Cc]ommands:/ {on = 1; next} on && /^$/ {on = 0} on && /^  [a-z]/ {print $1}'); do
+      check "$pkg: man page of $command" test -f "$root/usr/share/man/man1/$pkg-$command.1.gz"
+    done
+    check "$pkg: man page carries the config table" bash -c \
+      "zcat '$root/usr/share/man/man1/$pkg.1.gz' | grep -qF '$service.json options (key | type | default | meaning):'"
 
     unit="$root/lib/systemd/system/$pkg.service"
     check "$pkg: runs as footfall" has_line "$unit" "User=footfall"
@@ -82,6 +134,11 @@ else
     check "$pkg: the program runs (--help)" "$root/usr/bin/$pkg" --help
     if [ "$pkg" = footfall-gateway ]; then
       check "$pkg: systemctl reload sends SIGHUP" has_line "$unit" 'ExecReload=/bin/kill -HUP $MAINPID'
+      # The packaged config's tokens are placeholders: one line saying so, exit 2, nothing started.
+      "$root/usr/bin/$pkg" --config "$root/etc/footfall/gateway.json" >"$work/placeholder.out" 2>&1
+      check "$pkg: refuses the example's placeholder tokens (exit 2)" test $? -eq 2
+      check "$pkg: ... in one line naming the token" bash -c \
+        "[ \$(wc -l <'$work/placeholder.out') -eq 1 ] && grep -q 'probes\[0\]\.token: still the example.s placeholder' '$work/placeholder.out'"
     fi
 
     if command -v systemd-analyze >/dev/null; then
@@ -94,6 +151,20 @@ else
       echo "skipped systemd-analyze verify for $pkg: systemd-analyze is not installed (Debian package systemd)"
     fi
   done
+fi
+
+# --- lintian: Debian's checks on the .debs --------------------------------------------------------------------
+if [ -n "$components" ] && ls "$work/debs/"*.deb >/dev/null 2>&1; then
+  if command -v lintian >/dev/null; then
+    # Overrides: none. Any error (E:) or warning (W:) fails; the informational tags (I:) are printed.
+    lintian --tag-display-limit 0 --info --fail-on error,warning "$work/debs/"*.deb >"$work/lintian.log" 2>&1
+    lintian_status=$?
+    grep -E '^[EWI]: ' "$work/lintian.log" | sed 's/^/  lintian /'
+    check "lintian ran (exit $lintian_status)" bash -c "[ $lintian_status -le 1 ] || { cat '$work/lintian.log'; false; }"
+    check "lintian: no error and no warning" bash -c "! grep -E '^[EW]: ' '$work/lintian.log'"
+  else
+    echo "skipped lintian: it is not installed (Debian package lintian; tools/test installs it)"
+  fi
 fi
 
 # --- the probe bundle --------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ FOOTFALL_BUILD_PACKAGES=(
   libpcap-dev libboost-dev nlohmann-json3-dev libzstd-dev doctest-dev libcli11-dev libspdlog-dev libssl-dev libmbedtls-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev mosquitto mosquitto-clients libsqlite3-dev sqlite3
   libhowardhinnant-date-dev tzdata
-  iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev
+  iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev help2man lintian
   libpq-dev postgresql-15
   nodejs npm  # the dashboard's browser test: puppeteer-core (tests/package.json) drives chromium
 )

@@ -193,3 +193,34 @@ TEST_CASE("command line: the program prints help on stdout (exit 0) and usage er
   CHECK(out.empty());
   CHECK(err.empty());
 }
+
+TEST_CASE("command line: --version prints the program and its version; --help-config prints the table (exit 0)") {
+  CommandLine cli("footfall-probe", "hears WiFi", "0.1.0");
+  cli.add("run", "Run the probe");
+  cli.help_config([] { return std::string("probe.json options (key | type | default | meaning):\n"); });
+  const auto run = [&cli](const char* arg, std::string& out) {
+    const char* argv[] = {"footfall-probe", arg};
+    std::FILE* out_file = std::tmpfile();
+    std::FILE* err_file = std::tmpfile();
+    REQUIRE(out_file != nullptr);
+    REQUIRE(err_file != nullptr);
+    const auto outcome = cli.parse(2, argv, out_file, err_file);
+    out = contents(out_file);
+    std::fclose(out_file);
+    std::fclose(err_file);
+    return outcome;
+  };
+  std::string out;
+  auto r = run("--version", out);
+  CHECK(r.chosen == nullptr);
+  CHECK(r.exit_status == 0);
+  CHECK(out == "footfall-probe 0.1.0\n");
+  r = run("--help-config", out);
+  CHECK(r.exit_status == 0);
+  CHECK(out == "probe.json options (key | type | default | meaning):\n");
+  r = run("--help", out);
+  CHECK(out.find("  --version ") != std::string::npos);
+  CHECK(out.find("  --help-config ") != std::string::npos);
+  r = run("--versio", out);
+  CHECK(r.exit_status == 2);
+}

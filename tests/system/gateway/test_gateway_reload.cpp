@@ -298,6 +298,20 @@ TEST_CASE("reload: a config that does not load keeps the running one, one line n
     CHECK(lobby.hello("lobby", "l0bby", now_ns())->status == wire::HelloStatus::accepted);
   }
 
+  // A new probe with the packaged example's placeholder token: refused like a bad file, as at start.
+  json placeholder = config;
+  placeholder["probes"].push_back({{"id", "kiosk"}, {"token", "replace-with-a-long-random-token"}, {"zone", "kiosk"}});
+  write_json(dir.path() / "gateway.json", placeholder);
+  REQUIRE(gw.reload_and_wait("reloads_failed"));
+  CHECK(lines_with(gw.log(), "reload failed: gateway.json: probes[" + std::to_string(placeholder["probes"].size() - 1) +
+                                 "].token: still the example's placeholder") == 1);
+  CHECK(reloads(dir.path(), "reloads_failed") == 3);
+  {
+    TestProbe kiosk;
+    REQUIRE(kiosk.connect(port));
+    CHECK(kiosk.hello("kiosk", "replace-with-a-long-random-token", now_ns())->reason == wire::RefuseReason::unknown_probe);
+  }
+
   // Fixed, with keys that need a restart changed too: the probes apply, those keys are reported and kept.
   json fixed = config;
   fixed["probes"].push_back({{"id", "cafe"}, {"token", "caf3"}, {"zone", "cafe"}});
