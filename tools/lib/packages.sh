@@ -30,5 +30,7 @@ FOOTFALL_BUILD_PACKAGES=(
   libhowardhinnant-date-dev tzdata
   iproute2 openssl dpkg-dev file chromium fonts-liberation zlib1g-dev help2man lintian
   libpq-dev postgresql-15
-  nodejs npm  # the dashboard's browser test: puppeteer-core (tests/package.json) drives chromium
 )
+# The dashboard's browser test: puppeteer-core (tests/package.json) drives chromium. Installed only where the
+# commands are missing: a machine with another build of Node.js (one that brings its own npm) keeps it.
+FOOTFALL_NODE_PACKAGES=(nodejs npm)
