@@ -279,7 +279,7 @@ int ingest_file_command(const CommonOptions& common, const std::filesystem::path
     std::cerr << "footfall-aggregator: cannot read " << file.string() << "\n";
     return 2;
   }
-  auto store = open_store(*cfg);
+  auto store = open_store(*cfg, SchemaUse::migrate);  // a bulk load, like a copy into the database
   if (!store) return 3;
   IngestPipeline pipeline(*store, cfg->queue_capacity, clock::wall_ms);
   std::string line;

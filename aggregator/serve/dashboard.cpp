@@ -576,19 +576,24 @@ Response Dashboard::site_page(const Session& s, const std::string& site, const s
                   {}, {}};
 }
 
-Response Dashboard::csv_file(const Session& s, const std::string& site, const std::string& file,
-                             const std::map<std::string, std::string>& query) {
+// The report document of the query's range of local days, or the response that refuses the query.
+std::variant<Dashboard::RangeDocument, Response> Dashboard::range_document(const Session& s, const std::string& site,
+                                                                           const std::map<std::string, std::string>& query) {
   const SiteThresholds thr = thresholds(s.tenant, site);
   const LocalClock local = thr.clock();
   const auto range = range_of(query, local);
   if (const auto* problem = std::get_if<std::string>(&range)) return bad_request(*problem);
   const Range rg = std::get<Range>(range);
-  json document;
-  {
-    std::lock_guard lock(store_mutex_);
-    document = to_json(read_report_document(store_, thr, s.tenant, site, local.day_start(rg.from_day),
-                                            local.day_start(rg.to_day), true));
-  }
+  std::lock_guard lock(store_mutex_);
+  return RangeDocument{rg, to_json(read_report_document(store_, thr, s.tenant, site, local.day_start(rg.from_day),
+                                                        local.day_start(rg.to_day), true))};
+}
+
+Response Dashboard::csv_file(const Session& s, const std::string& site, const std::string& file,
+                             const std::map<std::string, std::string>& query) {
+  auto ranged = range_document(s, site, query);
+  if (auto* refused = std::get_if<Response>(&ranged)) return std::move(*refused);
+  auto& [rg, document] = std::get<RangeDocument>(ranged);
   for (ReportCsv& f : report_csv_files(document)) {
     if (f.file != file) continue;
     const std::string name = site + "-" + LocalClock::date(rg.from_day) + "-" + LocalClock::date(rg.to_day - 1) + "-" + f.file;
@@ -605,17 +610,9 @@ Response Dashboard::pdf_file(const Session& s, const std::string& site, const st
                         "), which is not installed on this server. The CSV downloads work, and the browser's Print "
                         "gives the same pages.\n",
                     {}, {}};
-  const SiteThresholds thr = thresholds(s.tenant, site);
-  const LocalClock local = thr.clock();
-  const auto range = range_of(query, local);
-  if (const auto* problem = std::get_if<std::string>(&range)) return bad_request(*problem);
-  const Range rg = std::get<Range>(range);
-  json document;
-  {
-    std::lock_guard lock(store_mutex_);
-    document = to_json(read_report_document(store_, thr, s.tenant, site, local.day_start(rg.from_day),
-                                            local.day_start(rg.to_day), true));
-  }
+  auto ranged = range_document(s, site, query);
+  if (auto* refused = std::get_if<Response>(&ranged)) return std::move(*refused);
+  auto& [rg, document] = std::get<RangeDocument>(ranged);
   std::unique_lock lock(pdf_mutex_, std::try_to_lock);
   if (!lock.owns_lock())
     return Response{503, "text/plain; charset=utf-8", "PDF busy: one report is being printed; try again in a minute.\n",

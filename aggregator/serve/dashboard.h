@@ -13,6 +13,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "aggregator/aggregate/thresholds.h"
 #include "aggregator/config/aggregator_config.h"
 #include "aggregator/serve/session_table.h"
@@ -77,6 +79,12 @@ class Dashboard {
   Response csv_file(const Session& s, const std::string& site, const std::string& file,
                     const std::map<std::string, std::string>& query);
   Response pdf_file(const Session& s, const std::string& site, const std::map<std::string, std::string>& query);
+  struct RangeDocument {
+    Range range;
+    nlohmann::json document;
+  };
+  std::variant<RangeDocument, Response> range_document(const Session& s, const std::string& site,
+                                                       const std::map<std::string, std::string>& query);
   Response bad_request(const std::string& problem);
   Response not_found();
 
