@@ -13,7 +13,7 @@
 # first PostgreSQL run) into an identical empty schema (pg_dump --schema-only of it). Then the publisher's
 # recompute: one aggregator with publishing on is started over the full store and the time until the retained
 # metrics of every site (hour, day, week, month) are out is divided by the sites.
-#   SITES=20 DAYS=2 LIVE_RATE=40 LIVE_MESSAGES=2400 INSTANCES="1 2 3" bench/central_load.sh
+#   SITES=20 DAYS=2 LIVE_RATE=40 LIVE_MESSAGES=2400 INSTANCES="1 2 3" INGEST_SESSIONS=1 bench/central_load.sh
 # LIVE_RATE 40 is about the busiest hour of 1,000 such sites. PG_EXTRA_OPTIONS="-c synchronous_commit=off" and
 # the like change the server's settings.
 # FOOTFALL_BIN_DIR=dir uses programs already built there; KEEP=1 keeps the work folder (printed).
@@ -29,6 +29,7 @@ DAYS=${DAYS:-2}
 LIVE_RATE=${LIVE_RATE:-40}
 LIVE_MESSAGES=${LIVE_MESSAGES:-2400}
 INSTANCES=${INSTANCES:-1 2 3}
+INGEST_SESSIONS=${INGEST_SESSIONS:-1}  # ingest.sessions of each PostgreSQL instance
 TIMEOUT_S=${TIMEOUT_S:-1800}
 
 if [ -n "${FOOTFALL_BIN_DIR:-}" ]; then
@@ -96,9 +97,11 @@ write_configs() {
   local run=$1 backend=$2 count=$3 publish=$4 k store group=""
   mkdir -p "$work/$run"
   # A group of its own per run: the offline sessions of an earlier run's group must not take a share.
-  if [[ $count -gt 1 ]]; then group="bench-$run"; fi
+  if [[ $count -gt 1 || ( $backend == postgresql && $INGEST_SESSIONS -gt 1 ) ]]; then group="bench-$run"; fi
+  local ingest='"ingest": {"sessions": 1},'
   if [[ $backend == postgresql ]]; then
-    store="\"backend\": \"postgresql\", \"postgresql\": {\"conninfo\": \"$(pg_conninfo "$run")\"}"
+    store="\"backend\": \"postgresql\", \"postgresql\": {\"conninfo\": \"$(pg_conninfo "$run")\", \"pool_size\": $((INGEST_SESSIONS + 2))}"
+    ingest="\"ingest\": {\"sessions\": $INGEST_SESSIONS},"
   else
     store="\"path\": \"$work/$run/store.db\""
   fi
@@ -106,7 +109,7 @@ write_configs() {
     cat >"$work/$run/agg$k.json" <<JSON
 {"mqtt": {"uri": "tcp://127.0.0.1:$broker_port", "client_id": "bench-$run-$k", "share_group": "$group",
           "persist_dir": "$work/$run/agg$k.mqtt"},
- "store": {$store},
+ "store": {$store}, $ingest
  "publish": {"enabled": $publish, "interval_s": 60},
  "tenants": {"acme": {"sites": {}}}}
 JSON

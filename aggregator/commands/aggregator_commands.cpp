@@ -154,7 +154,7 @@ std::map<SiteKey, OccupancySample> held_occupancy(SiteStore& store, const SiteLe
 
 // Polls the MQTT client, publishes figures, logs progress once a minute and prunes the store once an hour
 // until SIGINT or SIGTERM.
-void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, FiguresPublisher& figures,
+void serve_until_stopped(FeedSubscriber& subscriber, std::vector<std::unique_ptr<FeedSubscriber>>& more_sessions, IngestPipeline& pipeline, FiguresPublisher& figures,
                          OccupancyPublisher& occupancy, SiteStore& store, SiteLeases* leases,
                          const AggregatorConfig& cfg) {
   sigset_t stop_signals;
@@ -173,6 +173,7 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
       return;
     }
     subscriber.poll();
+    for (auto& session : more_sessions) session->poll();
     if (subscriber.connected()) {
       broker_lost_at.reset();
     } else if (leases != nullptr) {
@@ -197,7 +198,8 @@ void serve_until_stopped(FeedSubscriber& subscriber, IngestPipeline& pipeline, F
 }
 
 // Disconnects and drains the pipeline; with a batch the store keeps refusing, exits at once instead.
-void stop_serving(FeedSubscriber& subscriber, IngestPipeline& pipeline) {
+void stop_serving(FeedSubscriber& subscriber, std::vector<std::unique_ptr<FeedSubscriber>>& more_sessions,
+                  IngestPipeline& pipeline) {
   if (pipeline.counters().store_errors > 0 && pipeline.retrying()) {
     // Returning from the MQTT callback now would let the client forget a message that is not stored:
     // leave without it, the client's persistence delivers it again on the next start.
@@ -206,6 +208,7 @@ void stop_serving(FeedSubscriber& subscriber, IngestPipeline& pipeline) {
     std::_Exit(3);
   }
   subscriber.stop();
+  for (auto& session : more_sessions) session->stop();
   pipeline.stop();
   spdlog::info("ingest: {}", pipeline.progress_line());
 }
@@ -240,13 +243,23 @@ int run_command(const CommonOptions& common) {
   std::unique_ptr<PostgresLeases> leases;
   if (cfg->store_backend == "postgresql") leases = std::make_unique<PostgresLeases>(cfg->postgresql.conninfo);
 
-  IngestPipeline pipeline(*writer_store, cfg->queue_capacity, clock::wall_ms);
-  FeedSubscriber subscriber(cfg->mqtt, cfg->mqtt_persist_dir(), [&](const std::string& topic, const std::string& payload) {
+  // One store writer per MQTT session: each session's callback waits for its own batch's commit, so N sessions
+  // keep N messages in flight and their commits overlap.
+  IngestPipeline pipeline(*writer_store, cfg->queue_capacity, clock::wall_ms, cfg->ingest_sessions);
+  const FeedSubscriber::Handler store_message = [&](const std::string& topic, const std::string& payload) {
     // Returns only once stored: the client then drops its persisted copy (see IngestPipeline).
     if (pipeline.submit(topic, payload, true) == SubmitOutcome::refused)
       spdlog::warn("ingest: message on {} refused while stopping; the broker or the client's persistence keeps it",
                    topic);
-  });
+  };
+  FeedSubscriber subscriber(cfg->mqtt, cfg->mqtt_persist_dir(), store_message);
+  std::vector<std::unique_ptr<FeedSubscriber>> more_sessions;  // ingest.sessions beyond the first: ingest only
+  for (std::uint32_t k = 2; k <= cfg->ingest_sessions; ++k) {
+    MqttIngestSettings session = cfg->mqtt;
+    session.client_id += "-" + std::to_string(k);
+    more_sessions.push_back(std::make_unique<FeedSubscriber>(
+        session, cfg->mqtt_persist_dir().string() + "-" + std::to_string(k), store_message));
+  }
   FiguresPublisher figures(
       reader, *cfg,
       [&](const std::string& topic, const std::string& payload, bool retained) {
@@ -258,14 +271,15 @@ int run_command(const CommonOptions& common) {
   });
   try {
     subscriber.start();
+    for (auto& session : more_sessions) session->start();
   } catch (const std::exception& e) {
     std::cerr << "footfall-aggregator: " << e.what() << "\n";
     return 2;
   }
   spdlog::info("aggregator: store {}, broker {}, client id {}{}", cfg->store_label(), cfg->mqtt.uri,
                cfg->mqtt.client_id, cfg->mqtt.share_group.empty() ? "" : ", share group " + cfg->mqtt.share_group);
-  serve_until_stopped(subscriber, pipeline, figures, occupancy, reader, leases.get(), *cfg);
-  stop_serving(subscriber, pipeline);
+  serve_until_stopped(subscriber, more_sessions, pipeline, figures, occupancy, reader, leases.get(), *cfg);
+  stop_serving(subscriber, more_sessions, pipeline);
   const OccupancyCounters& oc = occupancy.counters();
   spdlog::info("publish: occupancy published={} refused={} older={}", oc.published, oc.refused, oc.older);
   return 0;

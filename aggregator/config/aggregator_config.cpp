@@ -107,6 +107,11 @@ const Option kOptions[] = {
     {.key = "ingest.queue_capacity", .type = Type::integer, .default_text = "64",
      .help = "parsed batches waiting for the store writer; when full the MQTT client waits (back-pressure)",
      .field = field_of<&A::queue_capacity>(), .min = 1, .max = 100'000, .expected = "expected an integer in [1, 100000]"},
+    {.key = "ingest.sessions", .type = Type::integer, .default_text = "1",
+     .help = "MQTT sessions this instance opens in its share group (client ids {mqtt.client_id}-2 ... beside the first), "
+             "each with a store writer of its own, so that several messages are stored at once (their commits "
+             "overlap); more than 1 needs mqtt.share_group and store.backend \"postgresql\"",
+     .field = field_of<&A::ingest_sessions>(), .min = 1, .max = 64, .expected = "expected an integer in [1, 64]"},
     {.key = "publish.enabled", .type = Type::boolean, .default_text = "true",
      .help = "publish figures and alerts on MQTT", .field = field_of<&A::publish_enabled>()},
     {.key = "publish.interval_s", .type = Type::integer, .default_text = "60",
@@ -262,6 +267,10 @@ std::optional<std::string> cross_check(const AggregatorConfig& c) {
   if (!m.password.empty() && m.username.empty()) return "mqtt.username: required with mqtt.password";
   if (c.serve.tls_cert_file.empty() != c.serve.tls_key_file.empty())
     return "serve.tls.key_file: goes together with serve.tls.cert_file";
+  if (c.ingest_sessions > 1 && c.mqtt.share_group.empty())
+    return "ingest.sessions: more than 1 needs mqtt.share_group (else every session gets every message)";
+  if (c.ingest_sessions > 1 && c.store_backend != "postgresql")
+    return "ingest.sessions: more than 1 needs store.backend \"postgresql\" (SQLite has one writer)";
   if (c.store_backend == "postgresql" && c.postgresql.conninfo.empty())
     return "store.postgresql.conninfo: required with store.backend \"postgresql\"";
   return std::nullopt;

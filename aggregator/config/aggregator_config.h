@@ -77,6 +77,7 @@ struct AggregatorConfig {
   std::uint32_t batch_ids_days = 30;  // processed batch ids kept this long (then visit and sale ids dedupe)
   std::map<std::string, std::uint32_t, std::less<>> retention_days;  // per tenant; absent or 0: kept forever
   std::uint32_t queue_capacity = 64;
+  std::uint32_t ingest_sessions = 1;  // MQTT sessions of this instance in its share group, one store writer each
   bool publish_enabled = true;
   std::uint32_t publish_interval_s = 60;
   std::vector<SiteSettings> sites;

@@ -1,5 +1,6 @@
 #include "aggregator/ingest/ingest_pipeline.h"
 
+#include <algorithm>
 #include <sstream>
 #include <variant>
 
@@ -9,9 +10,9 @@
 
 namespace footfall::aggregator {
 
-IngestPipeline::IngestPipeline(SiteStore& store, std::size_t queue_capacity, Clock clock)
+IngestPipeline::IngestPipeline(SiteStore& store, std::size_t queue_capacity, Clock clock, std::size_t writers)
     : store_(store), clock_(std::move(clock)), queue_(queue_capacity) {
-  writer_ = std::thread([this] { write_loop(); });
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, writers); ++i) writers_.emplace_back([this] { write_loop(); });
 }
 
 IngestPipeline::~IngestPipeline() {
@@ -131,7 +132,8 @@ void IngestPipeline::write_loop() {
 void IngestPipeline::stop() {
   stopping_ = true;
   queue_.close();
-  if (writer_.joinable()) writer_.join();
+  for (std::thread& w : writers_)
+    if (w.joinable()) w.join();
 }
 
 void IngestPipeline::drain() {

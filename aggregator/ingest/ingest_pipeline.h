@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "aggregator/ingest/batch_queue.h"
 #include "common/repeated_log.h"
@@ -48,7 +49,8 @@ enum class SubmitOutcome : std::uint8_t { stored, queued, malformed, ignored, re
 class IngestPipeline {
  public:
   using Clock = std::function<TimeMs()>;
-  IngestPipeline(SiteStore& store, std::size_t queue_capacity, Clock clock);
+  // writers: threads storing batches at once (1 for SQLite; the PostgreSQL store lends each its connection).
+  IngestPipeline(SiteStore& store, std::size_t queue_capacity, Clock clock, std::size_t writers = 1);
   ~IngestPipeline();
   IngestPipeline(const IngestPipeline&) = delete;
   IngestPipeline& operator=(const IngestPipeline&) = delete;
@@ -85,7 +87,7 @@ class IngestPipeline {
   SiteStore& store_;
   Clock clock_;
   BatchQueue<Item> queue_;
-  std::thread writer_;
+  std::vector<std::thread> writers_;
   std::atomic<bool> abandon_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> retrying_{false};

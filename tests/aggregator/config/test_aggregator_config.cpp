@@ -57,6 +57,11 @@ TEST_CASE("errors name the key") {
   CHECK(error_of(R"({"mqtt": {"uri": "http://x"}})").starts_with("aggregator.json: mqtt.uri: "));
   CHECK(error_of(R"({"publish": {"interval_s": 0}})").starts_with("aggregator.json: publish.interval_s: "));
   CHECK(error_of(R"({"mqtt": {"share_group": "a/b"}})").starts_with("aggregator.json: mqtt.share_group: "));
+  // Several ingest sessions split a share group's feed and need a store that several writers can use.
+  CHECK(error_of(R"({"ingest": {"sessions": 4}})").starts_with("aggregator.json: ingest.sessions: more than 1 needs mqtt.share_group"));
+  CHECK(error_of(R"({"ingest": {"sessions": 4}, "mqtt": {"share_group": "g"}})")
+            .starts_with("aggregator.json: ingest.sessions: more than 1 needs store.backend"));
+  CHECK(error_of(R"({"ingest": {"sessions": 0}})").starts_with("aggregator.json: ingest.sessions: "));
   CHECK(error_of(R"({"store": 3})") == "aggregator.json: store: expected an object");
   CHECK(error_of(R"({"tenants": {"acme": {"sites": {"m": {"utc_offset_min": 900}}}}})")
             .starts_with("aggregator.json: tenants.acme.sites.m.utc_offset_min: "));

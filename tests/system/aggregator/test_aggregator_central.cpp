@@ -2,8 +2,8 @@
 // mosquitto, consuming with a shared subscription:
 //  * three instances give the retained figures and the report of one instance fed the same input, and each
 //    site has exactly one publisher;
-//  * kill -9 of an instance mid-stream (its sites are taken over within seconds, it is restarted as systemd
-//    would), PostgreSQL stopped for 30 s mid-stream and started again, batches delivered twice: the store
+//  * kill -9 of an instance with three MQTT sessions mid-stream (its sites are taken over within seconds, it is
+//    restarted as systemd would), PostgreSQL stopped for 30 s mid-stream and started again, batches delivered twice: the store
 //    ends with every visit once.
 #include <doctest/doctest.h>
 
@@ -100,7 +100,7 @@ struct Instance {
   pid_t pid = -1;
 
   Instance(std::filesystem::path d, std::string n, const std::string& broker, const std::string& conninfo,
-           const std::string& share_group, const std::vector<std::string>& sites)
+           const std::string& share_group, const std::vector<std::string>& sites, int sessions = 1)
       : dir(std::move(d)), name(std::move(n)) {
     nlohmann::json site_cfg = nlohmann::json::object();
     for (const auto& s : sites) site_cfg[s] = {{"utc_offset_min", 0}};
@@ -110,7 +110,8 @@ struct Instance {
           {"client_id", "footfall-test-" + name},
           {"share_group", share_group},
           {"persist_dir", (dir / (name + ".mqtt")).string()}}},
-        {"store", {{"backend", "postgresql"}, {"postgresql", {{"conninfo", conninfo}, {"pool_size", 3}}}}},
+        {"store", {{"backend", "postgresql"}, {"postgresql", {{"conninfo", conninfo}, {"pool_size", sessions + 2}}}}},
+        {"ingest", {{"sessions", sessions}}},
         {"publish", {{"interval_s", 1}}},
         {"tenants", {{"acme", {{"sites", site_cfg}}}}}};
     std::ofstream(config()) << cfg.dump(2);
@@ -323,7 +324,8 @@ TEST_CASE("kill -9 of an aggregator and PostgreSQL stopped for 30 s mid-stream: 
   }
   TempDir dir("agg-central-faults");
   const std::vector<std::string> sites{"mall-1", "mall-2"};
-  Instance a(dir.path(), "a", broker.uri(), pg.conninfo(), "central", sites);
+  // a stores with three MQTT sessions and three writers (ingest.sessions), b with one.
+  Instance a(dir.path(), "a", broker.uri(), pg.conninfo(), "central", sites, 3);
   Instance b(dir.path(), "b", broker.uri(), pg.conninfo(), "central", sites);
   REQUIRE_MESSAGE(a.start(), read_text(a.log()));
   REQUIRE_MESSAGE(b.start(), read_text(b.log()));
