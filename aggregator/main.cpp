@@ -8,6 +8,7 @@
 #include "aggregator/commands/aggregator_commands.h"
 #include "aggregator/config/aggregator_config.h"
 #include "aggregator/serve/password_hash.h"
+#include "common/log/log_format_option.h"
 #include "common/log/log_lines.h"
 
 int main(int argc, char** argv) {
@@ -22,13 +23,8 @@ int main(int argc, char** argv) {
   bool help_config = false;
   app.add_flag("--help-config", help_config, "print every aggregator.json key with its type and default");
   app.set_version_flag("--version", "footfall-aggregator " FOOTFALL_VERSION);
-  app.fallthrough();  // --log-format after a subcommand's name too
-  std::string log_format = "auto";
-  app.add_option("--log-format", log_format,
-                 "log lines: text (time level program message), journal (<priority>message, for systemd's journal); "
-                 "auto: journal when standard error is the journal's stream")
-      ->check(CLI::IsMember({"auto", "text", "journal"}))
-      ->capture_default_str();
+  std::string log_format;
+  footfall::log::add_log_format_option(app, log_format);
 
   CommonOptions common;
   auto add_common = [&](CLI::App* sub, bool store_alternative) {

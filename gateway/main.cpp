@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/log/log_format_option.h"
 #include "common/log/log_lines.h"
 #include "gateway/commands/journal_dump.h"
 #include "gateway/commands/provision_command.h"
@@ -229,13 +230,8 @@ int main(int argc, char** argv) {
   CLI::App app{"footfall-gateway: receives probe batches into a durable journal, merges them into visits and "
                "publishes them (pseudonymized) to MQTT"};
   app.set_version_flag("--version", "footfall-gateway " FOOTFALL_VERSION);
-  app.fallthrough();  // --log-format after a subcommand's name too
-  std::string log_format = "auto";
-  app.add_option("--log-format", log_format,
-                 "log lines: text (time level program message), journal (<priority>message, for systemd's journal); "
-                 "auto: journal when standard error is the journal's stream")
-      ->check(CLI::IsMember({"auto", "text", "journal"}))
-      ->capture_default_str();
+  std::string log_format;
+  footfall::log::add_log_format_option(app, log_format);
   std::string config_path;
   bool help_config = false;
   app.add_option("--config", config_path, "gateway.json");
