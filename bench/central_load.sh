@@ -32,14 +32,8 @@ INSTANCES=${INSTANCES:-1 2 3}
 INGEST_SESSIONS=${INGEST_SESSIONS:-1}  # ingest.sessions of each PostgreSQL instance
 TIMEOUT_S=${TIMEOUT_S:-1800}
 
-if [ -n "${FOOTFALL_BIN_DIR:-}" ]; then
-  bin=$FOOTFALL_BIN_DIR
-else
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j2 --target footfall-aggregator >/dev/null
-  bin=build/release/bin
-fi
-bin=$(cd "$bin" && pwd)
+source bench/lib/release_bin.sh
+bin=$(release_bin footfall-aggregator)
 feed=$PWD/bench/central_feed.py
 work=$(mktemp -d /tmp/footfall-central-load.XXXXXX)
 

@@ -15,14 +15,8 @@ source bench/lib/loopback_broker.sh
 source bench/lib/loopback_postgres.sh
 
 DAYS=${DAYS:-40}
-if [ -n "${FOOTFALL_BIN_DIR:-}" ]; then
-  bin=$FOOTFALL_BIN_DIR
-else
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j2 --target footfall-aggregator >/dev/null
-  bin=build/release/bin
-fi
-bin=$(cd "$bin" && pwd)
+source bench/lib/release_bin.sh
+bin=$(release_bin footfall-aggregator)
 work=$(mktemp -d /tmp/footfall-central-recompute.XXXXXX)
 agg=
 mkdir -p "$work/broker"

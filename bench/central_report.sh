@@ -13,14 +13,8 @@ ensure_packages "${FOOTFALL_BUILD_PACKAGES[@]}" time
 source bench/lib/loopback_postgres.sh
 
 visits=${1:-3000000}
-if [ -n "${FOOTFALL_BIN_DIR:-}" ]; then
-  bin=$FOOTFALL_BIN_DIR
-else
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j2 --target footfall-aggregator aggregator_store_bench >/dev/null
-  bin=build/release/bin
-fi
-bin=$(cd "$bin" && pwd)
+source bench/lib/release_bin.sh
+bin=$(release_bin footfall-aggregator aggregator_store_bench)
 work=$(mktemp -d /tmp/footfall-central-report.XXXXXX)
 trap 'stop_loopback_postgres; rm -rf "$work"' EXIT
 

@@ -26,14 +26,8 @@ DURATION=${DURATION:-900}
 SEED=${SEED:-7}
 out=${OUT:-build/soak}
 
-if [ -n "${FOOTFALL_BIN_DIR:-}" ]; then
-  bin=$FOOTFALL_BIN_DIR
-else
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j2 --target footfall-sim footfall-probe footfall-gateway footfall-aggregator >/dev/null
-  bin=build/release/bin
-fi
-bin=$(cd "$bin" && pwd)
+source bench/lib/release_bin.sh
+bin=$(release_bin footfall-sim footfall-probe footfall-gateway footfall-aggregator)
 mosquitto_bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 for tool in "$mosquitto_bin" sqlite3 jq; do command -v "$tool" >/dev/null || { echo "soak: $tool is missing" >&2; exit 1; }; done
 
